@@ -1,0 +1,1 @@
+"""duban (督办): supervise a district programme to completion."""

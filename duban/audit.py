@@ -1,0 +1,48 @@
+"""Appending to the audit log: every change of every item passes through `record`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models import AuditEntry
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    subject: str,
+    key: str,
+    action: str,
+    effective_on: date,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str = "",
+) -> AuditEntry:
+    entry = AuditEntry(
+        at=datetime.now(UTC),
+        effective_on=effective_on,
+        actor=actor,
+        subject=subject,
+        subject_key=key,
+        action=action,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        note=note,
+    )
+    session.add(entry)
+    return entry
+
+
+def history(session: Session, subject: str, key: str) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.subject == subject, AuditEntry.subject_key == key)
+    return list(session.exec(query.order_by(col(AuditEntry.id))))
+
+
+def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}

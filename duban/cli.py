@@ -1,0 +1,342 @@
+"""The `duban` command: what the Office and the units' clerks type.
+
+Interactive commands run duban's plain functions directly and answer at once; the Prefect engine
+is used where it earns its start-up cost (a server configured to record the run, or `--engine`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from duban import config
+from duban.calendar import UnknownYear
+from duban.closeout import STATUS_LABELS, ClosureError
+from duban.ledger.importer import LedgerImportError
+from duban.plan import PlanError
+from duban.programme import NotInitialised, plan_in_force
+from duban.spreadsheet import SheetError
+
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+USER_ERRORS = (PlanError, SheetError, LedgerImportError, ClosureError, NotInitialised, UnknownYear)
+
+
+def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+    if value is None:
+        return config.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"“{value}”不是有效日期，请按 YYYY-MM-DD 填写") from None
+
+
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    callback=_as_of,
+    metavar="DATE",
+    help="The date the command acts on (Asia/Shanghai); default today.",
+)
+
+
+def user_errors(command: Callable) -> Callable:
+    """A clerk's mistake ends the command with its Chinese message and exit status 2, no traceback."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as exc:
+            err.print(f"[red]错误：[/red]{exc}")
+            sys.exit(2)
+        except (OperationalError, ProgrammingError) as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc):
+                err.print("[red]错误：[/red]数据库尚未初始化，请先运行 duban init --plan 方案文件")
+                sys.exit(2)
+            raise
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """duban (督办): the Office's ledger, close-out, status and reporting for a district programme."""
+
+
+@main.command()
+@click.option("--plan", "plan_file", required=True, type=click.Path(path_type=Path), help="Plan YAML file.")
+@as_of_option
+@user_errors
+def init(plan_file: Path, as_of: date) -> None:
+    """Create or migrate the database and load (or re-load) the plan."""
+    from duban.db import migrate, session_scope
+    from duban.plan import load_plan
+    from duban.programme import apply_plan
+
+    plan, source = load_plan(plan_file)
+    migrate()
+    with session_scope() as session:
+        result = apply_plan(session, plan, source, actor=plan.office.name, as_of=as_of)
+    if not result.changed:
+        out.print(f"方案“{plan.programme.title}”已是最新，未作任何修改。")
+        return
+    out.print(f"已加载方案“{plan.programme.title}”（{plan.programme.code}）。")
+    for label, names in (("新增", result.added), ("修改", result.updated), ("删除", result.removed)):
+        if names:
+            out.print(f"  {label}：{'、'.join(names)}")
+
+
+# -- ledger ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def ledger() -> None:
+    """The problem ledger (台账): import, export, blank template."""
+
+
+@ledger.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--by", "by", help="Unit filing the ledger; default the Office.")
+@as_of_option
+@click.option(
+    "--engine/--no-engine",
+    default=None,
+    help="Run as a Prefect flow; default: only when PREFECT_API_URL names a server.",
+)
+@user_errors
+def ledger_import(file: Path, by: str | None, as_of: date, engine: bool | None) -> None:
+    """Import a ledger (.xlsx or .csv): all rows or none."""
+    from duban.ledger import importer
+    from duban.spreadsheet import read_sheet
+
+    actor = by or plan_in_force().office.name
+    if engine if engine is not None else bool(os.environ.get("PREFECT_API_URL")):
+        from flows.import_ledger import import_ledger
+
+        state = import_ledger(str(file.resolve()), by=actor, as_of=as_of, return_state=True)
+        result = state.result(raise_on_failure=True)
+        out.print(
+            f"台账导入完成（Prefect 流程）：新增 {len(result['created'])} 项，"
+            f"更新 {len(result['updated'])} 项，整治方案修订 {len(result['replanned'])} 项，"
+            f"无变化 {len(result['unchanged'])} 项"
+        )
+        return
+    rows = importer.check(read_sheet(file), actor=actor, as_of=as_of)
+    result = importer.commit(rows, actor=actor, as_of=as_of)
+    out.print(f"台账导入完成：{result.summary()}")
+    generated = [r.code for r in rows if not r.code_given and r.code in result.created]
+    if generated:
+        out.print(f"  系统生成问题编号：{'、'.join(generated)}")
+
+
+@ledger.command("export")
+@click.argument("file", type=click.Path(path_type=Path))
+@user_errors
+def ledger_export(file: Path) -> None:
+    """Write the ledger with status and progress (.xlsx or .csv)."""
+    from duban.db import session_scope
+    from duban.ledger.export import export_ledger
+    from duban.programme import current_plan
+
+    with session_scope() as session:
+        count = export_ledger(session, current_plan(session), file)
+    out.print(f"已导出 {count} 项问题到 {file}")
+
+
+@ledger.command("template")
+@click.argument("file", type=click.Path(path_type=Path))
+@user_errors
+def ledger_template(file: Path) -> None:
+    """Write a blank .xlsx ledger with drop-down lists."""
+    from duban.ledger.export import write_template
+
+    write_template(plan_in_force(), file)
+    out.print(f"已生成台账模板 {file}")
+
+
+# -- items -----------------------------------------------------------------------------------------
+
+
+@main.group()
+def item() -> None:
+    """One ledger item: its plan, its close-out, its history."""
+
+
+@item.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def item_show(code: str, as_json: bool) -> None:
+    """Show an item, its plan revisions, evidence and full audit history."""
+    from duban.db import session_scope
+    from duban.item_view import item_view
+    from duban.programme import current_plan
+
+    with session_scope() as session:
+        view = item_view(session, current_plan(session), code)
+    if as_json:
+        out.print_json(json.dumps(view, ensure_ascii=False))
+        return
+    _print_item(view)
+
+
+@item.command("transition")
+@click.argument("code")
+@click.option("--to", "target", required=True, help="Target state: code or Chinese name (e.g. closed, 已销号).")
+@click.option("--by", "by", required=True, help="The unit making the change.")
+@click.option("--note", default="", help="Note or reason (required for close requests and returns).")
+@click.option("--evidence", multiple=True, type=click.Path(path_type=Path), help="Evidence file (repeatable).")
+@as_of_option
+@user_errors
+def item_transition(code: str, target: str, by: str, note: str, evidence: tuple[Path, ...], as_of: date) -> None:
+    """Move an item through close-out, as the chain allows."""
+    from duban.closeout import transition
+    from duban.db import session_scope
+    from duban.programme import current_plan
+
+    state = next((k for k, v in STATUS_LABELS.items() if target in (k, v)), target)
+    with session_scope() as session:
+        moved = transition(
+            session,
+            current_plan(session),
+            code=code,
+            target=state,
+            by=by,
+            as_of=as_of,
+            note=note,
+            evidence=list(evidence),
+            evidence_dir=config.home() / "evidence",
+        )
+    out.print(f"问题{code}已变更为“{STATUS_LABELS[moved.status]}”（{by}，{as_of.isoformat()}）")
+
+
+@item.command("plan")
+@click.argument("code")
+@click.option("--by", "by", required=True, help="The unit making the plan.")
+@click.option("--measures", help="Rectification measures (整改措施).")
+@click.option("--deadline", callback=lambda c, p, v: None if v is None else _as_of(c, p, v), help="YYYY-MM-DD")
+@click.option(
+    "--milestone",
+    "milestones",
+    multiple=True,
+    metavar="DATE:TITLE",
+    help="A dated step (时间节点), repeatable; replaces the previous steps.",
+)
+@click.option("--note", default="")
+@as_of_option
+@user_errors
+def item_plan(
+    code: str, by: str, measures: str | None, deadline: date | None, milestones: tuple[str, ...], note: str, as_of: date
+) -> None:
+    """Make or revise an item's rectification plan (一事一案); revisions are kept."""
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from duban.rectification import make_plan
+
+    steps = tuple(_milestone(text) for text in milestones) if milestones else None
+    with session_scope() as session:
+        revision = make_plan(
+            session,
+            current_plan(session),
+            code=code,
+            by=by,
+            as_of=as_of,
+            measures=measures,
+            deadline=deadline,
+            milestones_in=steps,
+            note=note,
+        )
+    if revision is None:
+        out.print(f"问题{code}的整治方案没有变化。")
+    else:
+        out.print(f"问题{code}的整治方案已登记为第{revision.revision}版。")
+
+
+def _milestone(text: str) -> tuple[date, str]:
+    day, _, title = text.partition(":")
+    try:
+        return date.fromisoformat(day.strip()), title.strip() or "时间节点"
+    except ValueError:
+        raise ClosureError(f"时间节点“{text}”格式应为 日期:内容，如 2022-06-30:完成选址") from None
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+
+@main.command()
+@as_of_option
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def status(as_of: date, as_json: bool) -> None:
+    """Counts by status, category, township and lead department; overdue items; traffic lights."""
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from duban.status import summary
+
+    with session_scope() as session:
+        plan = current_plan(session)
+        data = summary(session, plan, as_of)
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    from duban.status_view import print_status
+
+    print_status(out, plan, data)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _print_item(view: dict) -> None:
+    out.print(f"[bold]问题 {view['code']}[/bold]  {view['status_label']}  进度 {view['progress']}%")
+    for label, key in (
+        ("镇办", "township"),
+        ("社区", "community"),
+        ("设施类别", "category_name"),
+        ("设施类型", "facility_type"),
+        ("问题环节", "stage_name"),
+        ("问题描述", "description"),
+        ("牵头部门", "lead_department"),
+        ("责任单位", "responsible_unit"),
+        ("重点难点", "key_difficult_label"),
+        ("必须完成时限", "must_finish_by"),
+    ):
+        if view.get(key):
+            out.print(f"  {label}：{view[key]}")
+    for plan in view["plans"]:
+        out.print(
+            f"  整治方案第{plan['revision']}版（{plan['made_by']}，{plan['effective_on']}）："
+            f"{plan['measures']}；完成时限 {plan['deadline']}"
+        )
+        for step in plan["milestones"]:
+            out.print(f"    时间节点 {step['due']}：{step['title']}")
+    for evidence in view["evidence"]:
+        out.print(f"  佐证材料：{evidence['filename']}（{evidence['uploaded_by']}，{evidence['size']} 字节）")
+    table = Table(title="变更记录", show_lines=False)
+    for column in ("日期", "单位", "操作", "变更前", "变更后", "说明"):
+        table.add_column(column)
+    for entry in view["history"]:
+        table.add_row(
+            entry["effective_on"],
+            entry["actor"],
+            entry["action_label"],
+            entry["before_text"],
+            entry["after_text"],
+            entry["note"],
+        )
+    out.print(table)
+
+
+if __name__ == "__main__":
+    main()

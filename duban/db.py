@@ -1,0 +1,64 @@
+"""The engine, sessions and schema migrations (Alembic, from the first table on)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+from duban import config
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    """One engine per URL; SQLite gets foreign keys and a busy timeout so writers queue."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def engine() -> Engine:
+    return engine_for(config.database_url())
+
+
+@contextmanager
+def session_scope(bind: Engine | None = None) -> Iterator[Session]:
+    """A unit of work: committed when the block ends normally, rolled back on any error."""
+    with Session(bind or engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def migrate(bind: Engine | None = None) -> None:
+    """Bring the schema to the newest migration (creates the database when it is new)."""
+    from alembic import command
+    from alembic.config import Config
+
+    bind = bind or engine()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with bind.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")

@@ -1,0 +1,1 @@
+"""The problem ledger (台账): its columns, its import, its export and blank template."""

@@ -1,0 +1,59 @@
+"""Reading one cell of a clerk's spreadsheet as the value duban needs, or saying why not."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from duban.spreadsheet import Cell
+
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_YES = {"是", "y", "yes", "true", "1", "√"}
+_NO = {"否", "n", "no", "false", "0", "×"}
+
+
+class CellError(ValueError):
+    """The cell holds something unusable; the message says what is expected."""
+
+
+def text(value: Cell) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime | date):
+        raise CellError("此处应填写文字，而不是日期")
+    return str(value).strip() or None
+
+
+def day(value: Cell) -> date | None:
+    """Dates as Excel stores them, or typed as 2022-06-30, 2022/6/30, 2022.6.30, 2022年6月30日, 20220630."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raw = str(value).strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raw = str(int(value)) if float(value).is_integer() else raw
+    match = _DATE.match(raw) or _COMPACT.match(raw)
+    if not match:
+        raise CellError("不是有效日期，请按 2022-06-30 的格式填写")
+    year, month, dom = (int(g) for g in match.groups())
+    try:
+        return date(year, month, dom)
+    except ValueError:
+        raise CellError(f"日期不存在（{year}年{month}月没有{dom}日）") from None
+
+
+def yes_no(value: Cell) -> bool:
+    if value is None:
+        return False
+    raw = str(int(value) if isinstance(value, float) and value.is_integer() else value).strip().lower()
+    if raw in _YES:
+        return True
+    if raw in _NO:
+        return False
+    raise CellError("只能填写“是”或“否”")

@@ -1,0 +1,324 @@
+"""The programme as data: the schema of a plan file and its loader.
+
+Every rule of the programme (a deadline, a threshold, a lead department) lives in the plan file;
+code reads it through `Plan`, never restates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+UnitKind = Literal["leadership_group", "leader", "office", "department", "township"]
+ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+class PlanError(Exception):
+    """A plan file that cannot be used; the message names the file, the key and what is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmailChannel(_Strict):
+    type: Literal["email"]
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class WecomChannel(_Strict):
+    """A WeCom group bot; the webhook key is a secret, so the plan names the variable holding it."""
+
+    type: Literal["wecom"]
+    key_env: str
+    mention_mobiles: tuple[str, ...] = ()
+
+    @field_validator("key_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_NAME.match(value):
+            raise ValueError("须为环境变量名（大写字母、数字、下划线），密钥本身不得写入方案文件")
+        return value
+
+
+class Contact(_Strict):
+    name: str
+    role: str = ""
+    channels: tuple[EmailChannel | WecomChannel, ...] = ()
+
+
+class Unit(_Strict):
+    name: str = Field(min_length=1)
+    full_name: str = ""
+    contacts: tuple[Contact, ...] = ()
+
+
+class Leader(Unit):
+    role: Literal["leader", "deputy"]
+
+
+class Township(Unit):
+    reports_by_day: int | None = Field(default=None, ge=1, le=28)
+
+
+class Office(Unit):
+    host: str
+
+
+class LeadershipGroup(Unit):
+    leaders: tuple[Leader, ...]
+
+
+class Chain(_Strict):
+    leadership_group: LeadershipGroup
+    office: Office
+    departments: tuple[Unit, ...] = Field(min_length=1)
+    townships: tuple[Township, ...] = Field(min_length=1)
+
+
+class Category(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z_]*$")
+    name: str
+    wording: str = ""
+    facility_types: tuple[str, ...] = ()
+    lead_department: str
+
+
+class Stage(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z_]*$")
+    name: str
+
+
+class Scope(_Strict):
+    category: str
+    facility_type: str | None = None
+
+
+class Milestone(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z_]*$")
+    title: str
+    due: date
+    owners: tuple[str, ...] = Field(min_length=1)
+    must_finish: tuple[Scope, ...] = ()
+
+
+class Reporting(_Strict):
+    """Monthly round: townships report to their lead department, departments to the Office."""
+
+    first_period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    last_period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    township_due_day: int = Field(default=5, ge=1, le=28)
+    department_due_day: int = Field(default=10, ge=1, le=28)
+    due_on_holiday: Literal["next_working_day", "keep"] = "next_working_day"
+    reminders_working_days_before: tuple[int, ...] = (3, 1, 0)
+
+
+class Ladder(_Strict):
+    """Working days late before each escalation level is raised."""
+
+    level1: int = Field(ge=0)
+    level2: int = Field(ge=0)
+    level3: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Ladder:
+        if not self.level1 <= self.level2 <= self.level3:
+            raise ValueError("各级阈值须满足 level1 ≤ level2 ≤ level3")
+        return self
+
+
+class Escalation(_Strict):
+    missing_submission: Ladder
+    overdue_item: Ladder
+    key_items_start_level: int = Field(default=2, ge=1, le=3)
+
+
+class TrafficLight(_Strict):
+    yellow_within_working_days: int = Field(ge=0)
+
+
+class CalendarRules(_Strict):
+    """China's official calendar, with overrides for years the calendar package does not know."""
+
+    unknown_year: Literal["error", "weekends"] = "error"
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+
+class LedgerRules(_Strict):
+    code_prefix: str = Field(min_length=1)
+    code_digits: int = Field(default=4, ge=2, le=8)
+
+
+class Programme(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    district: str
+    start: date
+    end: date
+
+
+class Plan(_Strict):
+    programme: Programme
+    chain: Chain
+    categories: tuple[Category, ...] = Field(min_length=1)
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    milestones: tuple[Milestone, ...] = ()
+    reporting: Reporting
+    escalation: Escalation
+    traffic_light: TrafficLight
+    calendar: CalendarRules = CalendarRules()
+    ledger: LedgerRules
+
+    @model_validator(mode="after")
+    def _references(self) -> Plan:
+        problems = _reference_problems(self)
+        if problems:
+            raise ValueError("；".join(problems))
+        return self
+
+    # -- lookups used across the rules ------------------------------------------------------
+    @property
+    def office(self) -> Office:
+        return self.chain.office
+
+    def units(self) -> list[tuple[UnitKind, Unit]]:
+        chain = self.chain
+        units: list[tuple[UnitKind, Unit]] = [("leadership_group", chain.leadership_group)]
+        units += [("leader", leader) for leader in chain.leadership_group.leaders]
+        units.append(("office", chain.office))
+        units += [("department", d) for d in chain.departments]
+        units += [("township", t) for t in chain.townships]
+        return units
+
+    def unit_kind(self, name: str) -> UnitKind | None:
+        return next((kind for kind, unit in self.units() if unit.name == name), None)
+
+    def township_names(self) -> list[str]:
+        return [t.name for t in self.chain.townships]
+
+    def department_names(self) -> list[str]:
+        return [d.name for d in self.chain.departments]
+
+    def category(self, code: str) -> Category:
+        return next(c for c in self.categories if c.code == code)
+
+    def category_by_name(self, name: str) -> Category | None:
+        return next((c for c in self.categories if name in (c.name, c.code)), None)
+
+    def stage_by_name(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if name in (s.name, s.code)), None)
+
+    def must_finish(self, category: str, facility_type: str | None) -> Milestone | None:
+        """The milestone that a category (and type) must be finished by, if the plan sets one."""
+        for milestone in self.milestones:
+            for scope in milestone.must_finish:
+                if scope.category == category and scope.facility_type in (None, facility_type):
+                    return milestone
+        return None
+
+
+def _reference_problems(plan: Plan) -> list[str]:
+    names = [unit.name for _, unit in plan.units()]
+    problems = [f"单位名称“{n}”重复" for n in sorted({n for n in names if names.count(n) > 1})]
+    departments = set(plan.department_names())
+    if plan.chain.office.host not in departments:
+        problems.append(f"chain.office.host：“{plan.chain.office.host}”不是方案中的部门")
+    codes = [c.code for c in plan.categories]
+    problems += [f"类别代码“{c}”重复" for c in sorted({c for c in codes if codes.count(c) > 1})]
+    for i, category in enumerate(plan.categories):
+        if category.lead_department not in departments:
+            problems.append(f"categories[{i}].lead_department：“{category.lead_department}”不是方案中的部门")
+    for i, milestone in enumerate(plan.milestones):
+        for owner in milestone.owners:
+            if owner not in names:
+                problems.append(f"milestones[{i}].owners：“{owner}”不是方案中的单位")
+        for j, scope in enumerate(milestone.must_finish):
+            category = next((c for c in plan.categories if c.code == scope.category), None)
+            if category is None:
+                problems.append(f"milestones[{i}].must_finish[{j}].category：未知类别“{scope.category}”")
+            elif scope.facility_type and scope.facility_type not in category.facility_types:
+                problems.append(
+                    f"milestones[{i}].must_finish[{j}].facility_type：“{scope.facility_type}”"
+                    f"不是{category.name}的设施类型"
+                )
+    if plan.reporting.first_period > plan.reporting.last_period:
+        problems.append("reporting：first_period 晚于 last_period")
+    if plan.programme.start > plan.programme.end:
+        problems.append("programme：start 晚于 end")
+    return problems
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不认识的键（拼写错误？）",
+    "literal_error": "取值不在允许范围内",
+    "date_from_datetime_parsing": "不是有效日期（格式 YYYY-MM-DD）",
+    "date_parsing": "不是有效日期（格式 YYYY-MM-DD）",
+    "date_type": "不是有效日期（格式 YYYY-MM-DD）",
+    "int_parsing": "须为整数",
+    "int_type": "须为整数",
+    "string_type": "须为文字",
+    "string_pattern_mismatch": "格式不正确",
+    "too_short": "不能为空",
+    "string_too_short": "不能为空",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "tuple_type": "须为列表",
+    "model_type": "须为键值映射",
+    "model_attributes_type": "须为键值映射",
+    "union_tag_invalid": "渠道类型须为 email 或 wecom",
+}
+
+
+def _describe(error: dict) -> str:
+    path = ""
+    for part in error["loc"]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("EmailChannel", "WecomChannel", "email", "wecom"):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    kind = error["type"]
+    if kind in ("value_error", "assertion_error"):
+        message = str(error.get("ctx", {}).get("error", error["msg"]))
+    else:
+        message = _PYDANTIC_MESSAGES.get(kind, error["msg"])
+    if "input" in error and kind not in ("missing", "model_type") and not isinstance(error["input"], dict):
+        message += f"（值：{error['input']!r}）"
+    return f"{path or '（根）'}：{message}" if kind != "value_error" or path else message
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    """Validate plan text; every problem is reported at once, each naming its key."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PlanError(f"方案文件 {source} 不是有效的 YAML：{exc}") from exc
+    if not isinstance(data, dict):
+        raise PlanError(f"方案文件 {source} 的顶层须为键值映射")
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise PlanError(f"方案文件 {source} 有误：\n{lines}") from exc
+
+
+def load_plan(path: Path) -> tuple[Plan, str]:
+    """The plan and its source text (kept in the database, so later commands need no file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"无法读取方案文件 {path}：{exc}") from exc
+    return parse_plan(text, str(path)), text
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

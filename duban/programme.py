@@ -1,0 +1,133 @@
+"""Loading a plan into the database, and reading the plan in force back out of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlmodel import Session, func, select
+
+from duban import audit
+from duban.plan import Plan, PlanError, fingerprint, parse_plan
+from models import Category, LedgerItem, ProgrammeRecord, UnitRecord
+
+
+class NotInitialised(Exception):
+    """The database has no plan yet."""
+
+
+@dataclass
+class PlanLoad:
+    """What `duban init` changed; empty lists and `changed=False` mean nothing was touched."""
+
+    programme: str
+    changed: bool
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def current_plan(session: Session) -> Plan:
+    record = session.exec(select(ProgrammeRecord)).first()
+    if record is None:
+        raise NotInitialised("数据库尚未加载实施方案，请先运行 duban init --plan 方案文件")
+    return parse_plan(record.source, f"数据库中的方案 {record.code}")
+
+
+def apply_plan(session: Session, plan: Plan, source: str, *, actor: str, as_of: date) -> PlanLoad:
+    """Create or update the programme; the same text again changes nothing."""
+    digest = fingerprint(source)
+    record = session.exec(select(ProgrammeRecord)).first()
+    if record is not None and record.code != plan.programme.code:
+        raise PlanError(f"数据库已加载方案“{record.code}”，不能再加载“{plan.programme.code}”：每个方案使用单独的数据库")
+    result = PlanLoad(programme=plan.programme.code, changed=record is None or record.fingerprint != digest)
+    if not result.changed:
+        return result
+
+    wanted_units = {
+        unit.name: UnitRecord(name=unit.name, kind=kind, full_name=unit.full_name, position=i)
+        for i, (kind, unit) in enumerate(plan.units())
+    }
+    wanted_categories = {
+        c.code: Category(
+            code=c.code,
+            name=c.name,
+            lead_department=c.lead_department,
+            facility_types=list(c.facility_types),
+            position=i,
+        )
+        for i, c in enumerate(plan.categories)
+    }
+    _refuse_removing_used(session, plan, wanted_units, wanted_categories)
+    _sync(session, UnitRecord, "name", wanted_units, result, "单位")
+    session.flush()
+    _sync(session, Category, "code", wanted_categories, result, "类别")
+    for name in [n for n in result.removed if n.startswith("单位")]:
+        session.delete(session.get(UnitRecord, name.removeprefix("单位 ")))
+
+    before = None if record is None else {"fingerprint": record.fingerprint}
+    if record is None:
+        record = ProgrammeRecord(code=plan.programme.code, title="", source="", fingerprint="", loaded_at=_now())
+    record.title, record.source, record.fingerprint, record.loaded_at = (
+        plan.programme.title,
+        source,
+        digest,
+        _now(),
+    )
+    session.add(record)
+    audit.record(
+        session,
+        actor=actor,
+        subject="programme",
+        key=plan.programme.code,
+        action="load" if before is None else "revise",
+        effective_on=as_of,
+        before=before,
+        after={"fingerprint": digest, "added": result.added, "updated": result.updated, "removed": result.removed},
+    )
+    return result
+
+
+def _sync(session: Session, model: type, key: str, wanted: dict, result: PlanLoad, label: str) -> None:
+    existing = {getattr(row, key): row for row in session.exec(select(model))}
+    for name, row in wanted.items():
+        old = existing.get(name)
+        if old is None:
+            session.add(row)
+            result.added.append(f"{label} {name}")
+        elif old.model_dump() != row.model_dump():
+            for attr, value in row.model_dump().items():
+                setattr(old, attr, value)
+            result.updated.append(f"{label} {name}")
+    for name, row in existing.items():
+        if name not in wanted:
+            result.removed.append(f"{label} {name}")
+            if model is not UnitRecord:  # units go last: categories may still point at them
+                session.delete(row)
+
+
+def _refuse_removing_used(session: Session, plan: Plan, units: dict, categories: dict) -> None:
+    problems = []
+    for column, label in (
+        (LedgerItem.township, "镇办"),
+        (LedgerItem.lead_department, "牵头部门"),
+        (LedgerItem.responsible_unit, "责任单位"),
+        (LedgerItem.category, "设施类别"),
+    ):
+        wanted = categories if column is LedgerItem.category else units
+        rows = session.exec(select(column, func.count()).group_by(column)).all()
+        problems += [f"{label}“{value}”仍有{n}项台账问题" for value, n in rows if value not in wanted]
+    if problems:
+        raise PlanError("修改后的方案删除了仍在使用的单位或类别：" + "；".join(problems))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def plan_in_force() -> Plan:
+    """The plan stored by the last `duban init`, read in a session of its own."""
+    from duban.db import session_scope
+
+    with session_scope() as session:
+        return current_plan(session)

@@ -1,0 +1,70 @@
+"""`duban status` as tables in the terminal, labelled in Chinese."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from duban.closeout import STATUS_LABELS
+from duban.plan import Plan
+from duban.status import LIGHT_LABELS
+
+_LIGHT_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "none": "dim"}
+
+
+def print_status(console: Console, plan: Plan, data: dict) -> None:
+    items = data["items"]
+    console.print(f"[bold]{plan.programme.title}[/bold]")
+    console.print(f"截至 {data['as_of']}：台账问题共 {items['total']} 项，逾期 {len(items['overdue'])} 项")
+    lights = "，".join(f"{LIGHT_LABELS[k]} {v} 项" for k, v in data["lights"].items())
+    console.print(f"未销号问题：{lights}")
+    categories = {c.code: c.name for c in plan.categories}
+    _counts(console, "按状态", "状态", {STATUS_LABELS[k]: v for k, v in items["by_status"].items()})
+    _counts(console, "按设施类别", "设施类别", {categories[k]: v for k, v in items["by_category"].items()})
+    _counts(console, "按镇办", "镇办", items["by_township"])
+    _counts(console, "按牵头部门", "牵头部门", items["by_department"])
+
+    if items["overdue"]:
+        table = Table(title="逾期问题")
+        for column in ("问题编号", "镇办", "设施类别", "责任单位", "牵头部门", "完成时限", "逾期工作日", "重点难点"):
+            table.add_column(column)
+        for row in items["overdue"]:
+            table.add_row(
+                row["code"],
+                row["township"],
+                categories[row["category"]],
+                row["responsible_unit"],
+                row["lead_department"],
+                row["deadline"],
+                str(row["working_days_overdue"]),
+                "是" if row["key_difficult"] else "",
+            )
+        console.print(table)
+
+    table = Table(title="问题亮灯情况（未销号）")
+    for column in ("问题编号", "镇办", "设施类别", "状态", "完成时限", "剩余工作日", "亮灯"):
+        table.add_column(column)
+    for row in data["item_lights"]:
+        if row["light"] is None:
+            continue
+        style = _LIGHT_STYLE[row["light"]]
+        left = "" if row["working_days_left"] is None else str(row["working_days_left"])
+        table.add_row(
+            row["code"],
+            row["township"],
+            categories[row["category"]],
+            STATUS_LABELS[row["status"]],
+            row["deadline"] or "",
+            left,
+            f"[{style}]{LIGHT_LABELS[row['light']]}[/{style}]",
+        )
+    console.print(table)
+
+
+def _counts(console: Console, title: str, label: str, counts: dict[str, int]) -> None:
+    table = Table(title=title)
+    table.add_column(label)
+    table.add_column("问题数", justify="right")
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Prefect flows: each reads as the list of the process's steps, in order."""

@@ -1,0 +1,24 @@
+"""The audit log: appended to, never updated or deleted (the database refuses both)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    effective_on: date = Field(index=True)
+    actor: str = Field(max_length=64)
+    subject: str = Field(max_length=32)
+    subject_key: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=32)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
