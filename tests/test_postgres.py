@@ -1,0 +1,66 @@
+"""The same models, migrations, import and close-out on a real PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from conftest import EVIDENCE, PLAN, SAMPLE, Cli
+from sqlmodel import SQLModel
+from test_ledger_import import BAD_FILES
+
+from duban.db import engine
+
+
+def dump() -> dict[str, list[tuple]]:
+    """Every row of every table, in key order: what 'unchanged' means on a server database."""
+    tables = {}
+    with engine().connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            order = [c for c in table.primary_key.columns]
+            tables[table.name] = [tuple(r) for r in conn.execute(table.select().order_by(*order))]
+    return tables
+
+
+def test_postgres_end_to_end(pg_url: str, cli: Cli, tmp_path: Path) -> None:
+    assert engine().dialect.name == "postgresql"
+    cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
+    before = dump()
+    assert len(before["ledger_item"]) == 66
+    assert "无变化 66 项" in cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08").output
+    assert dump() == before
+
+    for case in ("unknown township", "duplicate code", "three bad rows, all reported", "text renamed to .xlsx"):
+        build, expected = BAD_FILES[case]
+        result = cli("ledger", "import", build(tmp_path / case.replace(" ", "-")), status=2)
+        assert all(fragment in result.output for fragment in expected)
+        assert dump() == before
+
+    cli("item", "transition", "PT2022-0001", "--to", "in_progress", "--by", "城关街道", "--as-of", "2022-05-01")
+    cli(
+        "item",
+        "transition",
+        "PT2022-0001",
+        "--to",
+        "close_requested",
+        "--by",
+        "城关街道",
+        "--as-of",
+        "2022-06-01",
+        "--note",
+        "完成",
+        "--evidence",
+        EVIDENCE,
+    )
+    cli("item", "transition", "PT2022-0001", "--to", "verified", "--by", "民政局", "--as-of", "2022-06-02")
+    cli("item", "transition", "PT2022-0001", "--to", "closed", "--by", "区配套办", "--as-of", "2022-06-03")
+    data = json.loads(cli("status", "--as-of", "2022-06-03", "--json").output)
+    assert data["items"]["by_status"]["closed"] == 1 and data["items"]["total"] == 66
+
+    for statement in ("UPDATE audit_entry SET actor = 'x'", "DELETE FROM audit_entry", "TRUNCATE audit_entry"):
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"), engine().begin() as conn:
+            conn.execute(sqlalchemy.text(statement))
