@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import EVIDENCE, Cli, sample_rows
 from test_ledger_import import write_csv
+from test_plan import DEPARTMENTS, TOWNSHIPS
 
 CATEGORY_CODES = {
     "教育设施": "education",
@@ -29,21 +30,6 @@ LEAD = {
     "health": "卫健局",
     "canteen": "民政局",
 }
-TOWNSHIPS = [
-    "城关街道",
-    "东城街道",
-    "西城街道",
-    "南关街道",
-    "北关街道",
-    "新城街道",
-    "河东镇",
-    "河西镇",
-    "青山镇",
-    "白云镇",
-    "石桥镇",
-    "柳林镇",
-]
-DEPARTMENTS = ["教体局", "民政局", "商务局", "卫健局", "自然资分局", "住建局", "发改局", "财政局"]
 
 
 def _deadline(text: str) -> date | None:
