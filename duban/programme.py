@@ -58,12 +58,12 @@ def apply_plan(session: Session, plan: Plan, source: str, *, actor: str, as_of: 
         )
         for i, c in enumerate(plan.categories)
     }
-    _refuse_removing_used(session, plan, wanted_units, wanted_categories)
-    _sync(session, UnitRecord, "name", wanted_units, result, "单位")
+    _refuse_removing_used(session, wanted_units, wanted_categories)
+    stale_units = _sync(session, UnitRecord, "name", wanted_units, result, "单位")
     session.flush()
-    _sync(session, Category, "code", wanted_categories, result, "类别")
-    for name in [n for n in result.removed if n.startswith("单位")]:
-        session.delete(session.get(UnitRecord, name.removeprefix("单位 ")))
+    stale_categories = _sync(session, Category, "code", wanted_categories, result, "类别")
+    for row in stale_categories + stale_units:  # categories first: they point at units
+        session.delete(row)
 
     before = None if record is None else {"fingerprint": record.fingerprint}
     if record is None:
@@ -88,7 +88,8 @@ def apply_plan(session: Session, plan: Plan, source: str, *, actor: str, as_of: 
     return result
 
 
-def _sync(session: Session, model: type, key: str, wanted: dict, result: PlanLoad, label: str) -> None:
+def _sync(session: Session, model: type, key: str, wanted: dict, result: PlanLoad, label: str) -> list:
+    """Add and update rows to match the plan; return the rows the plan no longer has."""
     existing = {getattr(row, key): row for row in session.exec(select(model))}
     for name, row in wanted.items():
         old = existing.get(name)
@@ -99,14 +100,12 @@ def _sync(session: Session, model: type, key: str, wanted: dict, result: PlanLoa
             for attr, value in row.model_dump().items():
                 setattr(old, attr, value)
             result.updated.append(f"{label} {name}")
-    for name, row in existing.items():
-        if name not in wanted:
-            result.removed.append(f"{label} {name}")
-            if model is not UnitRecord:  # units go last: categories may still point at them
-                session.delete(row)
+    stale = [row for name, row in existing.items() if name not in wanted]
+    result.removed += [f"{label} {getattr(row, key)}" for row in stale]
+    return stale
 
 
-def _refuse_removing_used(session: Session, plan: Plan, units: dict, categories: dict) -> None:
+def _refuse_removing_used(session: Session, units: dict, categories: dict) -> None:
     problems = []
     for column, label in (
         (LedgerItem.township, "镇办"),

@@ -54,6 +54,7 @@ def test_edited_plan_is_applied_and_audited(initialised: Cli, tmp_path: Path) ->
     with session_scope() as session:
         assert session.get(UnitRecord, "桃园镇").kind == "township"
         assert session.get(Category, "canteen").lead_department == "商务局"
+        assert session.get(UnitRecord, "财政局") is None
         history = audit.history(session, "programme", "community-facilities-2022")
         assert [e.action for e in history] == ["load", "revise"]
         assert history[-1].after["added"] == ["单位 桃园镇"]
