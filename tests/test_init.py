@@ -49,8 +49,11 @@ def test_edited_plan_is_applied_and_audited(initialised: Cli, tmp_path: Path) ->
         ),
         encoding="utf-8",
     )
+    unused = "    - {name: 财政局, full_name: XX区财政局}\n"
+    path.write_text(path.read_text(encoding="utf-8").replace(unused, ""), encoding="utf-8")
     result = initialised("init", "--plan", path, "--as-of", "2022-05-01")
     assert "新增：单位 桃园镇" in result.output and "修改：类别 canteen" in result.output
+    assert "删除：单位 财政局" in result.output
     with session_scope() as session:
         assert session.get(UnitRecord, "桃园镇").kind == "township"
         assert session.get(Category, "canteen").lead_department == "商务局"
