@@ -97,9 +97,10 @@ def _sync(session: Session, model: type, key: str, wanted: dict, result: PlanLoa
             session.add(row)
             result.added.append(f"{label} {name}")
         elif old.model_dump() != row.model_dump():
+            if old.model_dump(exclude={"position"}) != row.model_dump(exclude={"position"}):
+                result.updated.append(f"{label} {name}")  # a new place in the list is no news
             for attr, value in row.model_dump().items():
                 setattr(old, attr, value)
-            result.updated.append(f"{label} {name}")
     stale = [row for name, row in existing.items() if name not in wanted]
     result.removed += [f"{label} {getattr(row, key)}" for row in stale]
     return stale
