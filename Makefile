@@ -52,7 +52,8 @@ demo: install
 	$(DUBAN) item transition PT2022-0002 --to verified --by 教体局 --as-of 2022-08-30
 	$(DUBAN) item transition PT2022-0002 --to closed --by 区配套办 --as-of 2022-09-02
 	@echo "--- another township may not touch 城关街道's item: refused, nothing changes"
-	-$(DUBAN) item transition PT2022-0003 --to in_progress --by 河东镇 --as-of 2022-09-05
+	$(DUBAN) item transition PT2022-0003 --to in_progress --by 河东镇 --as-of 2022-09-05 \
+	  || echo "(refused with exit status $$?, as it should be)"
 	$(DUBAN) item show PT2022-0002
 	$(DUBAN) ledger export $(DEMO_HOME)/台账导出.xlsx
 	$(DUBAN) status --as-of 2022-09-30
