@@ -1,0 +1,1 @@
+"""What runs when: the schedules of the scheduled flows, read from the plan."""

@@ -25,11 +25,22 @@ from duban.closeout import STATUS_LABELS, ClosureError
 from duban.ledger.importer import LedgerImportError
 from duban.plan import PlanError
 from duban.programme import NotInitialised, plan_in_force
+from duban.reporting.periods import PeriodError
+from duban.reporting.reports import ReportError
 from duban.spreadsheet import SheetError
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-USER_ERRORS = (PlanError, SheetError, LedgerImportError, ClosureError, NotInitialised, UnknownYear)
+USER_ERRORS = (
+    PlanError,
+    SheetError,
+    LedgerImportError,
+    ClosureError,
+    NotInitialised,
+    UnknownYear,
+    ReportError,
+    PeriodError,
+)
 
 
 def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
@@ -293,6 +304,174 @@ def status(as_of: date, as_json: bool) -> None:
     from duban.status_view import print_status
 
     print_status(out, plan, data)
+
+
+# -- the monthly round -----------------------------------------------------------------------------
+
+engine_option = click.option(
+    "--engine/--no-engine", default=None, help="Run as Prefect flows; default: only when PREFECT_API_URL is set."
+)
+
+
+def _use_engine(engine: bool | None) -> bool:
+    return engine if engine is not None else bool(os.environ.get("PREFECT_API_URL"))
+
+
+def _run_day(day: date, engine: bool) -> list[tuple[str, object]]:
+    if engine:
+        from flows.reporting import tick as tick_flow
+
+        return [(slug, None) for slug in tick_flow(day)]
+    from deployments.schedules import run_day
+
+    return run_day(plan_in_force(), day)
+
+
+def _describe_day(day: date, results: list[tuple[str, object]]) -> str:
+    parts = []
+    for slug, result in results:
+        if result is None:
+            parts.append(slug)
+        elif slug == "open-period":
+            parts.append(f"开启报送（{len(result.requests)}个单位）" if result.opened else "报送已开启")
+        elif slug == "chase-submissions":
+            reminders, ladder = result
+            parts.append(f"提醒{len(reminders.sent)}个单位，首次督办{len(ladder.raised)}项")
+        elif slug == "escalate-overdue":
+            parts.append(f"督办升级{len(result.raised)}项，解除{len(result.resolved)}项")
+    return f"{day.isoformat()}：" + ("；".join(parts) if parts else "无计划任务")
+
+
+@main.command()
+@as_of_option
+@engine_option
+@user_errors
+def tick(as_of: date, engine: bool | None) -> None:
+    """Run every scheduled flow due on one date (safe to run again)."""
+    out.print(_describe_day(as_of, _run_day(as_of, _use_engine(engine))))
+
+
+@main.command()
+@click.option("--from", "start", required=True, callback=_as_of, metavar="DATE")
+@click.option("--to", "end", required=True, callback=_as_of, metavar="DATE")
+@engine_option
+@user_errors
+def replay(start: date, end: date, engine: bool | None) -> None:
+    """Tick every day from one date to another, as the schedules would have."""
+    from datetime import timedelta
+
+    from rich.progress import Progress
+
+    if end < start:
+        raise click.BadParameter("--to 不能早于 --from")
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    use_engine = _use_engine(engine)
+    with Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("重放", total=len(days))
+        for day in days:
+            _run_day(day, use_engine)
+            progress.advance(bar)
+    out.print(f"已重放 {start.isoformat()} 至 {end.isoformat()}，共 {len(days)} 天。")
+
+
+@main.group()
+def report() -> None:
+    """Monthly reports: the pre-filled form, submitting it, a department's review."""
+
+
+@report.command("form")
+@click.option("--unit", required=True)
+@click.option("--period", required=True, metavar="YYYY-MM")
+@click.argument("file", type=click.Path(path_type=Path))
+@user_errors
+def report_form(unit: str, period: str, file: Path) -> None:
+    """Write the unit's pre-filled .xlsx form for the period."""
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from duban.reporting.forms import write_form
+
+    with session_scope() as session:
+        count = write_form(session, current_plan(session), period=period, unit=unit, path=file)
+    out.print(f"已生成{unit}{period}填报表 {file}（{count}项问题）")
+
+
+@report.command("submit")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--unit", required=True)
+@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--draft", is_flag=True, help="Save as a draft: kept, but not yet submitted.")
+@as_of_option
+@user_errors
+def report_submit(file: Path, unit: str, period: str, draft: bool, as_of: date) -> None:
+    """Submit (or save as a draft) a filled form: all rows or none."""
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from duban.reporting.forms import submit_form
+
+    with session_scope() as session:
+        version = submit_form(
+            session, current_plan(session), path=file, period=period, unit=unit, as_of=as_of, draft=draft
+        )
+    what = "草稿已保存" if draft else "已报送"
+    late = "（迟报）" if version.late else ""
+    out.print(f"{unit}{period}报表{what}：第{version.version}版{late}，{as_of.isoformat()}")
+
+
+@report.command("review")
+@click.option("--by", "by", required=True, help="The reviewing lead department.")
+@click.option("--unit", required=True, help="The township whose report is reviewed.")
+@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--accept", "decision", flag_value="accept", help="Accept the report.")
+@click.option("--return", "decision", flag_value="return", help="Return it for resubmission (with --reason).")
+@click.option("--reason", default="")
+@as_of_option
+@user_errors
+def report_review(by: str, unit: str, period: str, decision: str | None, reason: str, as_of: date) -> None:
+    """A lead department accepts a township's report or returns it with a reason."""
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from duban.reporting.reports import STATUS_LABELS, review
+
+    if decision is None:
+        raise ReportError("请选择 --accept（通过）或 --return（退回）")
+    with session_scope() as session:
+        submission = review(
+            session,
+            current_plan(session),
+            period=period,
+            township=unit,
+            by=by,
+            accept=decision == "accept",
+            reason=reason,
+            as_of=as_of,
+        )
+    out.print(f"{by}已审核{unit}{period}报表：{STATUS_LABELS[submission.status]}")
+
+
+@main.group()
+def period() -> None:
+    """A month's reporting round."""
+
+
+@period.command("show")
+@click.argument("period_code", metavar="YYYY-MM")
+@as_of_option
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def period_show(period_code: str, as_of: date, as_json: bool) -> None:
+    """Who submitted when, who is late, and the open escalations with their levels."""
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from duban.reporting.view import period_view
+
+    with session_scope() as session:
+        view = period_view(session, current_plan(session), period_code, as_of)
+    if as_json:
+        out.print_json(json.dumps(view, ensure_ascii=False))
+        return
+    from duban.status_view import print_period
+
+    print_period(out, view)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

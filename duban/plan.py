@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -117,6 +117,14 @@ class Reporting(_Strict):
     department_due_day: int = Field(default=10, ge=1, le=28)
     due_on_holiday: Literal["next_working_day", "keep"] = "next_working_day"
     reminders_working_days_before: tuple[int, ...] = (3, 1, 0)
+    resubmit_within_working_days: int = Field(default=2, ge=0)
+
+    @field_validator("reminders_working_days_before")
+    @classmethod
+    def _reminders(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(n < 0 for n in value):
+            raise ValueError("提醒天数不能为负数")
+        return tuple(sorted(set(value), reverse=True))
 
 
 class Ladder(_Strict):
@@ -151,6 +159,30 @@ class CalendarRules(_Strict):
     extra_workdays: tuple[date, ...] = ()
 
 
+CRON = re.compile(r"^\S+(\s+\S+){4}$")
+
+
+class Schedules(_Strict):
+    """When each scheduled flow runs, as cron expressions in Asia/Shanghai."""
+
+    open_period: str
+    chase_submissions: str
+    escalate_overdue: str
+
+    @field_validator("open_period", "chase_submissions", "escalate_overdue")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from cronsim import CronSim, CronSimError
+
+        if not CRON.match(value):
+            raise ValueError('须为五段式 cron 表达式，如 "0 9 * * *"')
+        try:
+            CronSim(value, datetime(2022, 1, 1))
+        except CronSimError as exc:
+            raise ValueError(f"cron 表达式无效：{exc}") from None
+        return value
+
+
 class LedgerRules(_Strict):
     code_prefix: str = Field(min_length=1)
     code_digits: int = Field(default=4, ge=2, le=8)
@@ -175,6 +207,7 @@ class Plan(_Strict):
     traffic_light: TrafficLight
     calendar: CalendarRules = CalendarRules()
     ledger: LedgerRules
+    schedules: Schedules
 
     @model_validator(mode="after")
     def _references(self) -> Plan:

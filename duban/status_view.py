@@ -68,3 +68,55 @@ def _counts(console: Console, title: str, label: str, counts: dict[str, int]) ->
     for key, value in counts.items():
         table.add_row(key, str(value))
     console.print(table)
+
+
+def print_period(console: Console, view: dict) -> None:
+    if not view["opened"]:
+        console.print(f"{view['period']}的报送工作尚未开启。")
+        return
+    console.print(
+        f"[bold]{view['period']} 报送情况[/bold]（截至 {view['as_of']}；开启于 {view['opened_on']}，"
+        f"镇办截止 {view['township_due']}，部门截止 {view['department_due']}）"
+    )
+    table = Table(title="报送情况")
+    for column in ("单位", "类型", "截止日期", "状态", "报送日期", "版本", "迟报", "审核"):
+        table.add_column(column)
+    for row in view["submissions"]:
+        late = "逾期未报" if row["overdue"] else ("迟报" if row["late"] else "")
+        reviews = "、".join(f"{d}{'通过' if v == 'accepted' else '退回'}" for d, v in row["reviews"].items())
+        table.add_row(
+            row["unit"],
+            "镇办" if row["kind"] == "township" else "部门",
+            row["due_on"],
+            row["status_label"],
+            row["last_submitted_on"] or "",
+            str(row["version"] or ""),
+            late,
+            reviews,
+        )
+    console.print(table)
+    if view["late"]:
+        console.print(f"逾期或迟报单位：{'、'.join(view['late'])}")
+    if view["escalations"]:
+        table = Table(title="未解除的督办")
+        for column in ("事由", "单位", "问题编号", "应完成日期", "级别", "启动日期", "备注"):
+            table.add_column(column)
+        for e in view["escalations"]:
+            note = "；".join(
+                x
+                for x in (
+                    "重点难点" if e["key_difficult"] else "",
+                    f"须于{e['must_finish_by']}前完成" if e["must_finish_by"] else "",
+                )
+                if x
+            )
+            table.add_row(
+                e["cause_label"],
+                e["unit"],
+                e["item_code"] or "",
+                e["missed_due"],
+                f"{e['level']}级·{e['level_label']}",
+                e["raised_on"],
+                note,
+            )
+        console.print(table)

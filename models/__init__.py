@@ -1,16 +1,34 @@
 """duban's tables, in one place so the shape of the data is seen at a glance."""
 
 from models.audit import AuditEntry
+from models.escalation import Escalation
 from models.ledger import Evidence, LedgerItem, PlanMilestone, RectificationPlan
+from models.outbox import OutboxMessage
 from models.programme import Category, ProgrammeRecord, UnitRecord
+from models.reporting import (
+    MilestoneDone,
+    ReportingPeriod,
+    Review,
+    Submission,
+    SubmissionLine,
+    SubmissionVersion,
+)
 
 __all__ = [
     "AuditEntry",
     "Category",
+    "Escalation",
     "Evidence",
     "LedgerItem",
+    "MilestoneDone",
+    "OutboxMessage",
     "PlanMilestone",
     "ProgrammeRecord",
     "RectificationPlan",
+    "ReportingPeriod",
+    "Review",
+    "Submission",
+    "SubmissionLine",
+    "SubmissionVersion",
     "UnitRecord",
 ]

@@ -1,0 +1,52 @@
+"""The schedules as data (from the plan file): the one source for `duban tick` and for deployments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from cronsim import CronSim
+
+from duban.config import TZ
+from duban.plan import Plan
+
+TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    slug: str  # the deployment's stable name
+    flow: str  # the flow's entry point, "module:function"
+    cron: str
+
+
+def schedules(plan: Plan) -> list[Schedule]:
+    """In the order a day's work must happen: open the round, chase, then escalate."""
+    crons = plan.schedules
+    return [
+        Schedule("open-period", "flows.reporting:open_period", crons.open_period),
+        Schedule("chase-submissions", "flows.reporting:chase_submissions", crons.chase_submissions),
+        Schedule("escalate-overdue", "flows.reporting:escalate_overdue", crons.escalate_overdue),
+    ]
+
+
+def fires_on(schedule: Schedule, day: date) -> bool:
+    """Whether the cron fires at some time of `day` (Asia/Shanghai)."""
+    start = datetime.combine(day, time.min, tzinfo=TZ) - timedelta(seconds=1)
+    return next(iter(CronSim(schedule.cron, start))).date() == day
+
+
+def due_on(plan: Plan, day: date) -> list[Schedule]:
+    return [s for s in schedules(plan) if fires_on(s, day)]
+
+
+def run_day(plan: Plan, day: date) -> list[tuple[str, object]]:
+    """Without the engine: run, in order, the steps whose schedules fire on `day`."""
+    from duban.reporting import cycle
+
+    steps = {
+        "open-period": cycle.open_period,
+        "chase-submissions": cycle.chase_submissions,
+        "escalate-overdue": cycle.escalate_overdue,
+    }
+    return [(schedule.slug, steps[schedule.slug](day)) for schedule in due_on(plan, day)]

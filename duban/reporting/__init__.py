@@ -1,0 +1,1 @@
+"""The monthly reporting round: township -> lead department -> Office."""

@@ -1,0 +1,464 @@
+"""The monthly report forms: a pre-filled .xlsx per unit and period, and reading it back.
+
+A form carries its unit and period on a hidden sheet; the pre-filled columns are locked and are
+checked again on import, so a form filled for another unit or period, or with edited facts, is
+refused with the cell that is wrong. Reading is all or nothing, like the ledger import.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlmodel import Session, col, select
+
+from duban.ledger.cells import CellError, text, yes_no
+from duban.ledger.importer import LedgerImportError, Problem
+from duban.plan import Plan
+from duban.rectification import current
+from duban.reporting.periods import month_end_of
+from duban.reporting.reports import (
+    WORK_STATES,
+    ReportLine,
+    due_milestones,
+    get_submission,
+    latest_version,
+    lines_of,
+    save_report,
+)
+from duban.spreadsheet import SheetError, column_letter
+from models import LedgerItem, Review, Submission, SubmissionVersion
+from notifications.render import cn_period
+
+META_SHEET = "表单信息"
+HEADER_ROW = 2
+TEXT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class FormColumn:
+    key: str
+    title: str
+    editable: bool
+    width: int = 14
+    checked: bool = True  # a locked column whose value must come back as it was sent
+
+
+TOWNSHIP_COLUMNS = (
+    FormColumn("code", "问题编号", False, 13),
+    FormColumn("community", "社区", False, 16),
+    FormColumn("category", "设施类别", False, 12),
+    FormColumn("description", "问题描述", False, 40),
+    FormColumn("lead_department", "牵头部门", False, 10),
+    FormColumn("deadline", "完成时限", False, 12),
+    FormColumn("milestones", "到期时间节点", False, 24, checked=False),
+    FormColumn("progress", "整改进度（%）", True, 10),
+    FormColumn("work_state", "工作状态", True, 10),
+    FormColumn("this_month", "本月进展", True, 30),
+    FormColumn("obstacles", "存在问题", True, 24),
+    FormColumn("next_plan", "下月计划", True, 24),
+    FormColumn("milestones_done", "时间节点已完成", True, 12),
+)
+DEPARTMENT_COLUMNS = (
+    FormColumn("code", "问题编号", False, 13),
+    FormColumn("township", "镇办", False, 10),
+    FormColumn("community", "社区", False, 16),
+    FormColumn("category", "设施类别", False, 12),
+    FormColumn("description", "问题描述", False, 40),
+    FormColumn("deadline", "完成时限", False, 12),
+    FormColumn("reported_progress", "镇办填报进度（%）", False, 10, checked=False),
+    FormColumn("reported_state", "镇办工作状态", False, 10, checked=False),
+    FormColumn("reported_note", "镇办本月进展", False, 30, checked=False),
+    FormColumn("review", "审核情况", False, 10, checked=False),
+    FormColumn("progress", "核定进度（%）", True, 10),
+    FormColumn("work_state", "工作状态", True, 10),
+    FormColumn("opinion", "部门意见", True, 30),
+)
+SUMMARY_TITLE = "工作总结"
+
+
+def columns_for(kind: str) -> tuple[FormColumn, ...]:
+    return TOWNSHIP_COLUMNS if kind == "township" else DEPARTMENT_COLUMNS
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+def write_form(session: Session, plan: Plan, *, period: str, unit: str, path: Path) -> int:
+    """Write the unit's pre-filled form for the period; returns the number of item rows."""
+    if path.suffix.lower() != ".xlsx":
+        raise SheetError(f"填报表只能保存为 .xlsx 文件：{path.name}")
+    submission = get_submission(session, plan, period, unit)
+    rows = _form_rows(session, plan, submission)
+    columns = columns_for(submission.kind)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "填报"
+    title = (
+        f"{plan.programme.district}社区配套设施问题整治进度{'月报表' if submission.kind == 'township' else '汇总表'}"
+    )
+    sheet.cell(
+        row=1,
+        column=1,
+        value=f"{title}（{cn_period(period)}）  填报单位：{unit}  报送截止：{submission.due_on.isoformat()}",
+    )
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
+    sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
+    locked_fill, open_fill = PatternFill("solid", fgColor="EDEDED"), PatternFill("solid", fgColor="FFF9E5")
+    for index, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=HEADER_ROW, column=index, value=column.title)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet.column_dimensions[column_letter(index - 1)].width = column.width
+    for offset, row in enumerate(rows, start=HEADER_ROW + 1):
+        for index, column in enumerate(columns, start=1):
+            cell = sheet.cell(row=offset, column=index, value=row.get(column.key))
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            cell.fill = open_fill if column.editable else locked_fill
+            cell.protection = Protection(locked=not column.editable)
+            if isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+    last = HEADER_ROW + max(len(rows), 1)
+    _validations(sheet, columns, last)
+    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=2)
+    sheet.protection.sheet = True
+    sheet.protection.formatRows = False
+    sheet.protection.formatColumns = False
+    if submission.kind == "department":
+        summary = workbook.create_sheet(SUMMARY_TITLE)
+        summary["A1"] = "本月工作总结（整治进展、存在问题、下步打算）："
+        summary["A2"] = _previous_summary(session, submission)
+        summary["A2"].protection = Protection(locked=False)
+        summary["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+        summary.column_dimensions["A"].width = 100
+        summary.row_dimensions[2].height = 200
+        summary.protection.sheet = True
+    meta = workbook.create_sheet(META_SHEET)
+    for row in (("单位", unit), ("报送期", period), ("类型", submission.kind), ("截止日期", submission.due_on)):
+        meta.append(row)
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return len(rows)
+
+
+def _validations(sheet, columns: tuple[FormColumn, ...], last: int) -> None:  # noqa: ANN001 - worksheet
+    keys = [c.key for c in columns]
+
+    def area(key: str) -> str:
+        letter = column_letter(keys.index(key))
+        return f"{letter}{HEADER_ROW + 1}:{letter}{last}"
+
+    rules = [
+        (
+            "progress",
+            DataValidation(
+                type="whole", operator="between", formula1="0", formula2="100", error="整改进度须为0至100的整数"
+            ),
+        ),
+        (
+            "work_state",
+            DataValidation(type="list", formula1='"' + ",".join(WORK_STATES) + '"', error="请从下拉列表中选择工作状态"),
+        ),
+    ]
+    if "milestones_done" in keys:
+        rules.append(("milestones_done", DataValidation(type="list", formula1='"是,否"', error="只能填写是或否")))
+    for key, rule in rules:
+        rule.allow_blank = True
+        rule.showErrorMessage = True
+        rule.errorTitle = "输入有误"
+        rule.add(area(key))
+        sheet.add_data_validation(rule)
+
+
+def _form_rows(session: Session, plan: Plan, submission: Submission) -> list[dict]:
+    items = {i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_(submission.items)))}
+    previous = _previous_lines(session, submission)
+    month_end = month_end_of(submission.period)
+    township_lines = _township_lines(session, submission) if submission.kind == "department" else {}
+    rows = []
+    for code in submission.items:
+        item = items[code]
+        rectification = current(session, item)
+        last = previous.get(code)
+        row = {
+            "code": code,
+            "township": item.township,
+            "community": item.community,
+            "category": plan.category(item.category).name,
+            "description": item.description,
+            "lead_department": item.lead_department,
+            "deadline": rectification.deadline if rectification else None,
+            "milestones": "；".join(f"{m.due.isoformat()} {m.title}" for m in due_milestones(session, item, month_end))
+            or None,
+            "progress": last.progress if last else item.progress,
+            "work_state": last.work_state if last else _state_of(item),
+            "this_month": (last.this_month or None) if last and last.submission_id == submission.id else None,
+            "obstacles": (last.obstacles or None) if last and last.submission_id == submission.id else None,
+            "next_plan": (last.next_plan or None) if last and last.submission_id == submission.id else None,
+            "milestones_done": None,
+            "opinion": (last.opinion or None) if last and last.submission_id == submission.id else None,
+        }
+        if submission.kind == "department":
+            reported = township_lines.get(code)
+            row.update(
+                {
+                    "reported_progress": reported[0].progress if reported else None,
+                    "reported_state": reported[0].work_state if reported else None,
+                    "reported_note": (reported[0].this_month or None) if reported else None,
+                    "review": reported[1] if reported else "未报送",
+                }
+            )
+            if reported and not (last and last.submission_id == submission.id):
+                row["progress"], row["work_state"] = reported[0].progress, reported[0].work_state
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class _Previous:
+    submission_id: int
+    progress: int
+    work_state: str
+    this_month: str
+    obstacles: str
+    next_plan: str
+    opinion: str
+
+
+def _previous_lines(session: Session, submission: Submission) -> dict[str, _Previous]:
+    """This round's own last version if any, else the unit's last submitted version of an earlier round."""
+    own = latest_version(session, submission)
+    source = own
+    if source is None:
+        earlier = session.exec(
+            select(Submission)
+            .where(
+                Submission.unit == submission.unit,
+                Submission.period < submission.period,
+                col(Submission.first_submitted_on).is_not(None),
+            )
+            .order_by(col(Submission.period).desc())
+        ).first()
+        source = latest_version(session, earlier, submitted_only=True) if earlier else None
+    if source is None:
+        return {}
+    return {
+        line.item_code: _Previous(
+            source.submission_id,
+            line.progress,
+            line.work_state,
+            line.this_month,
+            line.obstacles,
+            line.next_plan,
+            line.opinion,
+        )
+        for line in lines_of(session, source)
+    }
+
+
+def _township_lines(session: Session, department: Submission) -> dict:
+    """For a department's form: each item's line in its township's latest submitted report, and its review."""
+    found = {}
+    for submission in session.exec(
+        select(Submission).where(Submission.period == department.period, Submission.kind == "township")
+    ):
+        version = latest_version(session, submission, submitted_only=True)
+        if version is None:
+            continue
+        decision = session.exec(
+            select(Review.decision).where(
+                Review.submission_id == submission.id,
+                Review.version == version.version,
+                Review.department == department.unit,
+            )
+        ).first()
+        label = {"accepted": "已通过", "returned": "已退回"}.get(decision or "", "待审核")
+        for line in lines_of(session, version):
+            found[line.item_code] = (line, label)
+    return found
+
+
+def _previous_summary(session: Session, submission: Submission) -> str | None:
+    version = latest_version(session, submission)
+    return version.summary or None if version else None
+
+
+def _state_of(item: LedgerItem) -> str:
+    if item.status in ("open", "planned"):
+        return "未开工"
+    return "已完成" if item.status in ("close_requested", "verified", "closed") else "推进中"
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilledForm:
+    lines: list[ReportLine]
+    summary: str
+
+
+def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: str, draft: bool) -> FilledForm:
+    """Check a filled form against the request it answers; raise with every problem, or return its lines."""
+    name = path.name
+    if not path.is_file():
+        raise SheetError(f"找不到文件 {path}")
+    if path.suffix.lower() != ".xlsx":
+        raise SheetError(f"文件 {name} 不是填报表：请提交系统生成的 .xlsx 填报表")
+    try:
+        workbook = load_workbook(path, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise SheetError(f"文件 {name} 不是有效的 Excel (.xlsx) 文件，无法打开（{type(exc).__name__}）") from exc
+    if META_SHEET not in workbook.sheetnames or "填报" not in workbook.sheetnames:
+        raise SheetError(f"文件 {name} 不是系统生成的填报表（缺少表单信息），请先用 duban report form 生成")
+    meta = {row[0]: row[1] for row in workbook[META_SHEET].iter_rows(values_only=True) if row and row[0]}
+    if meta.get("单位") != unit:
+        raise SheetError(f"文件 {name} 是“{meta.get('单位')}”的填报表，不能作为“{unit}”的报表提交")
+    if meta.get("报送期") != period:
+        raise SheetError(f"文件 {name} 是{meta.get('报送期')}的填报表，不能作为{period}的报表提交")
+    submission = get_submission(session, plan, period, unit)
+    expected = {row["code"]: row for row in _form_rows(session, plan, submission)}
+    columns = columns_for(submission.kind)
+    sheet = workbook["填报"]
+    problems: list[Problem] = []
+    header = [sheet.cell(row=HEADER_ROW, column=i + 1).value for i in range(len(columns))]
+    if header != [c.title for c in columns]:
+        raise LedgerImportError([Problem(name, HEADER_ROW, "", "表头被修改，请重新生成填报表后填写")])
+    lines, seen = [], {}
+    for number, values in enumerate(sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True), start=HEADER_ROW + 1):
+        cells = dict(zip([c.key for c in columns], values, strict=False))
+        if all(v is None for v in cells.values()):
+            continue
+        line = _read_line(name, number, columns, cells, expected, seen, draft, problems)
+        if line is not None:
+            lines.append(line)
+    missing = [code for code in submission.items if code not in seen]
+    if missing and not draft:
+        problems.append(Problem(name, HEADER_ROW, "", f"缺少问题{'、'.join(missing)}的填报行（请勿删除行）"))
+    if not lines and not problems:
+        problems.append(Problem(name, HEADER_ROW + 1, "", "没有填报任何问题"))
+    if problems:
+        raise LedgerImportError(problems)
+    summary = ""
+    if submission.kind == "department" and SUMMARY_TITLE in workbook.sheetnames:
+        summary = str(workbook[SUMMARY_TITLE]["A2"].value or "").strip()
+    return FilledForm(lines=lines, summary=summary)
+
+
+def _read_line(
+    name: str,
+    number: int,
+    columns: tuple[FormColumn, ...],
+    cells: dict,
+    expected: dict,
+    seen: dict,
+    draft: bool,
+    problems: list[Problem],
+) -> ReportLine | None:
+    letters = {c.key: f"{column_letter(i)}列“{c.title}”" for i, c in enumerate(columns)}
+
+    def fail(key: str, message: str, value: object = None) -> None:
+        problems.append(Problem(name, number, letters[key], message, value))
+
+    code = str(cells.get("code") or "").strip()
+    if code not in expected:
+        fail("code", "不是本单位本期报送范围内的问题编号（请勿增加行或修改编号）", code or None)
+        return None
+    if code in seen:
+        fail("code", f"问题编号与第{seen[code]}行重复", code)
+        return None
+    seen[code] = number
+    before = len(problems)
+    for column in columns:
+        if column.checked and not column.editable and column.key != "code":
+            shown, wanted = _plain(cells.get(column.key)), _plain(expected[code].get(column.key))
+            if shown != wanted:
+                fail(column.key, f"此列为系统预填内容，不得修改（应为“{wanted}”）", shown or "（空）")
+    progress = _progress(cells.get("progress"))
+    if isinstance(progress, str):
+        fail("progress", progress, cells.get("progress"))
+    state = str(cells.get("work_state") or "").strip()
+    if state not in WORK_STATES:
+        fail("work_state", f"工作状态只能是{'、'.join(WORK_STATES)}", state or "（空）")
+    if isinstance(progress, int) and state in WORK_STATES:
+        if state == "已完成" and progress != 100:
+            fail("progress", "工作状态为“已完成”时整改进度应为100", progress)
+        if state == "未开工" and progress != 0:
+            fail("progress", "工作状态为“未开工”时整改进度应为0", progress)
+        if progress == 100 and state != "已完成":
+            fail("work_state", "整改进度为100时工作状态应为“已完成”", state)
+    texts = {}
+    for key in ("this_month", "obstacles", "next_plan", "opinion"):
+        if key not in letters:
+            continue
+        try:
+            value = text(cells.get(key)) or ""
+        except CellError as exc:
+            fail(key, str(exc), cells.get(key))
+            value = ""
+        if len(value) > TEXT_LIMIT:
+            fail(key, f"内容过长（{len(value)}字，最多{TEXT_LIMIT}字）")
+        texts[key] = value
+    done = False
+    if "milestones_done" in letters:
+        try:
+            done = yes_no(cells.get("milestones_done"))
+        except CellError as exc:
+            fail("milestones_done", str(exc), cells.get("milestones_done"))
+    if len(problems) > before:
+        return None
+    return ReportLine(item_code=code, progress=progress, work_state=state, milestones_done=done, **texts)
+
+
+def _progress(value: object) -> int | str:
+    """A whole percent 0-100 (30, 30.0, "30", "30%"), or the reason it is not."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "整改进度为必填项（0至100的整数）"
+    raw = str(value).strip().rstrip("%％").strip()
+    try:
+        number = float(raw)
+    except ValueError:
+        return "整改进度须为0至100的整数"
+    if not number.is_integer():
+        return "整改进度须为整数"
+    if not 0 <= number <= 100:
+        return "整改进度须在0至100之间"
+    return int(number)
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def submit_form(
+    session: Session, plan: Plan, *, path: Path, period: str, unit: str, as_of: date, draft: bool
+) -> SubmissionVersion:
+    """Read a filled form and keep it as the unit's next version (all rows or none)."""
+    filled = read_form(session, plan, path=path, period=period, unit=unit, draft=draft)
+    submission = get_submission(session, plan, period, unit)
+    return save_report(
+        session,
+        plan,
+        submission=submission,
+        lines=filled.lines,
+        as_of=as_of,
+        draft=draft,
+        source=path.name,
+        summary=filled.summary,
+    )

@@ -1,0 +1,278 @@
+"""Saving reports (drafts, submissions, resubmissions) and departments' reviews of townships' reports.
+
+Every version is kept. A report saved after its due date is marked late, never refused. When a lead
+department accepts a township's report, the progress it gives for that department's items becomes
+the items' progress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlmodel import Session, col, select
+
+from duban import audit
+from duban.calendar import WorkingCalendar
+from duban.closeout import set_status
+from duban.plan import Plan
+from duban.rectification import current, milestones
+from duban.reporting.periods import add_working_days, month_end_of, parse_period
+from models import LedgerItem, MilestoneDone, ReportingPeriod, Review, Submission, SubmissionLine, SubmissionVersion
+from notifications.outbox import notify
+
+WORK_STATES = ("未开工", "推进中", "已完成")
+STATUS_LABELS = {
+    "requested": "待报送",
+    "draft": "已存草稿",
+    "submitted": "已报送",
+    "returned": "已退回",
+    "accepted": "已审核通过",
+}
+
+
+class ReportError(Exception):
+    """A report action the round does not allow; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    item_code: str
+    progress: int
+    work_state: str
+    this_month: str = ""
+    obstacles: str = ""
+    next_plan: str = ""
+    milestones_done: bool = False
+    opinion: str = ""
+
+
+def get_submission(session: Session, plan: Plan, period: str, unit: str) -> Submission:
+    parse_period(plan, period)
+    if plan.unit_kind(unit) is None:
+        raise ReportError(f"未知单位“{unit}”：不在实施方案的组织体系中")
+    if session.get(ReportingPeriod, period) is None:
+        raise ReportError(f"{period}的报送工作尚未开启")
+    submission = session.exec(select(Submission).where(Submission.period == period, Submission.unit == unit)).first()
+    if submission is None:
+        raise ReportError(f"{unit}在{period}没有报送任务（无未销号的台账问题）")
+    return submission
+
+
+def effective_due(submission: Submission) -> date:
+    return submission.resubmit_due if submission.status == "returned" and submission.resubmit_due else submission.due_on
+
+
+def latest_version(
+    session: Session, submission: Submission, *, submitted_only: bool = False
+) -> SubmissionVersion | None:
+    query = select(SubmissionVersion).where(SubmissionVersion.submission_id == submission.id)
+    if submitted_only:
+        query = query.where(SubmissionVersion.state == "submitted")
+    return session.exec(query.order_by(col(SubmissionVersion.version).desc())).first()
+
+
+def lines_of(session: Session, version: SubmissionVersion) -> list[SubmissionLine]:
+    query = select(SubmissionLine).where(SubmissionLine.version_id == version.id)
+    return list(session.exec(query.order_by(col(SubmissionLine.item_code))))
+
+
+def save_report(
+    session: Session,
+    plan: Plan,
+    *,
+    submission: Submission,
+    lines: list[ReportLine],
+    as_of: date,
+    draft: bool,
+    source: str = "",
+    summary: str = "",
+) -> SubmissionVersion:
+    """Keep a new version; a submission after the due date is marked late."""
+    opened = session.get(ReportingPeriod, submission.period)
+    if as_of < opened.opened_on:
+        raise ReportError(f"报送日期{as_of.isoformat()}早于本期开启日期{opened.opened_on.isoformat()}")
+    late = not draft and as_of > effective_due(submission)
+    version = SubmissionVersion(
+        submission_id=submission.id,
+        version=submission.version + 1,
+        state="draft" if draft else "submitted",
+        saved_on=as_of,
+        saved_at=datetime.now(UTC),
+        late=late,
+        source=source,
+        summary=summary,
+    )
+    session.add(version)
+    session.flush()
+    for line in lines:
+        session.add(SubmissionLine(version_id=version.id, **line.__dict__))
+    before = {"status": submission.status, "version": submission.version}
+    submission.version = version.version
+    if draft:
+        submission.status = "draft" if submission.status == "requested" else submission.status
+    else:
+        if submission.first_submitted_on is None:
+            submission.first_submitted_on = as_of
+            submission.late = late
+        submission.last_submitted_on = as_of
+        submission.status = "submitted"
+    session.add(submission)
+    audit.record(
+        session,
+        actor=submission.unit,
+        subject="submission",
+        key=f"{submission.period}:{submission.unit}",
+        action="draft" if draft else "submit",
+        effective_on=as_of,
+        before=before,
+        after={"status": submission.status, "version": version.version, "late": late, "source": source},
+    )
+    if not draft and submission.kind == "department":
+        _apply_progress(
+            session, submission, lines, actor=submission.unit, as_of=as_of, note=f"{submission.period}月报（部门核定）"
+        )
+    return version
+
+
+def review(
+    session: Session, plan: Plan, *, period: str, township: str, by: str, accept: bool, reason: str, as_of: date
+) -> Submission:
+    """A lead department accepts a township's latest report, or returns it with a reason."""
+    submission = get_submission(session, plan, period, township)
+    if submission.kind != "township":
+        raise ReportError(f"{township}不是镇办：部门报表由{plan.office.name}汇总，无需审核")
+    if by not in submission.reviewers:
+        raise ReportError(f"{by}不是{township}{period}报表的审核部门（审核部门：{'、'.join(submission.reviewers)}）")
+    if submission.status in ("requested", "draft"):
+        raise ReportError(f"{township}{period}的报表尚未提交，无法审核")
+    if submission.status == "returned":
+        raise ReportError(f"{township}{period}的报表已被退回，须待其重新报送后再审核")
+    version = latest_version(session, submission, submitted_only=True)
+    done = session.exec(
+        select(Review).where(
+            Review.submission_id == submission.id, Review.version == version.version, Review.department == by
+        )
+    ).first()
+    if done is not None:
+        word = "通过" if done.decision == "accepted" else "退回"
+        raise ReportError(f"{by}已于{done.decided_on.isoformat()}审核{word}{township}{period}报表第{version.version}版")
+    if not accept and not reason.strip():
+        raise ReportError("退回报表须说明理由（--reason）")
+    if as_of < version.saved_on:
+        raise ReportError(f"审核日期{as_of.isoformat()}早于报表提交日期{version.saved_on.isoformat()}")
+    session.add(
+        Review(
+            submission_id=submission.id,
+            version=version.version,
+            department=by,
+            decision="accepted" if accept else "returned",
+            reason=reason.strip(),
+            decided_on=as_of,
+        )
+    )
+    session.flush()
+    before = {"status": submission.status}
+    if accept:
+        own = _items_led_by(session, version, by)
+        lines = [ReportLine(**_line_fields(line)) for line in lines_of(session, version) if line.item_code in own]
+        _apply_progress(session, submission, lines, actor=township, as_of=as_of, note=f"{period}月报（{by}审核通过）")
+        reviewed = set(
+            session.exec(
+                select(Review.department).where(
+                    Review.submission_id == submission.id,
+                    Review.version == version.version,
+                    Review.decision == "accepted",
+                )
+            )
+        )
+        if reviewed >= set(submission.reviewers):
+            submission.status = "accepted"
+    else:
+        calendar = WorkingCalendar(plan.calendar)
+        submission.status = "returned"
+        submission.returned_on = as_of
+        submission.resubmit_due = add_working_days(calendar, as_of, plan.reporting.resubmit_within_working_days)
+        notify(
+            session,
+            plan,
+            key=f"returned:{period}:{township}:v{version.version}:{by}",
+            kind="report_returned",
+            recipient=township,
+            as_of=as_of,
+            period=period,
+            version=version.version,
+            department=by,
+            reason=reason.strip(),
+            resubmit_due=submission.resubmit_due,
+        )
+    session.add(submission)
+    audit.record(
+        session,
+        actor=by,
+        subject="submission",
+        key=f"{period}:{township}",
+        action="accept" if accept else "return",
+        effective_on=as_of,
+        before=before,
+        after={"status": submission.status, "version": version.version},
+        note=reason.strip(),
+    )
+    return submission
+
+
+def _items_led_by(session: Session, version: SubmissionVersion, department: str) -> set[str]:
+    codes = [line.item_code for line in lines_of(session, version)]
+    query = select(LedgerItem.code).where(col(LedgerItem.code).in_(codes), LedgerItem.lead_department == department)
+    return set(session.exec(query))
+
+
+def _line_fields(line: SubmissionLine) -> dict:
+    return {k: getattr(line, k) for k in ReportLine.__dataclass_fields__}
+
+
+def _apply_progress(
+    session: Session, submission: Submission, lines: list[ReportLine], *, actor: str, as_of: date, note: str
+) -> None:
+    """Reported progress becomes the item's; work under way moves a planned item to in_progress."""
+    items = {
+        i.code: i
+        for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_([line.item_code for line in lines])))
+    }
+    month_end = month_end_of(submission.period)
+    for line in lines:
+        item = items[line.item_code]
+        if item.status in ("closed", "cancelled"):
+            continue
+        if item.progress != line.progress:
+            audit.record(
+                session,
+                actor=actor,
+                subject="item",
+                key=item.code,
+                action="progress",
+                effective_on=as_of,
+                before={"progress": item.progress},
+                after={"progress": line.progress},
+                note=note,
+            )
+            item.progress = line.progress
+            session.add(item)
+        if item.status == "planned" and line.work_state != "未开工":
+            set_status(
+                session, item, "in_progress", actor=item.responsible_unit, as_of=as_of, note=note, action="开始整改"
+            )
+        if line.milestones_done:
+            for step in due_milestones(session, item, month_end):
+                session.add(
+                    MilestoneDone(item_code=item.code, due=step.due, title=step.title, done_on=as_of, reported_by=actor)
+                )
+
+
+def due_milestones(session: Session, item: LedgerItem, by: date) -> list:
+    """The item's milestones due by `by` and not yet reported done."""
+    rectification = current(session, item)
+    if rectification is None:
+        return []
+    done = {(m.due, m.title) for m in session.exec(select(MilestoneDone).where(MilestoneDone.item_code == item.code))}
+    return [m for m in milestones(session, rectification) if m.due <= by and (m.due, m.title) not in done]

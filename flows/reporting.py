@@ -1,0 +1,52 @@
+"""The monthly round as scheduled flows. Each takes `as_of` and is safe to run again that day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow
+
+from duban import config
+from tasks.reporting import chase, escalate, open_round, round_artifact
+
+
+@flow(name="open-period")
+def open_period(as_of: date | None = None) -> list[str]:
+    """Open the month's round: requests for every unit with open items, and the notices."""
+    as_of = as_of or config.today()
+    opened = open_round(as_of)
+    round_artifact(as_of)
+    return opened.requests if opened else []
+
+
+@flow(name="chase-submissions")
+def chase_submissions(as_of: date | None = None) -> dict[str, int]:
+    """Remind units before their due dates; raise the first escalation once a date has passed."""
+    as_of = as_of or config.today()
+    reminders, ladder = chase(as_of)
+    round_artifact(as_of)
+    return {"reminders": len(reminders.sent), "escalations": len(ladder.raised), "resolved": len(ladder.resolved)}
+
+
+@flow(name="escalate-overdue")
+def escalate_overdue(as_of: date | None = None) -> dict[str, int]:
+    """Climb the ladder for missing reports, overdue items and overdue milestones; stop what cleared."""
+    as_of = as_of or config.today()
+    ladder = escalate(as_of)
+    round_artifact(as_of)
+    return {"escalations": len(ladder.raised), "resolved": len(ladder.resolved)}
+
+
+@flow(name="tick")
+def tick(as_of: date | None = None) -> list[str]:
+    """Run, for one date, every flow the schedules would run that day, in order."""
+    from deployments.schedules import due_on
+    from duban.programme import plan_in_force
+
+    as_of = as_of or config.today()
+    flows = {"open-period": open_period, "chase-submissions": chase_submissions, "escalate-overdue": escalate_overdue}
+    ran = []
+    for schedule in due_on(plan_in_force(), as_of):
+        flows[schedule.slug](as_of)
+        ran.append(schedule.slug)
+    return ran

@@ -1,0 +1,27 @@
+"""Escalations (督办): one row per cause and level, so nothing is raised twice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Escalation(SQLModel, table=True):
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("cause_key", "level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cause: str = Field(max_length=32, index=True)  # missing_submission | overdue_item | overdue_milestone
+    cause_key: str = Field(max_length=160, index=True)
+    level: int
+    unit: str = Field(foreign_key="unit.name", max_length=64, index=True)
+    item_code: str | None = Field(default=None, max_length=40)
+    period: str | None = Field(default=None, max_length=7)
+    missed_due: date
+    raised_on: date
+    resolved_on: date | None = None
+    key_difficult: bool = False
+    must_finish_by: date | None = None
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

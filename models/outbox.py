@@ -1,0 +1,30 @@
+"""The outbox: every message duban means to send, one row per recipient channel, keyed for once-only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=300)
+    kind: str = Field(max_length=32, index=True)
+    recipient: str = Field(foreign_key="unit.name", max_length=64, index=True)
+    channel: str = Field(max_length=16)  # email | wecom | file
+    address: str = Field(default="", max_length=200)  # an email address or the *name* of a key's variable
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    attachments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    urgent: bool = False
+    status: str = Field(default="queued", max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_on: date
+    created_at: datetime
+    sent_at: datetime | None = None

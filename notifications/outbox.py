@@ -1,0 +1,73 @@
+"""The notifier: one interface for every flow that wants to tell a unit something.
+
+A message is written to the outbox in the caller's transaction, one row per channel that reaches
+the recipient (from the plan's contacts; the file channel when none is configured). The
+idempotency key makes a second run of the same flow for the same day queue nothing new.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from duban.plan import EmailChannel, Plan
+from models import OutboxMessage
+from notifications.render import render
+
+
+def routes(plan: Plan, unit: str) -> list[tuple[str, str]]:
+    """(channel, address) pairs for a unit; a WeCom route names the variable holding the key."""
+    found = next((u for _, u in plan.units() if u.name == unit), None)
+    pairs = []
+    for contact in found.contacts if found else ():
+        for channel in contact.channels:
+            if isinstance(channel, EmailChannel):
+                pairs.append(("email", channel.to))
+            else:
+                pairs.append(("wecom", channel.key_env))
+    return list(dict.fromkeys(pairs)) or [("file", "")]
+
+
+def notify(
+    session: Session,
+    plan: Plan,
+    *,
+    key: str,
+    kind: str,
+    recipient: str,
+    as_of: date,
+    urgent: bool = False,
+    **context: object,
+) -> int:
+    """Queue `kind` for `recipient` unless `key` was queued before; returns the rows added."""
+    subject, body = render(kind, recipient=recipient, plan=plan, as_of=as_of, **context)
+    now = datetime.now(UTC)
+    added = 0
+    for channel, address in routes(plan, recipient):
+        values = {
+            "idempotency_key": f"{key}|{recipient}|{channel}:{address}",
+            "kind": kind,
+            "recipient": recipient,
+            "channel": channel,
+            "address": address,
+            "subject": subject,
+            "body": body,
+            "attachments": [],
+            "urgent": urgent,
+            "status": "queued",
+            "attempts": 0,
+            "last_error": "",
+            "created_on": as_of,
+            "created_at": now,
+        }
+        added += _insert_once(session, values)
+    return added
+
+
+def _insert_once(session: Session, values: dict) -> int:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return session.exec(statement).rowcount  # type: ignore[call-overload]

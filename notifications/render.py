@@ -1,0 +1,43 @@
+"""Rendering a message kind from its Jinja2 template: a subject and a body, in formal Chinese."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def cn_date(day: date | None) -> str:
+    """2022年5月5日, as official documents write dates."""
+    return "" if day is None else f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_period(period: str) -> str:
+    year, month = period.split("-")
+    return f"{year}年{int(month)}月"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html.j2", "htm.j2", "xml.j2", "html"], default_for_string=True, default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["cn_date"] = cn_date
+    env.filters["cn_period"] = cn_period
+    return env
+
+
+def render(kind: str, **context: object) -> tuple[str, str]:
+    """The template `{kind}.txt.j2` sets `subject`; its output is the body (plain text)."""
+    template = environment().get_template(f"{kind}.txt.j2")
+    module = template.make_module(context)
+    return str(module.subject).strip(), str(module).strip()
