@@ -133,7 +133,9 @@ def run_ladder(
     """Resolve what has cleared; on working days raise each cause to the level its lateness reaches."""
     run = LadderRun()
     live = {cause.key for cause in causes}
-    query = select(Escalation).where(col(Escalation.resolved_on).is_(None), col(Escalation.cause).in_(scope))
+    query = select(Escalation).where(  # a replay of an earlier day leaves later escalations alone
+        col(Escalation.resolved_on).is_(None), col(Escalation.cause).in_(scope), Escalation.raised_on <= as_of
+    )
     for escalation in session.exec(query):
         if escalation.cause_key not in live:
             escalation.resolved_on = as_of

@@ -1,0 +1,81 @@
+"""Helpers for the reporting tests: a small ledger, and filling a generated form as a clerk would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import Cli
+from openpyxl import load_workbook
+from test_ledger_import import write_csv
+
+# Four items in two townships, each with a hand-chosen deadline around the October 2022 round
+# (National Day 10-01..10-07 off; Saturday 10-08 and Sunday 10-09 are make-up working days).
+SMALL_LEDGER = [
+    [
+        "A-1",
+        "河东镇",
+        "河东社区",
+        "社区用房",
+        "社区服务用房",
+        "使用",
+        "社区用房被挤占。",
+        "",
+        "",
+        "收回用房。",
+        "2022-10-14",
+        "否",
+    ],
+    [
+        "A-2",
+        "河东镇",
+        "新河社区",
+        "教育设施",
+        "幼儿园",
+        "移交",
+        "幼儿园未移交。",
+        "",
+        "",
+        "完成移交。",
+        "2022-09-30",
+        "是",
+    ],
+    ["A-3", "河西镇", "河西社区", "体育设施", "健身设施", "建设", "健身设施未建设。", "", "", "", "", "否"],
+    ["A-4", "河西镇", "西岸社区", "社区食堂", "", "规划", "缺少社区食堂。", "", "", "改造食堂。", "2022-09-20", "否"],
+]
+
+
+def load_small_ledger(cli: Cli, tmp_path: Path) -> None:
+    cli("ledger", "import", write_csv(tmp_path / "small.csv", SMALL_LEDGER), "--as-of", "2022-09-01")
+    cli("item", "plan", "A-4", "--by", "河西镇", "--milestone", "2022-09-15:完成选址", "--as-of", "2022-09-01")
+
+
+def fill_form(path: Path, values: dict[str, dict[str, object]]) -> Path:
+    """Set editable cells by item code and column title, as a clerk filling the form in Excel would."""
+    workbook = load_workbook(path)
+    sheet = workbook["填报"]
+    header = [c.value for c in sheet[2]]
+    for row in sheet.iter_rows(min_row=3):
+        code = row[0].value
+        for title, value in values.get(code, {}).items():
+            row[header.index(title)].value = value
+    workbook.save(path)
+    return path
+
+
+def submit(
+    cli: Cli,
+    tmp_path: Path,
+    unit: str,
+    period: str,
+    day: str,
+    values: dict | None = None,
+    status: int = 0,
+    draft: bool = False,
+) -> str:
+    path = tmp_path / f"{unit}-{period}-{day}.xlsx"
+    cli("report", "form", "--unit", unit, "--period", period, path)
+    fill_form(path, values or {})
+    extra = ["--draft"] if draft else []
+    return cli(
+        "report", "submit", path, "--unit", unit, "--period", period, "--as-of", day, *extra, status=status
+    ).output
