@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from duban.db import session_scope
 from models import Escalation, OutboxMessage, Submission
 
-O, DEPUTY = "区配套办", "分管副区长"
+OFFICE, DEPUTY = "区配套办", "分管副区长"
 # (day, kind, recipient) in the order queued, with the reasoning for each line.
 EXPECTED_MESSAGES = [
     # 10-01, a holiday: the round opens anyway (cron "0 8 1 * *"); nothing is chased or escalated.
@@ -34,14 +34,14 @@ EXPECTED_MESSAGES = [
     ("2022-10-08", "reminder", "河东镇"),
     ("2022-10-08", "reminder", "河西镇"),
     # A-2 (key item, due 09-30): 1 working day late -> starts at level 2.
-    ("2022-10-08", "escalation", O),
+    ("2022-10-08", "escalation", OFFICE),
     ("2022-10-08", "escalation", "河东镇"),
     ("2022-10-08", "escalation", "教体局"),
     # A-4 (due 09-20): 09-21..09-30 = 8, plus 10-08 = 9 working days late -> level 1.
     ("2022-10-08", "escalation", "河西镇"),
     ("2022-10-08", "escalation", "民政局"),
     # A-4's milestone (09-15): 12 working days late -> straight to level 2 on the first working day.
-    ("2022-10-08", "escalation", O),
+    ("2022-10-08", "escalation", OFFICE),
     ("2022-10-08", "escalation", "河西镇"),
     ("2022-10-08", "escalation", "民政局"),
     # 10-09 (Sunday, worked): departments' 1-day reminder; 河西镇 one day late -> level 1 to it and its
@@ -51,7 +51,7 @@ EXPECTED_MESSAGES = [
     ("2022-10-09", "escalation", "河西镇"),
     ("2022-10-09", "escalation", "教体局"),
     ("2022-10-09", "escalation", "民政局"),
-    ("2022-10-09", "escalation", O),
+    ("2022-10-09", "escalation", OFFICE),
     ("2022-10-09", "escalation", "河西镇"),
     ("2022-10-09", "escalation", "民政局"),
     # 10-10: departments' due-day reminder (民政局 then reports).
@@ -59,13 +59,13 @@ EXPECTED_MESSAGES = [
     ("2022-10-10", "reminder", "民政局"),
     # 10-11: 教体局 one day late -> level 1; 河西镇 three days late -> level 2 (挂牌督办).
     ("2022-10-11", "escalation", "教体局"),
-    ("2022-10-11", "escalation", O),
+    ("2022-10-11", "escalation", OFFICE),
     ("2022-10-11", "escalation", "河西镇"),
     ("2022-10-11", "escalation", "教体局"),
     ("2022-10-11", "escalation", "民政局"),
     # 10-12: 教体局 reports late; 10-13 its escalation resolves. 10-14: 河西镇 six days late -> level 3.
     ("2022-10-14", "escalation", DEPUTY),
-    ("2022-10-14", "escalation", O),
+    ("2022-10-14", "escalation", OFFICE),
     ("2022-10-14", "escalation", "河西镇"),
     ("2022-10-14", "escalation", "教体局"),
     ("2022-10-14", "escalation", "民政局"),
@@ -118,8 +118,8 @@ def test_one_month_replay_matches_the_hand_count(initialised: Cli, home: Path, t
         assert requests == {
             "河东镇": ("township", ["A-1", "A-2"], ["教体局", "民政局"], "2022-10-08", "submitted", False),
             "河西镇": ("township", ["A-3", "A-4"], ["教体局", "民政局"], "2022-10-08", "requested", False),
-            "教体局": ("department", ["A-2", "A-3"], [O], "2022-10-10", "submitted", True),
-            "民政局": ("department", ["A-1", "A-4"], [O], "2022-10-10", "submitted", False),
+            "教体局": ("department", ["A-2", "A-3"], [OFFICE], "2022-10-10", "submitted", True),
+            "民政局": ("department", ["A-1", "A-4"], [OFFICE], "2022-10-10", "submitted", False),
         }
         escalations = {
             (e.cause_key, e.level): (e.raised_on.isoformat(), e.resolved_on and e.resolved_on.isoformat())
