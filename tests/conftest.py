@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +85,16 @@ def pg_url(pg_cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch, home: P
     url = pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
     monkeypatch.setenv("DUBAN_DATABASE_URL", url)
     return url
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One temporary Prefect server for the session (it costs 10-17 s to start)."""
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="duban-prefect-")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from conftest import SAMPLE, Cli, db_digest
 from test_ledger_import import BAD_FILES
-
-
-@pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
-    """One temporary Prefect server for the session (it costs 10-17 s to start)."""
-    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="duban-prefect-")
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
 
 
 def _task_names(flow_run_id) -> list[str]:
