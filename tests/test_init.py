@@ -93,3 +93,21 @@ def test_unknown_calendar_year_is_a_clear_error_unless_the_plan_falls_back() -> 
     extended = WorkingCalendar(CalendarRules(extra_holidays=(date(2031, 5, 1),), extra_workdays=(date(2031, 5, 3),)))
     assert extended.is_working_day(date(2031, 5, 1)) is False
     assert extended.is_working_day(date(2031, 5, 3)) is True
+
+
+def test_due_dates_move_off_holidays_unless_the_plan_keeps_them() -> None:
+    from duban.plan import load_plan
+    from duban.reporting.periods import department_due, township_due, working_days_before
+
+    plan, _ = load_plan(PLAN)
+    calendar = WorkingCalendar(plan.calendar)
+    # 2022-10-05 falls in the National Day holiday; the next working day is Saturday 10-08 (make-up day).
+    assert township_due(plan, calendar, "2022-10", "河东镇") == date(2022, 10, 8)
+    assert department_due(plan, calendar, "2022-10") == date(2022, 10, 10)
+    # 2022-06-05 is a Sunday (and 06-03 the Dragon Boat holiday): moved to Monday 06-06.
+    assert township_due(plan, calendar, "2022-06", "河东镇") == date(2022, 6, 6)
+    keep = plan.model_copy(update={"reporting": plan.reporting.model_copy(update={"due_on_holiday": "keep"})})
+    assert township_due(keep, calendar, "2022-10", "河东镇") == date(2022, 10, 5)
+    # The 1st working day before Saturday 10-08 (worked) skips the whole holiday back to 09-30.
+    assert working_days_before(calendar, date(2022, 10, 8), 1) == date(2022, 9, 30)
+    assert working_days_before(calendar, date(2022, 10, 10), 1) == date(2022, 10, 9)

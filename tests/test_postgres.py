@@ -64,3 +64,19 @@ def test_postgres_end_to_end(pg_url: str, cli: Cli, tmp_path: Path) -> None:
     for statement in ("UPDATE audit_entry SET actor = 'x'", "DELETE FROM audit_entry", "TRUNCATE audit_entry"):
         with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"), engine().begin() as conn:
             conn.execute(sqlalchemy.text(statement))
+
+
+def test_round_on_postgres_is_idempotent(pg_url: str, cli: Cli, tmp_path: Path) -> None:
+    from reporting_helpers import load_small_ledger
+
+    cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    load_small_ledger(cli, tmp_path)
+    for day in ("2022-10-01", "2022-10-08", "2022-10-09", "2022-10-11"):
+        cli("tick", "--as-of", day)
+    before = dump()
+    # 10-08: A-2 (L2), A-4 (L1), its milestone (L2); 10-09: both townships (L1), A-4 (L2);
+    # 10-11: both townships (L2), both departments (L1): 10 in all.
+    assert len(before["submission"]) == 4 and len(before["escalation"]) == 10
+    for day in ("2022-10-01", "2022-10-08", "2022-10-09", "2022-10-11"):
+        cli("tick", "--as-of", day)
+    assert dump() == before
