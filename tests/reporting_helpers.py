@@ -79,3 +79,34 @@ def submit(
     return cli(
         "report", "submit", path, "--unit", unit, "--period", period, "--as-of", day, *extra, status=status
     ).output
+
+
+def review(
+    cli: Cli,
+    by: str,
+    township: str,
+    day: str,
+    *,
+    accept: bool | None = True,
+    reason: str = "",
+    status: int = 0,
+    period: str = "2022-10",
+) -> str:
+    """`duban report review`; accept=None leaves out both --accept and --return."""
+    decision = [] if accept is None else (["--accept"] if accept else ["--return"])
+    extra = ["--reason", reason] if reason else []
+    return cli(
+        "report",
+        "review",
+        "--by",
+        by,
+        "--unit",
+        township,
+        "--period",
+        period,
+        *decision,
+        *extra,
+        "--as-of",
+        day,
+        status=status,
+    ).output

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Cli
-from reporting_helpers import load_small_ledger, submit
+from reporting_helpers import load_small_ledger, review, submit
 from sqlmodel import col, select
 
 from duban import audit
@@ -64,42 +64,15 @@ def test_draft_return_resubmit_accept(october: Cli, tmp_path: Path) -> None:
     assert "第2版" in submit(cli, tmp_path, "河东镇", "2022-10", "2022-10-08", HEDONG)
 
     # 教体局 returns it; 民政局 cannot review a returned report; the township is told why and by when.
-    cli(
-        "report",
-        "review",
-        "--by",
-        "教体局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--return",
-        "--reason",
-        "幼儿园移交进度与实际不符，请核实。",
-        "--as-of",
-        "2022-10-09",
-    )
+    review(cli, "教体局", "河东镇", "2022-10-09", accept=False, reason="幼儿园移交进度与实际不符，请核实。")
     returned = _submission("河东镇")
     assert (returned.status, returned.returned_on, returned.resubmit_due) == (
         "returned",
         date(2022, 10, 9),
         date(2022, 10, 11),
     )  # 2 working days: 10-10, 10-11
-    refused = cli(
-        "report",
-        "review",
-        "--by",
-        "民政局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-09",
-        status=2,
-    )
-    assert "报表已被退回，须待其重新报送后再审核" in refused.output
+    refused = review(cli, "民政局", "河东镇", "2022-10-09", status=2)
+    assert "报表已被退回，须待其重新报送后再审核" in refused
     with session_scope() as session:
         notice = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "report_returned")).one()
         assert notice.recipient == "河东镇"
@@ -120,36 +93,12 @@ def test_draft_return_resubmit_accept(october: Cli, tmp_path: Path) -> None:
         assert resolved.resolved_on == date(2022, 10, 13)
 
     # Both departments accept version 3; progress flows to the items.
-    cli(
-        "report",
-        "review",
-        "--by",
-        "教体局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-13",
-    )
+    review(cli, "教体局", "河东镇", "2022-10-13")
     assert _submission("河东镇").status == "submitted"  # 民政局 has not yet reviewed
     with session_scope() as session:
         items = {i.code: (i.progress, i.status) for i in session.exec(select(LedgerItem))}
         assert items["A-1"] == (0, "planned") and items["A-2"] == (60, "in_progress")  # only 教体局's item moved
-    cli(
-        "report",
-        "review",
-        "--by",
-        "民政局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-14",
-    )
+    review(cli, "民政局", "河东镇", "2022-10-14")
     final = _submission("河东镇")
     assert (final.status, final.version, final.late, final.first_submitted_on, final.last_submitted_on) == (
         "accepted",
@@ -183,113 +132,24 @@ def test_draft_return_resubmit_accept(october: Cli, tmp_path: Path) -> None:
 
 def test_review_rules(october: Cli, tmp_path: Path) -> None:
     cli = october
-    result = cli(
-        "report",
-        "review",
-        "--by",
-        "教体局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-08",
-        status=2,
-    )
-    assert "河东镇2022-10的报表尚未提交，无法审核" in result.output
+    result = review(cli, "教体局", "河东镇", "2022-10-08", status=2)
+    assert "河东镇2022-10的报表尚未提交，无法审核" in result
     submit(cli, tmp_path, "河东镇", "2022-10", "2022-10-08", HEDONG)
-    result = cli(
-        "report",
-        "review",
-        "--by",
-        "商务局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-09",
-        status=2,
-    )
-    assert "商务局不是河东镇2022-10报表的审核部门（审核部门：教体局、民政局）" in result.output
-    result = cli(
-        "report",
-        "review",
-        "--by",
-        "教体局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--return",
-        "--as-of",
-        "2022-10-09",
-        status=2,
-    )
-    assert "退回报表须说明理由（--reason）" in result.output
-    result = cli(
-        "report",
-        "review",
-        "--by",
-        "教体局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--as-of",
-        "2022-10-09",
-        status=2,
-    )
-    assert "请选择 --accept（通过）或 --return（退回）" in result.output
-    cli(
-        "report",
-        "review",
-        "--by",
-        "教体局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-09",
-    )
-    result = cli(
-        "report",
-        "review",
-        "--by",
-        "教体局",
-        "--unit",
-        "河东镇",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-09",
-        status=2,
-    )
-    assert "教体局已于2022-10-09审核通过河东镇2022-10报表第1版" in result.output
-    result = cli(
-        "report",
-        "review",
-        "--by",
-        "教体局",
-        "--unit",
-        "教体局",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-09",
-        status=2,
-    )
-    assert "教体局不是镇办" in result.output
-    result = cli("report", "form", "--unit", "河东镇", "--period", "2022-11", tmp_path / "x.xlsx", status=2)
-    assert "2022-11的报送工作尚未开启" in result.output
-    result = cli("report", "form", "--unit", "河东镇", "--period", "2023-01", tmp_path / "x.xlsx", status=2)
-    assert "报送期2023-01不在方案规定的报送月份内（2022-05 至 2022-12）" in result.output
+    result = review(cli, "商务局", "河东镇", "2022-10-09", status=2)
+    assert "商务局不是河东镇2022-10报表的审核部门（审核部门：教体局、民政局）" in result
+    result = review(cli, "教体局", "河东镇", "2022-10-09", accept=False, status=2)
+    assert "退回报表须说明理由（--reason）" in result
+    result = review(cli, "教体局", "河东镇", "2022-10-09", accept=None, status=2)
+    assert "请选择 --accept（通过）或 --return（退回）" in result
+    review(cli, "教体局", "河东镇", "2022-10-09")
+    result = review(cli, "教体局", "河东镇", "2022-10-09", status=2)
+    assert "教体局已于2022-10-09审核通过河东镇2022-10报表第1版" in result
+    result = review(cli, "教体局", "教体局", "2022-10-09", status=2)
+    assert "教体局不是镇办" in result
+    result = cli("report", "form", "--unit", "河东镇", "--period", "2022-11", tmp_path / "x.xlsx", status=2).output
+    assert "2022-11的报送工作尚未开启" in result
+    result = cli("report", "form", "--unit", "河东镇", "--period", "2023-01", tmp_path / "x.xlsx", status=2).output
+    assert "报送期2023-01不在方案规定的报送月份内（2022-05 至 2022-12）" in result
 
 
 def test_late_report_and_milestone_done_resolve_their_escalations(october: Cli, tmp_path: Path) -> None:
@@ -299,19 +159,7 @@ def test_late_report_and_milestone_done_resolve_their_escalations(october: Cli, 
     assert ("submission:2022-10:河西镇@2022-10-08", 1) in _open_escalations("河西镇")
     out = submit(cli, tmp_path, "河西镇", "2022-10", "2022-10-09", HEXI)
     assert "第1版（迟报）" in out
-    cli(
-        "report",
-        "review",
-        "--by",
-        "民政局",
-        "--unit",
-        "河西镇",
-        "--period",
-        "2022-10",
-        "--accept",
-        "--as-of",
-        "2022-10-10",
-    )
+    review(cli, "民政局", "河西镇", "2022-10-10")
     with session_scope() as session:
         done = session.exec(select(MilestoneDone)).one()
         assert (done.item_code, done.due, done.title, done.done_on) == (
