@@ -22,19 +22,18 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from duban import config
 from duban.calendar import UnknownYear
 from duban.closeout import STATUS_LABELS, ClosureError
-from duban.ledger.importer import LedgerImportError
 from duban.plan import PlanError
 from duban.programme import NotInitialised, plan_in_force
 from duban.reporting.periods import PeriodError
 from duban.reporting.reports import ReportError
-from duban.spreadsheet import SheetError
+from duban.spreadsheet import RefusedFile, SheetError
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 USER_ERRORS = (
     PlanError,
     SheetError,
-    LedgerImportError,
+    RefusedFile,
     ClosureError,
     NotInitialised,
     UnknownYear,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 
 from sqlmodel import Session, func, select
 
@@ -31,7 +32,13 @@ def current_plan(session: Session) -> Plan:
     record = session.exec(select(ProgrammeRecord)).first()
     if record is None:
         raise NotInitialised("数据库尚未加载实施方案，请先运行 duban init --plan 方案文件")
-    return parse_plan(record.source, f"数据库中的方案 {record.code}")
+    return _parsed(record.source, record.code)
+
+
+@cache
+def _parsed(source: str, code: str) -> Plan:
+    """Plans are immutable, so one parse serves every later read of the same text."""
+    return parse_plan(source, f"数据库中的方案 {code}")
 
 
 def apply_plan(session: Session, plan: Plan, source: str, *, actor: str, as_of: date) -> PlanLoad:

@@ -27,6 +27,34 @@ class SheetError(Exception):
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a clerk's file, located as Excel shows it."""
+
+    file: str
+    row: int | None  # None for a problem of the file as a whole
+    column: str  # letter and title, e.g. "C列“社区”"; empty for a whole-row problem
+    message: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        where = self.file + (f" 第{self.row}行" if self.row else "") + (f" {self.column}" if self.column else "")
+        value = self.value.date() if isinstance(self.value, datetime) else self.value
+        shown = "" if value is None else f"（值：“{value}”）"
+        return f"{where}：{self.message}{shown}"
+
+
+class RefusedFile(Exception):
+    """A file refused as a whole: nothing was written; `problems` lists every reason at once."""
+
+    heading = "文件有误，未写入任何数据。"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{self.heading}共发现 {len(problems)} 处问题：\n{lines}")
+
+
+@dataclass(frozen=True)
 class Sheet:
     name: str
     header: list[str]

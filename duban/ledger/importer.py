@@ -21,7 +21,7 @@ from duban.ledger.columns import COLUMNS, EXPORT_ONLY, IGNORED, LIMITS, LedgerCo
 from duban.plan import Plan
 from duban.rectification import PlanInput, current, revise
 from duban.rectification import as_input as plan_as_input
-from duban.spreadsheet import Sheet, column_letter
+from duban.spreadsheet import Problem, RefusedFile, Sheet, column_letter
 from models import AuditEntry, LedgerItem
 
 ITEM_FIELDS = (
@@ -37,27 +37,10 @@ ITEM_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    row: int
-    column: str  # letter and title, e.g. "C列“社区”"; empty for a whole-row problem
-    message: str
-    value: Any = None
+class LedgerImportError(RefusedFile):
+    """A ledger file refused: nothing was written."""
 
-    def __str__(self) -> str:
-        where = f"{self.file} 第{self.row}行" + (f" {self.column}" if self.column else "")
-        shown = "" if self.value is None else f"（值：“{self.value}”）"
-        return f"{where}：{self.message}{shown}"
-
-
-class LedgerImportError(Exception):
-    """Nothing was written; `problems` lists every reason, each with file, row, column and value."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"台账导入失败，未写入任何数据。共发现 {len(problems)} 处问题：\n{lines}")
+    heading = "台账导入失败，未写入任何数据。"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ refused with the cell that is wrong. Reading is all or nothing, like the ledger 
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +20,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session, col, select
 
 from duban.ledger.cells import CellError, text, yes_no
-from duban.ledger.importer import LedgerImportError, Problem
 from duban.plan import Plan
 from duban.rectification import current
 from duban.reporting.periods import month_end_of
@@ -32,11 +32,19 @@ from duban.reporting.reports import (
     lines_of,
     save_report,
 )
-from duban.spreadsheet import SheetError, column_letter
+from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter
 from models import LedgerItem, Review, Submission, SubmissionVersion
 from notifications.render import cn_period
 
 META_SHEET = "表单信息"
+
+
+class FormRefused(RefusedFile):
+    """A report form refused: nothing was saved."""
+
+    heading = "报表提交失败，未保存任何数据。"
+
+
 HEADER_ROW = 2
 TEXT_LIMIT = 1000
 
@@ -317,9 +325,13 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
         workbook = load_workbook(path, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise SheetError(f"文件 {name} 不是有效的 Excel (.xlsx) 文件，无法打开（{type(exc).__name__}）") from exc
-    if META_SHEET not in workbook.sheetnames or "填报" not in workbook.sheetnames:
+    if META_SHEET not in workbook.sheetnames:
         raise SheetError(f"文件 {name} 不是系统生成的填报表（缺少表单信息），请先用 duban report form 生成")
+    if "填报" not in workbook.sheetnames:
+        raise SheetError(f"文件 {name} 缺少“填报”工作表（工作表被删除或改名），请重新生成填报表后填写")
     meta = {row[0]: row[1] for row in workbook[META_SHEET].iter_rows(values_only=True) if row and row[0]}
+    if not meta.get("单位") or not meta.get("报送期"):
+        raise SheetError(f"文件 {name} 不是系统生成的填报表（表单信息不完整），请重新生成后填写")
     if meta.get("单位") != unit:
         raise SheetError(f"文件 {name} 是“{meta.get('单位')}”的填报表，不能作为“{unit}”的报表提交")
     if meta.get("报送期") != period:
@@ -331,7 +343,7 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
     problems: list[Problem] = []
     header = [sheet.cell(row=HEADER_ROW, column=i + 1).value for i in range(len(columns))]
     if header != [c.title for c in columns]:
-        raise LedgerImportError([Problem(name, HEADER_ROW, "", "表头被修改，请重新生成填报表后填写")])
+        raise FormRefused([Problem(name, HEADER_ROW, "", "表头被修改，请重新生成填报表后填写")])
     lines, seen = [], {}
     for number, values in enumerate(sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True), start=HEADER_ROW + 1):
         cells = dict(zip([c.key for c in columns], values, strict=False))
@@ -342,11 +354,11 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
             lines.append(line)
     missing = [code for code in submission.items if code not in seen]
     if missing and not draft:
-        problems.append(Problem(name, HEADER_ROW, "", f"缺少问题{'、'.join(missing)}的填报行（请勿删除行）"))
+        problems.append(Problem(name, None, "", f"缺少问题{'、'.join(missing)}的填报行（请勿删除行）"))
     if not lines and not problems:
         problems.append(Problem(name, HEADER_ROW + 1, "", "没有填报任何问题"))
     if problems:
-        raise LedgerImportError(problems)
+        raise FormRefused(problems)
     summary = ""
     if submission.kind == "department" and SUMMARY_TITLE in workbook.sheetnames:
         summary = str(workbook[SUMMARY_TITLE]["A2"].value or "").strip()
@@ -426,6 +438,8 @@ def _progress(value: object) -> int | str:
     try:
         number = float(raw)
     except ValueError:
+        return "整改进度须为0至100的整数"
+    if not math.isfinite(number):
         return "整改进度须为0至100的整数"
     if not number.is_integer():
         return "整改进度须为整数"
