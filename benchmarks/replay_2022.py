@@ -30,10 +30,16 @@ def main() -> None:
     os.environ.pop("DUBAN_DATABASE_URL", None)
     duban = [sys.executable, "-m", "duban.cli"]
     started = time.perf_counter()
-    subprocess.run([*duban, "init", "--plan", str(ROOT / "plans/community-facilities-2022.yaml"),
-                    "--as-of", "2022-04-01"], check=True, capture_output=True)
-    subprocess.run([*duban, "ledger", "import", str(ROOT / "samples/ledger-2022.csv"), "--as-of", "2022-04-08"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*duban, "init", "--plan", str(ROOT / "plans/community-facilities-2022.yaml"), "--as-of", "2022-04-01"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*duban, "ledger", "import", str(ROOT / "samples/ledger-2022.csv"), "--as-of", "2022-04-08"],
+        check=True,
+        capture_output=True,
+    )
     setup = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -33,6 +33,7 @@ class ItemState:
     deadline: date | None
     working_days_left: int | None
     light: str | None  # None for closed and cancelled items
+    milestones: tuple[tuple[date, str], ...] = ()  # of the plan in force that day
 
 
 def item_states(session: Session, plan: Plan, as_of: date) -> list[ItemState]:
@@ -44,12 +45,14 @@ def item_states(session: Session, plan: Plan, as_of: date) -> list[ItemState]:
     )
     status: dict[str, str] = {}
     deadline: dict[str, date] = {}
+    steps: dict[str, tuple[tuple[date, str], ...]] = {}
     for entry in entries:
         after = entry.after or {}
         if "status" in after:
             status[entry.subject_key] = after["status"]
         if entry.action == "plan":
             deadline[entry.subject_key] = date.fromisoformat(after["deadline"])
+            steps[entry.subject_key] = tuple((date.fromisoformat(d), t) for d, t in after.get("milestones", []))
     states = []
     for item in session.exec(select(LedgerItem).order_by(col(LedgerItem.code))):
         if item.code not in status:
@@ -72,6 +75,7 @@ def item_states(session: Session, plan: Plan, as_of: date) -> list[ItemState]:
                 deadline=due,
                 working_days_left=left,
                 light=_light(plan, state, due, as_of, left),
+                milestones=steps.get(item.code, ()),
             )
         )
     return states
@@ -129,6 +133,7 @@ def summary(session: Session, plan: Plan, as_of: date) -> dict:
         },
         "lights": count("light", list(LIGHT_LABELS)),
         "item_lights": [
-            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(s).items()} for s in states
+            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(s).items() if k != "milestones"}
+            for s in states
         ],
     }

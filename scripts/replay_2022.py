@@ -87,19 +87,35 @@ DONE_NOTES = {
     "health": "社区卫生服务站已落实用房、配齐设备，已正常开诊。",
     "canteen": "社区食堂已完成改造并取得食品经营许可，已正常供餐。",
 }
+STUCK_MEASURES = {
+    "PT2022-0010": "将配建小学用地纳入年度土地收储计划，区教体局会同自然资分局完成选址论证和立项，10月底前开工建设。",
+    "PT2022-0020": "依法责令开发企业停止销售门面房，协调回购已售房屋，按规划恢复便民市场用途并引入经营主体。",
+}
 STUCK_OBSTACLES = {
     "PT2022-0027": "开发企业资金链紧张，园舍存在在建工程抵押，产权移交需先解除抵押，推进困难。",
     "PT2022-0020": "市场建设用地涉及两户被征收人未签约，征收补偿协商陷入僵局。",
     "PT2022-0010": "小学建设用地尚未完成收储，项目资金未纳入年度财政预算。",
 }
-OBSTACLES = ("无", "无", "无", "施工期间受降雨天气影响，工期略有延后。", "部分资金尚未拨付到位。", "个别居民有不同意见，正在做沟通解释工作。")
+OBSTACLES = (
+    "无",
+    "无",
+    "无",
+    "施工期间受降雨天气影响，工期略有延后。",
+    "部分资金尚未拨付到位。",
+    "个别居民有不同意见，正在做沟通解释工作。",
+)
 RETURN_REASONS = (
     "本月进展填写过于简略，未说明完成的具体工程量，请补充后重新报送。",
     "填报进度与现场核查情况不符，请核实后重新报送。",
     "存在问题栏未说明资金落实情况，请补充完善后重新报送。",
     "下月计划未明确具体完成时间，请细化后重新报送。",
 )
-KIND_LABELS = {"escalation": "督办通知", "reminder": "报送提醒", "round_opened": "报送开启", "report_returned": "报表退回"}
+KIND_LABELS = {
+    "escalation": "督办通知",
+    "reminder": "报送提醒",
+    "round_opened": "报送开启",
+    "report_returned": "报表退回",
+}
 LEVELS = {1: "一级", 2: "二级", 3: "三级"}
 
 
@@ -108,7 +124,6 @@ class Profile:
     """How one item's work goes: when it starts, when it is finished (None: it stalls at `cap`)."""
 
     code: str
-    category: str
     deadline: date
     start: date
     done: date | None
@@ -158,7 +173,7 @@ class Replay:
                     if self.rng.random() < 0.1:
                         made = add_working_days(self.calendar, PLANS_DUE, self.rng.randint(1, 3))
                     deadline = PLANNED_DEADLINES.get(item.code) or self.rng.choice(
-                        [date(2022, m, monthrange(2022, m)[1]) for m in (8, 9, 10, 11, 12, 12)]
+                        [date(2022, m, monthrange(2022, m)[1]) for m in (8, 9, 10, 11, 12, 12, 12)]
                     )
                     self.plan_days[item.code] = (made, deadline)
                     planned_on = made
@@ -173,18 +188,18 @@ class Replay:
         rng = self.rng
         start = max(planned_on, START) + timedelta(days=rng.randint(3, 30))
         if item.code in STUCK:
-            return Profile(item.code, item.category, deadline, start, None, STUCK[item.code])
+            return Profile(item.code, deadline, start, None, STUCK[item.code])
         report_day = date(deadline.year, deadline.month, 4)  # the last monthly report before the deadline
         if late:
             done = deadline + timedelta(days=rng.randint(10, 40))
-        elif self._ordinary(item) and deadline.month >= 11 and rng.random() < 0.5:
+        elif self._ordinary(item) and deadline.month >= 11 and rng.random() < (0.75 if deadline == END else 0.15):
             done = date(2022, 12, 6) + timedelta(days=rng.randint(0, 50))  # carried over into 2023
         else:
             done = report_day - timedelta(days=rng.randint(0, 25) + (rng.randint(0, 60) if rng.random() < 0.3 else 0))
         if self.plan.must_finish(item.category, item.facility_type) and deadline == END:
             done = min(done, date(2022, 11, 30))
         start = min(start, done - timedelta(days=15))
-        return Profile(item.code, item.category, deadline, start, done)
+        return Profile(item.code, deadline, start, done)
 
     # -- one day ----------------------------------------------------------------------------------
 
@@ -218,7 +233,7 @@ class Replay:
                     code=code,
                     by=item.responsible_unit,
                     as_of=day,
-                    measures=MEASURES[item.category].format(type=kind),
+                    measures=STUCK_MEASURES.get(code) or MEASURES[item.category].format(type=kind),
                     deadline=deadline,
                     milestones_in=milestones,
                     note="一事一案，报牵头部门备案",
@@ -240,7 +255,9 @@ class Replay:
                 elif submission.status == "returned":
                     step = ("resubmit", submission.id, submission.version)
                     if step not in self.later:
-                        self.later[step] = add_working_days(self.calendar, submission.returned_on, self.rng.randint(1, 2))
+                        self.later[step] = add_working_days(
+                            self.calendar, submission.returned_on, self.rng.randint(1, 2)
+                        )
                     if day >= self.later[step]:
                         self._submit_township(session, submission, day, amended=True)
 
@@ -278,9 +295,13 @@ class Replay:
             if row[column["到期时间节点"]].value:
                 row[column["时间节点已完成"]].value = "否" if item.code in STUCK else "是"
         workbook.save(path)
-        submit_form(session, self.plan, path=path, period=submission.period, unit=submission.unit, as_of=day, draft=False)
+        submit_form(
+            session, self.plan, path=path, period=submission.period, unit=submission.unit, as_of=day, draft=False
+        )
 
-    def _texts(self, item: LedgerItem, profile: Profile, progress: int, day: date, amended: bool) -> tuple[str, str, str]:
+    def _texts(
+        self, item: LedgerItem, profile: Profile, progress: int, day: date, amended: bool
+    ) -> tuple[str, str, str]:
         rng, noun = self.rng, NOUNS[item.category]
         if progress == 100:
             texts = (DONE_NOTES[item.category], "无", "配合牵头部门做好核验销号工作。")
@@ -292,14 +313,18 @@ class Replay:
             )
         else:
             if progress < 30:
-                done = f"已完成现场核查和方案设计，{noun}整改前期手续正在办理"
+                work = f"已完成现场核查和方案设计，{noun}整改前期手续正在办理"
             elif progress < 70:
-                done = f"{noun}整改施工正在推进，已完成总工程量的约{progress}%"
+                work = f"{noun}整改施工正在推进，已完成总工程量的约{progress}%"
             else:
-                done = f"{noun}整改主体工作基本完成，正在进行设备安装和验收准备"
+                work = f"{noun}整改主体工作基本完成，正在进行设备安装和验收准备"
             obstacle = STUCK_OBSTACLES.get(item.code) or rng.choice(OBSTACLES)
             deadline = profile.deadline
-            texts = (f"{done}。", obstacle, f"倒排工期，确保{deadline.month}月{deadline.day}日前完成整改。")
+            if day > deadline:
+                plan = "提请区领导小组协调解决难点问题，加快推进，尽早完成整改。"
+            else:
+                plan = f"倒排工期，确保{deadline.month}月{deadline.day}日前完成整改。"
+            texts = (f"{work}。", obstacle, plan)
         if amended:
             spent = 5 * rng.randint(2, 40)
             texts = (f"{texts[0]}截至{day.month}月{day.day}日，累计投入资金约{spent}万元。", *texts[1:])
@@ -325,7 +350,9 @@ class Replay:
                         self.later[step] = add_working_days(self.calendar, version.saved_on, self.rng.randint(1, 2))
                     if day < self.later[step] or submission.status != "submitted":
                         continue
-                    returns = version.version == 1 and self.returner.get((submission.period, submission.unit)) == department
+                    returns = (
+                        version.version == 1 and self.returner.get((submission.period, submission.unit)) == department
+                    )
                     review(
                         session,
                         self.plan,
@@ -361,7 +388,7 @@ class Replay:
         counts = dict.fromkeys(("closed", "closing", "overdue", "working"), 0)
         for row in sheet.iter_rows(min_row=3):
             item = items[row[0].value]
-            finished = item.status in ("close_requested", "verified", "closed")
+            finished = item.status in ("close_requested", "verified", "closed") or item.progress == 100
             progress = 100 if finished else item.progress  # the figure the department accepted
             overdue = not finished and self.profiles[item.code].deadline < day
             row[header.index("核定进度（%）")].value = progress
@@ -381,7 +408,9 @@ class Replay:
             "下步将继续督促各镇办倒排工期、压实责任，确保按期完成整治任务。"
         )
         workbook.save(path)
-        submit_form(session, self.plan, path=path, period=submission.period, unit=submission.unit, as_of=day, draft=False)
+        submit_form(
+            session, self.plan, path=path, period=submission.period, unit=submission.unit, as_of=day, draft=False
+        )
 
     def closeouts(self, day: date) -> None:
         """Done items: the responsible unit asks, the lead department verifies, the Office closes."""
@@ -395,8 +424,9 @@ class Replay:
                     continue  # changed on a later date before this replay (the Makefile's own close-outs)
                 step = ("closeout", item.code, item.status, len(self.closeout_returned & {item.code}))
                 if step not in self.later:
-                    wait = self.rng.randint(3, 6) if item.status == "in_progress" and item.code in self.closeout_returned else None
-                    self.later[step] = add_working_days(self.calendar, day, wait or self.rng.randint(1, 3))
+                    again = item.status == "in_progress" and item.code in self.closeout_returned
+                    wait = self.rng.randint(3, 6) if again else self.rng.randint(1, 3)
+                    self.later[step] = add_working_days(self.calendar, day, wait)
                 if day >= self.later[step]:
                     self._closeout_step(session, item, day)
 
@@ -413,15 +443,30 @@ class Replay:
                 encoding="utf-8",
             )
             note = DONE_NOTES[item.category] + ("已补充验收记录及现场照片。" if again else "")
-            transition(session, self.plan, target="close_requested", by=item.responsible_unit, note=note, evidence=[evidence], **move)
+            transition(
+                session,
+                self.plan,
+                target="close_requested",
+                by=item.responsible_unit,
+                note=note,
+                evidence=[evidence],
+                **move,
+            )
         elif item.status == "close_requested":
-            # About 1 in 8 requests is returned once; in December the departments verify at once for the year-end deadline.
+            # About 1 in 8 requests is returned once; in December departments verify at once (year-end deadline).
             if item.code not in self.closeout_returned and day.month < 12 and self.rng.random() < 1 / 8:
                 self.closeout_returned.add(item.code)
                 note = "佐证材料缺少竣工验收记录和现场照片，不符合销号条件，请补充后重新申请。"
                 transition(session, self.plan, target="in_progress", by=item.lead_department, note=note, **move)
             else:
-                transition(session, self.plan, target="verified", by=item.lead_department, note="经现场核验，整改到位，同意销号。", **move)
+                transition(
+                    session,
+                    self.plan,
+                    target="verified",
+                    by=item.lead_department,
+                    note="经现场核验，整改到位，同意销号。",
+                    **move,
+                )
         else:
             transition(session, self.plan, target="closed", by=self.plan.office.name, note="经审核，予以销号。", **move)
 
@@ -461,7 +506,8 @@ def month_line(session: Session, plan: Plan, day: date) -> str:
     """One month in one line, from `period_view` and `status.summary`."""
     status = summary(session, plan, day)
     items = status["items"]
-    line = f"{day.year}年{day.month}月：台账{items['total']}项，已销号{items['by_status']['closed']}项，逾期{len(items['overdue'])}项"
+    closed, overdue = items["by_status"]["closed"], len(items["overdue"])
+    line = f"{day.year}年{day.month}月：台账{items['total']}项，已销号{closed}项，逾期{overdue}项"
     period = f"{day.year:04d}-{day.month:02d}"
     if not plan.reporting.first_period <= period <= plan.reporting.last_period:
         return f"{line}；本月无报送任务"
@@ -482,16 +528,20 @@ def final_report(session: Session, plan: Plan, day: date) -> list[str]:
     status = summary(session, plan, day)
     items = status["items"]
     by_status = items["by_status"]
-    closed = by_status["closed"]
+    closed, total, overdue = by_status["closed"], items["total"], len(items["overdue"])
     lines = [
-        f"截至{day.isoformat()}：台账{items['total']}项，已销号{closed}项（{100 * closed / items['total']:.0f}%），逾期{len(items['overdue'])}项",
+        f"截至{day.isoformat()}：台账{total}项，已销号{closed}项（{100 * closed / total:.0f}%），逾期{overdue}项",
         "  按状态：" + "、".join(f"{STATUS_LABELS[k]}{v}" for k, v in by_status.items()),
-        "  未销号亮灯：" + "、".join(f"{label}{status['lights'][k]}" for k, label in (("green", "绿灯"), ("yellow", "黄灯"), ("red", "红灯"), ("none", "未定时限"))),
+        "  未销号亮灯："
+        + "、".join(
+            f"{label}{status['lights'][k]}"
+            for k, label in (("green", "绿灯"), ("yellow", "黄灯"), ("red", "红灯"), ("none", "未定时限"))
+        ),
     ]
-    escalated: dict[str, int] = {}
+    escalated: dict[str, tuple[int, str]] = {}  # item -> its highest open escalation (level, label)
     for e in period_view(session, plan, plan.reporting.last_period, day)["escalations"]:
         if e["item_code"]:
-            escalated[e["item_code"]] = max(e["level"], escalated.get(e["item_code"], 0))
+            escalated[e["item_code"]] = max((e["level"], e["level_label"]), escalated.get(e["item_code"], (0, "")))
     names = {c.code: c.name for c in plan.categories}
     for row in items["overdue"]:
         level = escalated.get(row["code"])
@@ -499,21 +549,25 @@ def final_report(session: Session, plan: Plan, day: date) -> list[str]:
             f"  逾期：{row['code']} {row['township']} {names[row['category']]} 完成时限{row['deadline']}，"
             f"逾期{row['working_days_overdue']}个工作日，{STATUS_LABELS[row['status']]}"
             + ("，重点难点" if row["key_difficult"] else "")
-            + (f"，{LEVELS[level]}督办" if level else "，未督办")
+            + (f"，督办级别：{LEVELS[level[0]]}（{level[1]}）" if level else "，未督办")
         )
     must = [r for r in status["item_lights"] if r["must_finish_by"]]
     open_must = [r for r in must if r["status"] != "closed"]
     lines.append(
-        f"  必须完成（城镇居住区幼儿园、社区用房）{len(must)}项：已销号{len(must) - len(open_must)}项，未销号{len(open_must)}项"
+        f"  必须完成（城镇居住区幼儿园、社区用房）{len(must)}项：已销号{len(must) - len(open_must)}项，"
+        f"未销号{len(open_must)}项"
         + "".join(
             f"；{r['code']}（{STATUS_LABELS[r['status']]}，"
-            + (f"{LEVELS[escalated[r['code']]]}督办）" if r["code"] in escalated else "未督办）")
+            + (f"督办级别：{LEVELS[escalated[r['code']][0]]}）" if r["code"] in escalated else "未督办）")
             for r in open_must
         )
     )
-    counts = session.exec(select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind).order_by(OutboxMessage.kind)).all()
+    counts = session.exec(
+        select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind).order_by(OutboxMessage.kind)
+    ).all()
     lines.append(
-        f"消息队列（outbox）共{sum(n for _, n in counts)}条：" + "、".join(f"{KIND_LABELS.get(k, k)}（{k}）{n}条" for k, n in counts)
+        f"消息队列（outbox）共{sum(n for _, n in counts)}条："
+        + "、".join(f"{KIND_LABELS.get(k, k)}（{k}）{n}条" for k, n in counts)
     )
     return lines
 

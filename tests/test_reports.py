@@ -130,6 +130,32 @@ def test_draft_return_resubmit_accept(october: Cli, tmp_path: Path) -> None:
         assert a2 == [("progress", "河东镇", "2022-10-13"), ("transition", "河东镇", "2022-10-13")]
 
 
+def test_period_show_tells_the_round_as_it_stood_on_a_past_day(october: Cli, tmp_path: Path) -> None:
+    cli = october
+    submit(cli, tmp_path, "河东镇", "2022-10", "2022-10-08", HEDONG)
+    review(cli, "教体局", "河东镇", "2022-10-09", accept=False, reason="请核实进度。")
+    _tick(cli, "2022-10-02", "2022-10-12")
+    submit(cli, tmp_path, "河东镇", "2022-10", "2022-10-12", HEDONG)
+    review(cli, "教体局", "河东镇", "2022-10-13")
+    review(cli, "民政局", "河东镇", "2022-10-13")
+    _tick(cli, "2022-10-13", "2022-10-13")
+
+    def hedong(day: str) -> tuple:
+        view = json.loads(cli("period", "show", "2022-10", "--as-of", day, "--json").output)
+        row = next(s for s in view["submissions"] if s["unit"] == "河东镇")
+        missing = [
+            e["level"] for e in view["escalations"] if e["unit"] == "河东镇" and e["cause"] == "missing_submission"
+        ]
+        return row["status"], row["version"], row["resubmit_due"], row["overdue"], missing
+
+    assert hedong("2022-10-07") == ("requested", None, None, False, [])
+    assert hedong("2022-10-08") == ("submitted", 1, None, False, [])
+    assert hedong("2022-10-11") == ("returned", 1, "2022-10-11", False, [])
+    # 10-12: chased at 09:00 (level 1), resubmitted later that day; the escalation resolves on 10-13.
+    assert hedong("2022-10-12") == ("submitted", 2, None, False, [1])
+    assert hedong("2022-10-13") == ("accepted", 2, None, False, [])
+
+
 def test_review_rules(october: Cli, tmp_path: Path) -> None:
     cli = october
     result = review(cli, "教体局", "河东镇", "2022-10-08", status=2)

@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 from duban.calendar import WorkingCalendar
 from duban.closeout import TERMINAL
 from duban.plan import Ladder, Plan
-from duban.rectification import current, milestones
-from models import Escalation, LedgerItem, MilestoneDone, ReportingPeriod, Submission
+from duban.status import item_states
+from models import Escalation, MilestoneDone, ReportingPeriod, Submission
 from notifications.outbox import notify
 
 OUTSTANDING = ("requested", "draft", "returned")
@@ -76,45 +76,43 @@ def late_submissions(session: Session, as_of: date) -> list[Cause]:
 
 
 def overdue_work(session: Session, plan: Plan, as_of: date) -> list[Cause]:
-    """Items past their deadline and milestones past their date, as the plans in force say."""
-    done = {(m.item_code, m.due, m.title) for m in session.exec(select(MilestoneDone))}
+    """Items past their deadline and milestones past their date, as things stood on `as_of`."""
+    done = {
+        (m.item_code, m.due, m.title) for m in session.exec(select(MilestoneDone).where(MilestoneDone.done_on <= as_of))
+    }
     causes = []
-    for item in session.exec(select(LedgerItem).order_by(col(LedgerItem.code))):
-        if item.status in TERMINAL:
+    for state in item_states(session, plan, as_of):
+        if state.status in TERMINAL or state.deadline is None:
             continue
-        rectification = current(session, item)
-        if rectification is None:
-            continue
-        must = plan.must_finish(item.category, item.facility_type)
         common = {
-            "unit": item.responsible_unit,
-            "superiors": tuple(u for u in (item.lead_department,) if u != item.responsible_unit),
-            "item_code": item.code,
-            "key_difficult": item.key_difficult,
-            "must_finish_by": must.due if must else None,
+            "unit": state.responsible_unit,
+            "superiors": tuple(u for u in (state.lead_department,) if u != state.responsible_unit),
+            "item_code": state.code,
+            "key_difficult": state.key_difficult,
+            "must_finish_by": state.must_finish_by,
         }
-        context = {"community": item.community, "category": plan.category(item.category).name}
-        if rectification.deadline < as_of:
+        context = {"community": state.community, "category": plan.category(state.category).name}
+        if state.deadline < as_of:
             causes.append(
                 Cause(
                     cause="overdue_item",
-                    key=f"item:{item.code}@{rectification.deadline}",
-                    missed_due=rectification.deadline,
-                    headline=f"问题{item.code}逾期未完成整改",
+                    key=f"item:{state.code}@{state.deadline}",
+                    missed_due=state.deadline,
+                    headline=f"问题{state.code}逾期未完成整改",
                     context=context,
                     **common,
                 )
             )
-        for step in milestones(session, rectification):
-            if step.due < as_of and (item.code, step.due, step.title) not in done:
-                tag = hashlib.sha1(step.title.encode()).hexdigest()[:8]
+        for due, title in state.milestones:
+            if due < as_of and (state.code, due, title) not in done:
+                tag = hashlib.sha1(title.encode()).hexdigest()[:8]
                 causes.append(
                     Cause(
                         cause="overdue_milestone",
-                        key=f"milestone:{item.code}@{step.due}:{tag}",
-                        missed_due=step.due,
-                        headline=f"问题{item.code}时间节点逾期未完成",
-                        context={**context, "milestone": step.title},
+                        key=f"milestone:{state.code}@{due}:{tag}",
+                        missed_due=due,
+                        headline=f"问题{state.code}时间节点逾期未完成",
+                        context={**context, "milestone": title},
                         **common,
                     )
                 )

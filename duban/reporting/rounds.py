@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from duban import audit
 from duban.calendar import WorkingCalendar
 from duban.closeout import TERMINAL
 from duban.plan import Plan
 from duban.reporting.periods import department_due, parse_period, township_due
-from models import LedgerItem, ReportingPeriod, Submission
+from duban.status import item_states
+from models import ReportingPeriod, Submission
 from notifications.outbox import notify
 
 
@@ -75,12 +76,8 @@ def open_round(session: Session, plan: Plan, period: str, as_of: date) -> RoundO
 
 
 def _requests(session: Session, plan: Plan, calendar: WorkingCalendar, period: str, as_of: date) -> list[Submission]:
-    """Every township with open items, and every lead department of those items, reports."""
-    items = [
-        item
-        for item in session.exec(select(LedgerItem).order_by(col(LedgerItem.code)))
-        if item.status not in TERMINAL and item.created_on <= as_of
-    ]
+    """Every township with items open on `as_of`, and every lead department of those items, reports."""
+    items = [state for state in item_states(session, plan, as_of) if state.status not in TERMINAL]
     requests = []
     departments = plan.department_names()
     for township in plan.township_names():

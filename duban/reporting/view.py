@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from duban.calendar import WorkingCalendar
 from duban.plan import Plan
-from duban.reporting.periods import parse_period
-from duban.reporting.reports import STATUS_LABELS, effective_due
-from models import Escalation, ReportingPeriod, Review, Submission
+from duban.reporting.periods import add_working_days, parse_period
+from duban.reporting.reports import STATUS_LABELS
+from models import Escalation, ReportingPeriod, Review, Submission, SubmissionVersion
 
 CAUSE_LABELS = {"missing_submission": "逾期未报送", "overdue_item": "问题逾期", "overdue_milestone": "时间节点逾期"}
 LEVEL_LABELS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
@@ -27,37 +29,50 @@ def period_view(session: Session, plan: Plan, period: str, as_of: date) -> dict:
             .order_by(col(Submission.kind).desc(), col(Submission.id))
         )
     )
-    reviews: dict[int, dict[str, str]] = {}
-    for review in session.exec(
-        select(Review).where(col(Review.submission_id).in_([s.id for s in submissions])).order_by(col(Review.id))
+    ids = [s.id for s in submissions]
+    versions: dict[int, list[SubmissionVersion]] = {}
+    for version in session.exec(
+        select(SubmissionVersion)
+        .where(col(SubmissionVersion.submission_id).in_(ids), SubmissionVersion.saved_on <= as_of)
+        .order_by(col(SubmissionVersion.version))
     ):
-        reviews.setdefault(review.submission_id, {})[review.department] = review.decision
+        versions.setdefault(version.submission_id, []).append(version)
+    reviews: dict[int, list[Review]] = {}
+    for review in session.exec(
+        select(Review).where(col(Review.submission_id).in_(ids), Review.decided_on <= as_of).order_by(col(Review.id))
+    ):
+        reviews.setdefault(review.submission_id, []).append(review)
+    calendar = WorkingCalendar(plan.calendar)
     rows, late = [], []
     for s in submissions:
-        outstanding = s.status in ("requested", "draft", "returned")
-        overdue = outstanding and as_of > effective_due(s)
+        state = _state_on(plan, calendar, s, versions.get(s.id, []), reviews.get(s.id, []))
+        overdue = state["status"] in ("requested", "draft", "returned") and as_of > state["due"]
+        submitted = [v for v in versions.get(s.id, []) if v.state == "submitted"]
         rows.append(
             {
                 "unit": s.unit,
                 "kind": s.kind,
                 "due_on": s.due_on.isoformat(),
-                "status": s.status,
-                "status_label": STATUS_LABELS[s.status],
+                "status": state["status"],
+                "status_label": STATUS_LABELS[state["status"]],
                 "items": len(s.items),
-                "version": s.version,
-                "first_submitted_on": _iso(s.first_submitted_on),
-                "last_submitted_on": _iso(s.last_submitted_on),
-                "late": s.late,
+                "version": submitted[-1].version if submitted else None,
+                "first_submitted_on": _iso(submitted[0].saved_on) if submitted else None,
+                "last_submitted_on": _iso(submitted[-1].saved_on) if submitted else None,
+                "late": bool(submitted and submitted[0].late),
                 "overdue": overdue,
-                "reviews": reviews.get(s.id, {}),
-                "resubmit_due": _iso(s.resubmit_due) if s.status == "returned" else None,
+                "reviews": state["reviews"],
+                "resubmit_due": _iso(state["due"]) if state["status"] == "returned" else None,
             }
         )
-        if overdue or s.late:
+        if overdue or (submitted and submitted[0].late):
             late.append(s.unit)
     open_escalations = session.exec(
         select(Escalation)
-        .where(col(Escalation.resolved_on).is_(None), Escalation.raised_on <= as_of)
+        .where(
+            Escalation.raised_on <= as_of,
+            or_(col(Escalation.resolved_on).is_(None), col(Escalation.resolved_on) > as_of),
+        )
         .order_by(col(Escalation.cause_key), col(Escalation.level))
     )
     highest: dict[str, Escalation] = {}
@@ -95,3 +110,27 @@ def period_view(session: Session, plan: Plan, period: str, as_of: date) -> dict:
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+def _state_on(
+    plan: Plan,
+    calendar: WorkingCalendar,
+    submission: Submission,
+    versions: list[SubmissionVersion],
+    reviews: list[Review],
+) -> dict:
+    """A report's status on a day, from the versions saved and the reviews made by then."""
+    submitted = [v for v in versions if v.state == "submitted"]
+    if not submitted:
+        return {"status": "draft" if versions else "requested", "due": submission.due_on, "reviews": {}}
+    latest = submitted[-1].version
+    decisions = {r.department: r for r in reviews if r.version == latest}
+    returned = [r for r in decisions.values() if r.decision == "returned"]
+    if returned:
+        due = add_working_days(calendar, returned[-1].decided_on, plan.reporting.resubmit_within_working_days)
+        status = "returned"
+    else:
+        due = submission.due_on
+        accepted = {d for d, r in decisions.items() if r.decision == "accepted"}
+        status = "accepted" if submission.kind == "township" and accepted >= set(submission.reviewers) else "submitted"
+    return {"status": status, "due": due, "reviews": {d: r.decision for d, r in decisions.items()}}
