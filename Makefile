@@ -31,32 +31,27 @@ demo: install
 	$(DUBAN) ledger import samples/ledger-2022.csv --as-of 2022-04-08
 	@echo "--- the same file again changes nothing:"
 	$(DUBAN) ledger import samples/ledger-2022.csv --as-of 2022-04-08
-	@echo "--- one case, one plan: a plan for an item filed without one, with dated steps"
-	$(DUBAN) item plan PT2022-0004 --by 城关街道 --as-of 2022-04-15 \
-	  --measures "结合府前社区片区控规修编，在社区综合服务中心内预留300平方米设置社区卫生服务站。" \
-	  --deadline 2022-10-31 --milestone "2022-06-30:完成控规修编并预留用房" --milestone "2022-09-30:完成装修并配齐设备"
-	@echo "--- close-out: work, request with evidence, verify, close"
-	$(DUBAN) item transition PT2022-0001 --to in_progress --by 城关街道 --as-of 2022-04-20
-	$(DUBAN) item transition PT2022-0001 --to close_requested --by 城关街道 --as-of 2022-06-24 \
-	  --note "已解除租赁合同并收回用房，社区服务功能已恢复。" --evidence samples/evidence/整改完成情况说明.txt
-	$(DUBAN) item transition PT2022-0001 --to verified --by 民政局 --as-of 2022-06-28
-	$(DUBAN) item transition PT2022-0001 --to closed --by 区配套办 --as-of 2022-06-30
-	@echo "--- a key item returned once by its lead department before it is closed"
-	$(DUBAN) item transition PT2022-0002 --to in_progress --by 城关街道 --as-of 2022-04-20
-	$(DUBAN) item transition PT2022-0002 --to close_requested --by 城关街道 --as-of 2022-07-20 \
-	  --note "开发企业已提交移交申请。" --evidence samples/evidence/整改完成情况说明.txt
-	$(DUBAN) item transition PT2022-0002 --to in_progress --by 教体局 --as-of 2022-07-22 \
-	  --note "产权登记尚未办结，不符合销号条件，退回继续整改。"
-	$(DUBAN) item transition PT2022-0002 --to close_requested --by 城关街道 --as-of 2022-08-26 \
-	  --note "产权移交和不动产登记均已办结，幼儿园已完成招生准备。" --evidence samples/evidence/产权移交证明.txt
-	$(DUBAN) item transition PT2022-0002 --to verified --by 教体局 --as-of 2022-08-30
-	$(DUBAN) item transition PT2022-0002 --to closed --by 区配套办 --as-of 2022-09-02
-	@echo "--- another township may not touch 城关街道's item: refused, nothing changes"
-	$(DUBAN) item transition PT2022-0003 --to in_progress --by 河东镇 --as-of 2022-09-05 \
-	  || echo "(refused with exit status $$?, as it should be)"
-	$(DUBAN) item show PT2022-0002
+	@echo "--- April to December 2022, day by day: rounds, forms, reviews, reminders, escalations, close-outs"
+	DUBAN_HOME=$(DEMO_HOME) $(BIN)/python scripts/replay_2022.py
+	$(DUBAN) period show 2022-12 --as-of 2022-12-31
+	@echo "--- January 2023: a late item walked through close-out by hand, returned once, then closed"
+	$(DUBAN) item transition PT2022-0003 --to close_requested --by 城关街道 --as-of 2023-01-05 \
+	  --note "日间照料中心扩建工程已竣工验收，已投入使用。" --evidence samples/evidence/整改完成情况说明.txt
+	$(DUBAN) item transition PT2022-0003 --to in_progress --by 民政局 --as-of 2023-01-06 \
+	  --note "缺少竣工验收备案材料，退回补充。"
+	$(DUBAN) item transition PT2022-0003 --to close_requested --by 城关街道 --as-of 2023-01-10 \
+	  --note "已补充竣工验收备案材料。" --evidence samples/evidence/产权移交证明.txt
+	$(DUBAN) item transition PT2022-0003 --to verified --by 民政局 --as-of 2023-01-11
+	$(DUBAN) item transition PT2022-0003 --to closed --by 区配套办 --as-of 2023-01-12
+	@echo "--- 河东镇 may not act on 西城街道's item: refused, nothing changes"
+	$(DUBAN) item transition PT2022-0021 --to close_requested --by 河东镇 --as-of 2023-01-12 \
+	  --note "x" --evidence samples/evidence/整改完成情况说明.txt || echo "(refused with exit status $$?, as it should be)"
+	@echo "--- one case, one plan: the stalled kindergarten gets a revised plan (revision kept)"
+	$(DUBAN) item plan PT2022-0027 --by 教体局 --as-of 2023-01-12 --deadline 2023-03-31 \
+	  --milestone "2023-02-28:完成产权登记" --note "经区领导小组同意延期"
+	$(DUBAN) item show PT2022-0003
 	$(DUBAN) ledger export $(DEMO_HOME)/台账导出.xlsx
-	$(DUBAN) status --as-of 2022-09-30
+	$(DUBAN) status --as-of 2023-01-12
 
 clean:
 	rm -rf $(VENV) .duban .pytest_cache .ruff_cache *.egg-info
