@@ -62,3 +62,15 @@ def migrate(bind: Engine | None = None) -> None:
     with bind.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def insert_once(session: Session, model: type, values: dict, *, key: list[str]) -> bool:
+    """INSERT ... ON CONFLICT (key) DO NOTHING; True when this call inserted the row.
+
+    Natural keys make scheduled work idempotent even when two runs race: the second finds the row.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=key)
+    return session.exec(statement).rowcount > 0  # type: ignore[call-overload]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from duban.db import insert_once
 from duban.plan import EmailChannel, Plan
 from models import OutboxMessage
 from notifications.render import render
@@ -62,12 +62,5 @@ def notify(
             "created_on": as_of,
             "created_at": now,
         }
-        added += _insert_once(session, values)
+        added += insert_once(session, OutboxMessage, values, key=["idempotency_key"])
     return added
-
-
-def _insert_once(session: Session, values: dict) -> int:
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return session.exec(statement).rowcount  # type: ignore[call-overload]

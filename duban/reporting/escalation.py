@@ -12,11 +12,11 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
 from duban.closeout import TERMINAL
+from duban.db import insert_once
 from duban.plan import Ladder, Plan
 from duban.status import item_states
 from models import Escalation, MilestoneDone, ReportingPeriod, Submission
@@ -228,8 +228,6 @@ def _raise(session: Session, plan: Plan, cause: Cause, level: int, as_of: date) 
         "must_finish_by": cause.must_finish_by,
         "recipients": recipients(plan, level, cause.unit, cause.superiors),
     }
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(Escalation).values(**values).on_conflict_do_nothing(index_elements=["cause_key", "level"])
-    if session.exec(statement).rowcount == 0:  # type: ignore[call-overload]
+    if not insert_once(session, Escalation, values, key=["cause_key", "level"]):
         return None
     return session.exec(select(Escalation).where(Escalation.cause_key == cause.key, Escalation.level == level)).one()
