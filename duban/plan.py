@@ -168,8 +168,9 @@ class Schedules(_Strict):
     open_period: str
     chase_submissions: str
     escalate_overdue: str
+    dispatch_outbox: str
 
-    @field_validator("open_period", "chase_submissions", "escalate_overdue")
+    @field_validator("open_period", "chase_submissions", "escalate_overdue", "dispatch_outbox")
     @classmethod
     def _cron(cls, value: str) -> str:
         from cronsim import CronSim, CronSimError
@@ -180,6 +181,25 @@ class Schedules(_Strict):
             CronSim(value, datetime(2022, 1, 1))
         except CronSimError as exc:
             raise ValueError(f"cron 表达式无效：{exc}") from None
+        return value
+
+
+class Notifications(_Strict):
+    """How messages leave the outbox: office hours, retries, the WeCom rate, who hears of failures."""
+
+    office_hours: tuple[str, str] = ("08:30", "17:30")
+    send_on_non_working_days: bool = False
+    max_attempts: int = Field(default=6, ge=1)
+    backoff_seconds: int = Field(default=60, ge=1)
+    backoff_max_seconds: int = Field(default=3600, ge=1)
+    wecom_per_minute: int = Field(default=20, ge=1)
+    operator: str
+
+    @field_validator("office_hours")
+    @classmethod
+    def _hours(cls, value: tuple[str, str]) -> tuple[str, str]:
+        if not all(re.match(r"^([01]\d|2[0-3]):[0-5]\d$", v) for v in value) or value[0] >= value[1]:
+            raise ValueError('办公时间须为 ["08:30", "17:30"] 形式，且开始早于结束')
         return value
 
 
@@ -208,6 +228,7 @@ class Plan(_Strict):
     calendar: CalendarRules = CalendarRules()
     ledger: LedgerRules
     schedules: Schedules
+    notifications: Notifications
 
     @model_validator(mode="after")
     def _references(self) -> Plan:
@@ -281,6 +302,8 @@ def _reference_problems(plan: Plan) -> list[str]:
                     f"milestones[{i}].must_finish[{j}].facility_type：“{scope.facility_type}”"
                     f"不是{category.name}的设施类型"
                 )
+    if plan.notifications.operator not in names:
+        problems.append(f"notifications.operator：“{plan.notifications.operator}”不是方案中的单位")
     if plan.reporting.first_period > plan.reporting.last_period:
         problems.append("reporting：first_period 晚于 last_period")
     if plan.programme.start > plan.programme.end:

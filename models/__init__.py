@@ -3,7 +3,7 @@
 from models.audit import AuditEntry
 from models.escalation import Escalation
 from models.ledger import Evidence, LedgerItem, PlanMilestone, RectificationPlan
-from models.outbox import OutboxMessage
+from models.outbox import OutboxMessage, WecomSend
 from models.programme import Category, ProgrammeRecord, UnitRecord
 from models.reporting import (
     MilestoneDone,
@@ -31,4 +31,5 @@ __all__ = [
     "SubmissionLine",
     "SubmissionVersion",
     "UnitRecord",
+    "WecomSend",
 ]

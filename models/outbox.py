@@ -18,13 +18,27 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=16)  # email | wecom | file
     address: str = Field(default="", max_length=200)  # an email address or the *name* of a key's variable
     subject: str = Field(max_length=300)
-    body: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))  # text (email, file) or markdown/text (WeCom)
+    body_html: str | None = Field(default=None, sa_column=Column(Text))
     attachments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     urgent: bool = False
-    status: str = Field(default="queued", max_length=16, index=True)
+    status: str = Field(default="queued", max_length=16, index=True)  # queued sending sent failed dead
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_on: date
     created_at: datetime
     sent_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = None
+    dead_reported: bool = False
+
+
+class WecomSend(SQLModel, table=True):
+    """One call to a WeCom bot: the shared record every dispatcher counts against the per-minute limit."""
+
+    __tablename__ = "wecom_send"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot: str = Field(max_length=100, index=True)  # the name of the variable holding the key, not the key
+    sent_at: datetime = Field(index=True)

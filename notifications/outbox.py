@@ -14,7 +14,7 @@ from sqlmodel import Session
 from duban.db import insert_once
 from duban.plan import EmailChannel, Plan
 from models import OutboxMessage
-from notifications.render import render
+from notifications.render import render, render_as
 
 
 def routes(plan: Plan, unit: str) -> list[tuple[str, str]]:
@@ -42,7 +42,9 @@ def notify(
     **context: object,
 ) -> int:
     """Queue `kind` for `recipient` unless `key` was queued before; returns the rows added."""
-    subject, body = render(kind, recipient=recipient, plan=plan, as_of=as_of, **context)
+    context = {"recipient": recipient, "plan": plan, "as_of": as_of, **context}
+    subject, text = render(kind, **context)
+    html, markdown = render_as(kind, "html", subject=subject, **context), render_as(kind, "md", **context)
     now = datetime.now(UTC)
     added = 0
     for channel, address in routes(plan, recipient):
@@ -53,7 +55,8 @@ def notify(
             "channel": channel,
             "address": address,
             "subject": subject,
-            "body": body,
+            "body": markdown if channel == "wecom" else text,
+            "body_html": None if channel == "wecom" else html,
             "attachments": [],
             "urgent": urgent,
             "status": "queued",

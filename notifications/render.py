@@ -41,3 +41,8 @@ def render(kind: str, **context: object) -> tuple[str, str]:
     template = environment().get_template(f"{kind}.txt.j2")
     module = template.make_module(context)
     return str(module.subject).strip(), str(module).strip()
+
+
+def render_as(kind: str, fmt: str, **context: object) -> str:
+    """The body of `kind` as `html` (autoescaped, for email) or `md` (WeCom markdown)."""
+    return environment().get_template(f"{kind}.{fmt}.j2").render(context).strip()
