@@ -27,6 +27,7 @@ def schedules(plan: Plan) -> list[Schedule]:
         Schedule("open-period", "flows.reporting:open_period", crons.open_period),
         Schedule("chase-submissions", "flows.reporting:chase_submissions", crons.chase_submissions),
         Schedule("escalate-overdue", "flows.reporting:escalate_overdue", crons.escalate_overdue),
+        Schedule("dispatch-outbox", "flows.notifications:dispatch_outbox", crons.dispatch_outbox),
     ]
 
 
@@ -43,10 +44,17 @@ def due_on(plan: Plan, day: date) -> list[Schedule]:
 def run_day(plan: Plan, day: date) -> list[tuple[str, object]]:
     """Without the engine: run, in order, the steps whose schedules fire on `day`."""
     from duban.reporting import cycle
+    from notifications.dispatch import dispatch
 
     steps = {
         "open-period": cycle.open_period,
         "chase-submissions": cycle.chase_submissions,
         "escalate-overdue": cycle.escalate_overdue,
+        "dispatch-outbox": lambda d: dispatch(clock=lambda: end_of_office_day(plan, d)),
     }
     return [(schedule.slug, steps[schedule.slug](day)) for schedule in due_on(plan, day)]
+
+
+def end_of_office_day(plan: Plan, day: date) -> datetime:
+    """When a day's last dispatch runs: what a replay of that day delivers."""
+    return datetime.combine(day, time.fromisoformat(plan.notifications.office_hours[1]), tzinfo=TZ)

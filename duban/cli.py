@@ -338,6 +338,8 @@ def _describe_day(day: date, results: list[tuple[str, object]]) -> str:
             parts.append(f"提醒{len(reminders.sent)}个单位，首次督办{len(ladder.raised)}项")
         elif slug == "escalate-overdue":
             parts.append(f"督办升级{len(result.raised)}项，解除{len(result.resolved)}项")
+        elif slug == "dispatch-outbox":
+            parts.append(f"投递消息{result.sent}条（{result.messages}次发送），待办公时间{result.waiting}条")
     return f"{day.isoformat()}：" + ("；".join(parts) if parts else "无计划任务")
 
 
@@ -471,6 +473,158 @@ def period_show(period_code: str, as_of: date, as_json: bool) -> None:
     from duban.status_view import print_period
 
     print_period(out, view)
+
+
+# -- the outbox ------------------------------------------------------------------------------------
+
+
+@main.group(invoke_without_command=True)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["queued", "sending", "sent", "failed", "dead"]),
+    help="Repeatable.",
+)
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@user_errors
+def outbox(ctx: click.Context, statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Messages waiting, sent, failed or dead (newest first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sqlmodel import col, select
+
+    from duban.db import session_scope
+    from models import OutboxMessage
+
+    with session_scope() as session:
+        query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(limit)
+        if statuses:
+            query = query.where(col(OutboxMessage.status).in_(statuses))
+        rows = [
+            {
+                "id": m.id,
+                "status": m.status,
+                "kind": m.kind,
+                "recipient": m.recipient,
+                "channel": m.channel,
+                "address": m.address,
+                "subject": m.subject,
+                "attempts": m.attempts,
+                "urgent": m.urgent,
+                "created_on": m.created_on.isoformat(),
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None,
+                "last_error": m.last_error,
+            }
+            for m in session.exec(query)
+        ]
+    if as_json:
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title="消息队列")
+    for column in ("编号", "状态", "类型", "收件单位", "渠道", "标题", "尝试", "原因"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["status"],
+            row["kind"],
+            row["recipient"],
+            row["channel"],
+            row["subject"],
+            str(row["attempts"]),
+            row["last_error"],
+        )
+    out.print(table)
+
+
+@outbox.command("retry")
+@click.argument("message_id", type=int)
+@user_errors
+def outbox_retry(message_id: int) -> None:
+    """Queue a failed or dead message again, with its attempts reset."""
+    from duban.db import session_scope
+    from models import OutboxMessage
+
+    with session_scope() as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is None:
+            raise ReportError(f"消息队列中没有编号为{message_id}的消息")
+        if row.status not in ("failed", "dead"):
+            raise ReportError(f"消息{message_id}的状态为{row.status}，只有 failed 或 dead 的消息可以重发")
+        row.status, row.attempts, row.next_attempt_at, row.dead_reported = "queued", 0, None, False
+        session.add(row)
+    out.print(f"消息{message_id}已重新排队，将在下次投递时发送。")
+
+
+@outbox.command("dispatch")
+@click.option("--at", "at", default=None, metavar="DATETIME", help="Replay a past moment (ISO, Asia/Shanghai).")
+@user_errors
+def outbox_dispatch(at: str | None) -> None:
+    """Deliver what is due now (what the dispatch-outbox schedule runs)."""
+    from datetime import datetime
+
+    from notifications.dispatch import dispatch
+
+    clock = None
+    if at:
+        moment = datetime.fromisoformat(at)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=config.TZ)
+        clock = lambda: moment  # noqa: E731
+    result = dispatch(clock=clock)
+    out.print(
+        f"已投递{result.sent}条（{result.messages}次发送），失败待重试{result.failed}条，"
+        f"无法送达{result.dead}条，待办公时间{result.waiting}条，限流顺延{result.deferred}条。"
+    )
+    for reason in dict.fromkeys(result.errors):
+        out.print(f"  原因：{reason}")
+
+
+@main.group()
+def notify() -> None:
+    """Checking that messages reach a unit."""
+
+
+@notify.command("test")
+@click.option("--unit", required=True)
+@user_errors
+def notify_test(unit: str) -> None:
+    """Send a test message through every channel of a unit, now, and say what happened."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import col, select
+
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from models import OutboxMessage
+    from notifications.dispatch import dispatch
+    from notifications.outbox import notify as queue
+    from notifications.secrets import live
+
+    stamp = datetime.now(UTC).isoformat()
+    with session_scope() as session:
+        plan = current_plan(session)
+        if plan.unit_kind(unit) is None:
+            raise ReportError(f"未知单位“{unit}”：不在实施方案的组织体系中")
+        queue(session, plan, key=f"test:{unit}:{stamp}", kind="test", recipient=unit, as_of=config.today(), urgent=True)
+    with session_scope() as session:
+        ids = list(
+            session.exec(
+                select(OutboxMessage.id).where(col(OutboxMessage.idempotency_key).startswith(f"test:{unit}:{stamp}|"))
+            )
+        )
+    dispatch(only=ids)
+    with session_scope() as session:
+        for row in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))):
+            where = f"{row.channel}:{row.address}" if row.address else row.channel
+            verdict = {"sent": "已送达", "failed": "发送失败，将重试", "dead": "无法送达"}.get(row.status, row.status)
+            if row.status == "sent" and (row.channel == "file" or not live()):
+                verdict = f"已写入 {config.home() / 'outbox'}（未实际发送：DUBAN_DELIVERY 不是 live）"
+            reason = f"（{row.last_error}）" if row.last_error else ""
+            out.print(f"{unit} → {where}：{verdict}{reason}")
 
 
 # -- helpers ---------------------------------------------------------------------------------------

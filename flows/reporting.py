@@ -40,13 +40,24 @@ def escalate_overdue(as_of: date | None = None) -> dict[str, int]:
 @flow(name="tick")
 def tick(as_of: date | None = None) -> list[str]:
     """Run, for one date, every flow the schedules would run that day, in order."""
-    from deployments.schedules import due_on
+    from deployments.schedules import due_on, end_of_office_day
     from duban.programme import plan_in_force
 
     as_of = as_of or config.today()
-    flows = {"open-period": open_period, "chase-submissions": chase_submissions, "escalate-overdue": escalate_overdue}
+    from flows.notifications import dispatch_outbox
+
+    flows = {
+        "open-period": open_period,
+        "chase-submissions": chase_submissions,
+        "escalate-overdue": escalate_overdue,
+        "dispatch-outbox": dispatch_outbox,
+    }
     ran = []
-    for schedule in due_on(plan_in_force(), as_of):
-        flows[schedule.slug](as_of)
+    plan = plan_in_force()
+    for schedule in due_on(plan, as_of):
+        if schedule.slug == "dispatch-outbox":
+            dispatch_outbox(at=end_of_office_day(plan, as_of))
+        else:
+            flows[schedule.slug](as_of)
         ran.append(schedule.slug)
     return ran

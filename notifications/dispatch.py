@@ -136,6 +136,7 @@ def _due_groups(
     with session_scope() as session:
         query = select(OutboxMessage).where(
             col(OutboxMessage.status).in_(RETRYABLE),
+            OutboxMessage.created_on <= at.astimezone(config.TZ).date(),  # a replay of a past day sends its own
             or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= at),
         )
         if only is not None:

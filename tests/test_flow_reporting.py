@@ -42,8 +42,8 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
     from flows.reporting import tick
 
     load_small_ledger(initialised, tmp_path)
-    assert tick(date(2022, 10, 1)) == ["open-period", "chase-submissions", "escalate-overdue"]
-    assert tick(date(2022, 10, 8)) == ["chase-submissions", "escalate-overdue"]
+    assert tick(date(2022, 10, 1)) == ["open-period", "chase-submissions", "escalate-overdue", "dispatch-outbox"]
+    assert tick(date(2022, 10, 8)) == ["chase-submissions", "escalate-overdue", "dispatch-outbox"]
     with session_scope() as session:
         assert sorted(s.unit for s in session.exec(select(Submission))) == ["教体局", "民政局", "河东镇", "河西镇"]
         assert len(session.exec(select(Escalation)).all()) == 3
@@ -59,4 +59,4 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
 def test_cli_tick_through_the_engine(prefect_server: None, initialised: Cli, tmp_path: Path) -> None:
     load_small_ledger(initialised, tmp_path)
     result = initialised("tick", "--as-of", "2022-10-01", "--engine")
-    assert result.output.strip() == "2022-10-01：open-period；chase-submissions；escalate-overdue"
+    assert result.output.strip() == "2022-10-01：open-period；chase-submissions；escalate-overdue；dispatch-outbox"
