@@ -39,6 +39,7 @@ def notify(
     recipient: str,
     as_of: date,
     urgent: bool = False,
+    attachments: list[str] | None = None,
     **context: object,
 ) -> int:
     """Queue `kind` for `recipient` unless `key` was queued before; returns the rows added."""
@@ -57,7 +58,7 @@ def notify(
             "subject": subject,
             "body": markdown if channel == "wecom" else text,
             "body_html": None if channel == "wecom" else html,
-            "attachments": [],
+            "attachments": list(attachments or []),
             "urgent": urgent,
             "status": "queued",
             "attempts": 0,
