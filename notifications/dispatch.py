@@ -82,6 +82,7 @@ class Transports:
                 os.environ.get("DUBAN_WECOM_API", "https://qyapi.weixin.qq.com"),
                 key_of=secret,
                 reserve=lambda bot: reserve(bot, self._clock(), per_minute),
+                timeout=float(os.environ.get("DUBAN_WECOM_TIMEOUT", "10")),
             )
         return self._wecom
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from pathlib import Path
 
 
@@ -52,7 +52,7 @@ def email_message(message: Outgoing, sender: tuple[str, str], to: str) -> EmailM
     """A standard MIME message: text and HTML alternatives, attachments named per RFC 2231."""
     mail = EmailMessage()
     mail["Subject"] = message.subject
-    mail["From"] = formataddr(sender, charset="utf-8")
+    mail["From"] = Address(display_name=sender[0], addr_spec=sender[1])
     mail["To"] = Address(display_name=message.recipient, addr_spec=to) if "@" in to else message.recipient
     mail["Message-ID"] = message.message_id
     mail["Date"] = format_datetime(message.created or datetime.now().astimezone())

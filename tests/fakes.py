@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.policy
 import json
+import logging
 import socket
 import sys
 import threading
@@ -24,7 +25,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -35,6 +35,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 HOST = "127.0.0.1"
+
+# aiosmtpd 1.4 logs "Session.login_data is deprecated" on every successful AUTH: noise, drop it.
+logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
 
 
 def free_port() -> int:
@@ -233,7 +236,10 @@ def _form_filename(headers: Message) -> str | None:
             charset, _lang, text = value
             return text.encode("latin-1", "surrogateescape").decode(charset or "utf-8", "replace")
         plain = plain if plain is not None else str(value).strip('"')
-    return plain
+    if plain is None:
+        return None
+    # HTML5 form encoding (httpx, browsers) percent-escapes only these three.
+    return plain.replace("%22", '"').replace("%0D", "\r").replace("%0A", "\n")
 
 
 class WecomServer:
@@ -258,7 +264,7 @@ class WecomServer:
         if self._httpd is None:
             httpd = _HTTPServer((HOST, self.port), _make_handler(self))
             self.port = int(httpd.server_address[1])
-            self._thread = threading.Thread(target=httpd.serve_forever, name="wecom-fake", daemon=True)
+            self._thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name="wecom-fake", daemon=True)
             self._httpd = httpd
             self._thread.start()
         return self
@@ -343,7 +349,14 @@ class WecomServer:
     def _record(self, endpoint: str, key: str, body: Any, status: int | None, errcode: int | None) -> None:
         with self._cond:
             self._requests.append(
-                {"endpoint": endpoint, "key": key, "body": body, "status": status, "errcode": errcode, "at": self.clock()}
+                {
+                    "endpoint": endpoint,
+                    "key": key,
+                    "body": body,
+                    "status": status,
+                    "errcode": errcode,
+                    "at": self.clock(),
+                }
             )
 
     def _next_script(self, key: str) -> ScriptEntry | None:
@@ -418,6 +431,7 @@ class _HTTPServer(ThreadingHTTPServer):
 def _make_handler(fake: WecomServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else every answer waits ~40 ms for a delayed ACK
         server_version = "wecom-fake/1.0"
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
