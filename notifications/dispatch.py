@@ -176,7 +176,7 @@ def _send_group(
     rows = _claim([row.id for row in group], clock())
     if not rows:
         return  # another dispatcher took them
-    outgoing = _compose(plan, rows)
+    outgoing = _compose(plan, rows, clock())
     try:
         transports.for_channel(outgoing.channel).send(outgoing)
     except SendError as exc:
@@ -228,7 +228,7 @@ def _record_failure(
             session.add(row)
 
 
-def _compose(plan: Plan, rows: list[OutboxMessage]) -> Outgoing:
+def _compose(plan: Plan, rows: list[OutboxMessage], at: datetime) -> Outgoing:
     """One row as it is; several rows for one address in one dispatch as one digest."""
     from notifications.wecom import mention_mobiles
 
@@ -244,7 +244,7 @@ def _compose(plan: Plan, rows: list[OutboxMessage]) -> Outgoing:
         "attachments": attachments,
         "mentions": mentions,
         "urgent": any(r.urgent for r in rows),
-        "created": first.created_at,
+        "created": at.astimezone(config.TZ),
     }
     if len(rows) == 1:
         return Outgoing(subject=first.subject, body=first.body, body_html=first.body_html, **common)

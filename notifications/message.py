@@ -25,7 +25,7 @@ class Outgoing:
     attachments: tuple[Path, ...] = ()
     mentions: tuple[str, ...] = ()
     urgent: bool = False
-    created: datetime | None = field(default=None, compare=False)
+    created: datetime | None = field(default=None, compare=False)  # when it is sent (a replay's day)
 
     @property
     def message_id(self) -> str:
