@@ -21,6 +21,7 @@ from duban.plan import Ladder, Plan
 from duban.status import item_states
 from models import Escalation, MilestoneDone, ReportingPeriod, Submission
 from notifications.outbox import notify
+from notifications.render import cn_period
 
 OUTSTANDING = ("requested", "draft", "returned")
 
@@ -69,7 +70,7 @@ def late_submissions(session: Session, as_of: date) -> list[Cause]:
                 superiors=superiors,
                 missed_due=due,
                 period=submission.period,
-                headline=f"{submission.unit}{submission.period}整治进度{returned}逾期未报送",
+                headline=f"{submission.unit}{cn_period(submission.period)}整治进度{returned}逾期未报送",
             )
         )
     return causes
