@@ -397,3 +397,28 @@ def test_two_dispatchers_at_once_on_postgres(
         assert run.wait(timeout=60) == 0, run.stderr.read().decode()
     assert sorted(m[1][0] for m in live.messages) == sorted(f"u{n}@xxq.gov.cn" for n in range(len(units)))
     assert {r.status for r in rows()} == {"sent"}
+
+
+def test_outbox_and_notify_commands(live: SmtpServer, initialised: Cli) -> None:
+    import json
+
+    assert initialised("notify", "test", "--unit", "教体局").output.strip() == "教体局 → email:jtj@xxq.gov.cn：已送达"
+    [mail] = live.messages
+    assert mail[2]["Subject"] == "督办系统测试消息"
+    out = initialised("notify", "test", "--unit", "河东镇").output
+    assert out.startswith("河东镇 → file：已写入") and "未实际发送" in out
+    live.down()
+    out = initialised("notify", "test", "--unit", "民政局").output
+    assert out.startswith("民政局 → email:mzj@xxq.gov.cn：发送失败，将重试（无法连接邮件服务器")
+    listed = json.loads(initialised("outbox", "--status", "failed", "--json").output)
+    assert [(m["recipient"], m["attempts"]) for m in listed] == [("民政局", 1)]
+    failed_id = listed[0]["id"]
+    assert "只有 failed 或 dead 的消息可以重发" in initialised("outbox", "retry", "1", status=2).output
+    initialised("outbox", "retry", failed_id)
+    [again] = rows(id=failed_id)
+    assert (again.status, again.attempts, again.next_attempt_at) == ("queued", 0, None)
+    assert "消息队列中没有编号为999的消息" in initialised("outbox", "retry", "999", status=2).output
+    live.up()
+    out = initialised("outbox", "dispatch").output  # now: a test message is urgent, office hours or not
+    assert out.startswith("已投递1条（1次发送）")
+    assert len(live.messages) == 2
