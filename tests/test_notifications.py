@@ -16,6 +16,7 @@ import yaml
 from conftest import PLAN, ROOT, Cli
 from fakes import FakeClock, SmtpServer, WecomServer
 from sqlmodel import col, select
+from test_plan import TOWNSHIPS
 
 from duban.config import TZ
 from duban.db import session_scope
@@ -26,20 +27,6 @@ from notifications.outbox import notify
 
 MORNING = datetime(2022, 10, 10, 9, 0, tzinfo=TZ)  # a Monday, in office hours
 OFFICE = "XX区社区配套设施规划建设管理工作领导小组办公室"
-TOWNSHIPS = [
-    "城关街道",
-    "东城街道",
-    "西城街道",
-    "南关街道",
-    "北关街道",
-    "新城街道",
-    "河东镇",
-    "河西镇",
-    "青山镇",
-    "白云镇",
-    "石桥镇",
-    "柳林镇",
-]
 
 
 def plan_with(tmp_path: Path, channels: dict[str, list[dict]]) -> Path:
