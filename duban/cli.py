@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from duban import config
+from duban.bulletin.document import BulletinError
 from duban.calendar import UnknownYear
 from duban.closeout import STATUS_LABELS, ClosureError
 from duban.plan import PlanError
@@ -32,6 +33,7 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 USER_ERRORS = (
     PlanError,
+    BulletinError,
     SheetError,
     RefusedFile,
     ClosureError,
@@ -473,6 +475,50 @@ def period_show(period_code: str, as_of: date, as_json: bool) -> None:
     from duban.status_view import print_period
 
     print_period(out, view)
+
+
+# -- bulletins -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--kind", type=click.Choice(["monthly", "special", "adhoc"]), default="monthly", show_default=True)
+@as_of_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Default: $DUBAN_HOME/bulletins.")
+@click.option("--new-edition", is_flag=True, help="Issue a new edition with a new number, recomputed as of the date.")
+@engine_option
+@user_errors
+def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edition: bool, engine: bool | None) -> None:
+    """Assemble (or re-print) a numbered bulletin as Word, PDF and HTML, and queue its distribution."""
+    out_dir = out_dir or config.home() / "bulletins"
+    if _use_engine(engine):
+        from flows.bulletin import assemble_bulletin
+
+        paths = assemble_bulletin(period, kind, as_of, str(out_dir), new_edition)
+        for key in ("docx", "pdf", "html"):
+            out.print(paths[key])
+        return
+    from duban.bulletin.issue import issue
+    from duban.db import session_scope
+    from duban.programme import current_plan
+
+    with session_scope() as session:
+        issued = issue(
+            session,
+            current_plan(session),
+            period=period,
+            kind=kind,
+            as_of=as_of,
+            out_dir=out_dir,
+            new_edition=new_edition,
+        )
+        label = (
+            f"{issued.record.title}（{current_plan(session).bulletin.doc_prefix}〔{issued.record.year}〕"
+            f"{issued.record.number}号，第{issued.record.issue}期）"
+        )
+    err.print(("已印发" if issued.new else "已重新生成（编号、内容不变）") + label)
+    for path in (issued.docx, issued.pdf, issued.html):
+        out.print(str(path))
 
 
 # -- the outbox ------------------------------------------------------------------------------------

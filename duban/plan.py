@@ -203,6 +203,18 @@ class Notifications(_Strict):
         return value
 
 
+class BulletinRules(_Strict):
+    """The bulletin's fixed parts: who issues it, its number, who receives it, what it requires next."""
+
+    issuer_mark: str
+    doc_prefix: str  # 〔year〕N号 is appended
+    addressees: str
+    cc: str
+    distribution: tuple[str, ...]
+    fonts: dict[str, str] = Field(default_factory=dict)
+    requirements: tuple[str, ...] = ()
+
+
 class LedgerRules(_Strict):
     code_prefix: str = Field(min_length=1)
     code_digits: int = Field(default=4, ge=2, le=8)
@@ -229,6 +241,7 @@ class Plan(_Strict):
     ledger: LedgerRules
     schedules: Schedules
     notifications: Notifications
+    bulletin: BulletinRules
 
     @model_validator(mode="after")
     def _references(self) -> Plan:
@@ -302,6 +315,7 @@ def _reference_problems(plan: Plan) -> list[str]:
                     f"milestones[{i}].must_finish[{j}].facility_type：“{scope.facility_type}”"
                     f"不是{category.name}的设施类型"
                 )
+    problems += [f"bulletin.distribution：“{u}”不是方案中的单位" for u in plan.bulletin.distribution if u not in names]
     if plan.notifications.operator not in names:
         problems.append(f"notifications.operator：“{plan.notifications.operator}”不是方案中的单位")
     if plan.reporting.first_period > plan.reporting.last_period:

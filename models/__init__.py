@@ -1,6 +1,7 @@
 """duban's tables, in one place so the shape of the data is seen at a glance."""
 
 from models.audit import AuditEntry
+from models.bulletin import BulletinRecord
 from models.escalation import Escalation
 from models.ledger import Evidence, LedgerItem, PlanMilestone, RectificationPlan
 from models.outbox import OutboxMessage, WecomSend
@@ -16,6 +17,7 @@ from models.reporting import (
 
 __all__ = [
     "AuditEntry",
+    "BulletinRecord",
     "Category",
     "Escalation",
     "Evidence",

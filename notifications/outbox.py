@@ -40,6 +40,7 @@ def notify(
     as_of: date,
     urgent: bool = False,
     attachments: list[str] | None = None,
+    wecom_attachments: bool = True,
     **context: object,
 ) -> int:
     """Queue `kind` for `recipient` unless `key` was queued before; returns the rows added."""
@@ -58,7 +59,7 @@ def notify(
             "subject": subject,
             "body": markdown if channel == "wecom" else text,
             "body_html": None if channel == "wecom" else html,
-            "attachments": list(attachments or []),
+            "attachments": list(attachments or []) if channel != "wecom" or wecom_attachments else [],
             "urgent": urgent,
             "status": "queued",
             "attempts": 0,

@@ -50,7 +50,8 @@ def test_edited_plan_is_applied_and_audited(initialised: Cli, tmp_path: Path) ->
         encoding="utf-8",
     )
     unused = "    - {name: 财政局, full_name: XX区财政局}\n"
-    path.write_text(path.read_text(encoding="utf-8").replace(unused, ""), encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace(unused, "").replace("发改局, 财政局,", "发改局,")
+    path.write_text(text, encoding="utf-8")
     result = initialised("init", "--plan", path, "--as-of", "2022-05-01")
     assert "新增：单位 桃园镇" in result.output and "修改：类别 canteen" in result.output
     assert "删除：单位 财政局" in result.output
@@ -66,6 +67,7 @@ def test_edited_plan_is_applied_and_audited(initialised: Cli, tmp_path: Path) ->
 
 def test_removing_a_unit_still_in_the_ledger_is_refused(imported: Cli, home: Path, tmp_path: Path) -> None:
     path = _edited(tmp_path, "    - {name: 柳林镇, full_name: XX区柳林镇人民政府}\n", "")
+    path.write_text(path.read_text(encoding="utf-8").replace("石桥镇, 柳林镇]", "石桥镇]"), encoding="utf-8")
     before = db_digest(home)
     result = imported("init", "--plan", path, status=2)
     assert "修改后的方案删除了仍在使用的单位或类别：镇办“柳林镇”仍有2项台账问题" in result.output

@@ -1,0 +1,1 @@
+"""Bulletins (通报): numbered official documents assembled from the database, in Word, PDF and HTML."""

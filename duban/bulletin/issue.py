@@ -1,0 +1,155 @@
+"""Issuing a bulletin: its number, its figures, its files, its distribution.
+
+A bulletin is issued once per kind and period: running it again gives the same number and the same
+content (the figures are kept with it and the files rebuilt from them) unless a new edition is asked
+for, which takes the next number and recomputes the figures as of the date given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, func, select
+
+from duban.bulletin import charts
+from duban.bulletin.content import build
+from duban.bulletin.document import BulletinError
+from duban.bulletin.figures import compute
+from duban.bulletin.render import to_html, to_markdown, write_pdf
+from duban.bulletin.word import write_docx
+from duban.plan import Plan
+from duban.reporting.periods import parse_period
+from models import BulletinRecord
+from notifications.outbox import notify
+
+KINDS = ("monthly", "special", "adhoc")
+
+
+@dataclass(frozen=True)
+class Issued:
+    record: BulletinRecord
+    docx: Path
+    pdf: Path
+    html: Path
+    markdown: str
+    new: bool
+
+
+def issue(
+    session: Session, plan: Plan, *, period: str, kind: str, as_of: date, out_dir: Path, new_edition: bool = False
+) -> Issued:
+    if kind not in KINDS:
+        raise BulletinError(f"通报类型只能是 {'、'.join(KINDS)}")
+    year, _ = parse_period(plan, period)
+    existing = session.exec(
+        select(BulletinRecord)
+        .where(BulletinRecord.kind == kind, BulletinRecord.period == period)
+        .order_by(col(BulletinRecord.edition).desc())
+    ).first()
+    record, new = existing, False
+    if existing is None or new_edition:
+        previous = session.exec(
+            select(BulletinRecord)
+            .where(BulletinRecord.kind == kind, BulletinRecord.period < period)
+            .order_by(col(BulletinRecord.period).desc(), col(BulletinRecord.edition).desc())
+        ).first()
+        figures = compute(session, plan, period=period, as_of=as_of, previous=previous.figures if previous else None)
+        number = session.exec(select(func.max(BulletinRecord.number)).where(BulletinRecord.year == year)).one() or 0
+        issue_no = (
+            session.exec(
+                select(func.max(BulletinRecord.issue)).where(BulletinRecord.year == year, BulletinRecord.kind == kind)
+            ).one()
+            or 0
+        )
+        same = existing is not None
+        record = BulletinRecord(
+            year=year,
+            kind=kind,
+            period=period,
+            edition=(existing.edition + 1) if existing else 1,
+            number=number + 1,
+            issue=existing.issue if same else issue_no + 1,
+            as_of=as_of,
+            title="",
+            figures=figures,
+            created_at=datetime.now(UTC),
+        )
+        session.add(record)
+        session.flush()
+        new = True
+    files = _render(session, plan, record, out_dir)
+    if new:
+        record.title = files[0].title
+        session.add(record)
+        _distribute(session, plan, record, files)
+    _, docx, pdf, html, markdown = files
+    return Issued(record=record, docx=docx, pdf=pdf, html=html, markdown=markdown, new=new)
+
+
+def _render(session: Session, plan: Plan, record: BulletinRecord, out_dir: Path) -> tuple:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{record.year}-{record.number:03d}-{record.kind}-{record.period}" + (
+        f"-第{record.edition}版" if record.edition > 1 else ""
+    )
+    trend = [
+        (r.period, r.figures["overall"]["rate"])
+        for r in session.exec(
+            select(BulletinRecord)
+            .where(
+                BulletinRecord.kind == "monthly", BulletinRecord.period <= record.period, BulletinRecord.edition == 1
+            )
+            .order_by(col(BulletinRecord.period))
+        )
+        if r.id != record.id
+    ]
+    trend.append((record.period, record.figures["overall"]["rate"]))
+    pictures = [
+        (
+            charts.completion_by_township(record.figures["townships"], out_dir / f"{stem}-镇办完成率.png"),
+            "图1  各镇办整治完成率",
+        ),
+        (charts.monthly_trend(trend, out_dir / f"{stem}-月度趋势.png"), "图2  全区整治完成率月度趋势"),
+    ]
+    document = build(
+        plan,
+        kind=record.kind,
+        period=record.period,
+        figures=record.figures,
+        number=record.number,
+        issue=record.issue,
+        year=record.year,
+        issued_on=record.as_of,
+        charts=pictures,
+    )
+    html = to_html(document)
+    html_path = out_dir / f"{stem}.html"
+    html_path.write_text(html, encoding="utf-8")
+    docx = write_docx(document, out_dir / f"{stem}.docx")
+    pdf = write_pdf(html, out_dir / f"{stem}.pdf")
+    return document, docx, pdf, html_path, to_markdown(document)
+
+
+def _distribute(session: Session, plan: Plan, record: BulletinRecord, files: tuple) -> None:
+    """The document by email to the distribution list; a short summary for WeCom groups."""
+    document, docx, pdf, _, _ = files
+    ranked = [t for t in record.figures["townships"] if t["rank"] is not None]
+    top = "、".join(t["unit"] for t in ranked[:3])
+    bottom = "、".join(t["unit"] for t in ranked[-3:])
+    for unit in plan.bulletin.distribution:
+        notify(
+            session,
+            plan,
+            key=f"bulletin:{record.year}:{record.number}",
+            kind="bulletin",
+            recipient=unit,
+            as_of=record.as_of,
+            attachments=[str(docx), str(pdf)],
+            wecom_attachments=False,
+            title=document.title,
+            doc_number=document.doc_number,
+            overall=record.figures["overall"],
+            top=top,
+            bottom=bottom,
+        )
