@@ -34,6 +34,10 @@ demo: install
 	@echo "--- April to December 2022, day by day: rounds, forms, reviews, reminders, escalations, close-outs"
 	DUBAN_HOME=$(DEMO_HOME) $(BIN)/python scripts/replay_2022.py
 	$(DUBAN) period show 2022-12 --as-of 2022-12-31
+	@echo "--- the monthly bulletins of 2022 (Word, PDF, HTML) in $(DEMO_HOME)/bulletins/"
+	for month in 05 06 07 08 09 10 11 12; do \
+	  $(DUBAN) bulletin --period 2022-$$month --as-of 2022-$$month-15 || exit 1; \
+	done
 	@echo "--- January 2023: a late item walked through close-out by hand, returned once, then closed"
 	$(DUBAN) item transition PT2022-0003 --to close_requested --by 城关街道 --as-of 2023-01-05 \
 	  --note "日间照料中心扩建工程已竣工验收，已投入使用。" --evidence samples/evidence/整改完成情况说明.txt
@@ -51,6 +55,8 @@ demo: install
 	  --milestone "2023-02-28:完成产权登记" --note "经区领导小组同意延期"
 	$(DUBAN) item show PT2022-0003
 	$(DUBAN) ledger export $(DEMO_HOME)/台账导出.xlsx
+	@echo "--- deliver what is queued (the bulletins) into $(DEMO_HOME)/outbox/"
+	$(DUBAN) outbox dispatch --at 2023-01-13T10:00:00
 	$(DUBAN) status --as-of 2023-01-12
 
 clean:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 
 from duban import config
 from tasks.bulletin import issue_bulletin
@@ -18,9 +19,11 @@ def assemble_bulletin(
     issued = issue_bulletin(
         period, kind, as_of or config.today(), out_dir or str(config.home() / "bulletins"), new_edition
     )
-    create_markdown_artifact(
-        key=f"bulletin-{issued.record.year}-{issued.record.number}",
-        markdown=issued.markdown,
-        description=issued.record.title,
-    )
+    publish(issued.markdown, f"bulletin-{issued.record.year}-{issued.record.number}", issued.record.title)
     return {"docx": str(issued.docx), "pdf": str(issued.pdf), "html": str(issued.html)}
+
+
+@task(name="bulletin-artifact", cache_policy=NO_CACHE)
+def publish(markdown: str, key: str, title: str) -> None:
+    """Mirror the bulletin in the Prefect UI (the files and the database remain the record)."""
+    create_markdown_artifact(key=key, markdown=markdown, description=title)
