@@ -481,7 +481,7 @@ def period_show(period_code: str, as_of: date, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--period", required=True, metavar="YYYY-MM | DATE..DATE", help="A month, or a date range.")
 @click.option("--kind", type=click.Choice(["monthly", "special", "adhoc"]), default="monthly", show_default=True)
 @as_of_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Default: $DUBAN_HOME/bulletins.")

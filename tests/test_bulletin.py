@@ -198,3 +198,23 @@ def test_distribution_and_the_cli(district: Cli, tmp_path: Path, home: Path) -> 
     assert district("bulletin", "--period", "2022-10").stdout.strip().splitlines() == paths
     with session_scope() as session:
         assert len(session.exec(select(OutboxMessage).where(OutboxMessage.kind == "bulletin")).all()) == len(rows)
+
+
+def test_an_adhoc_bulletin_over_a_date_range(district: Cli, tmp_path: Path) -> None:
+    monthly = _issue("2022-10", "2022-10-31", tmp_path / "m")
+    with session_scope() as session:
+        adhoc = issue(
+            session,
+            current_plan(session),
+            period="2022-10-10..2022-10-20",
+            kind="adhoc",
+            as_of=date(2022, 10, 20),
+            out_dir=tmp_path / "a",
+        )
+    assert (adhoc.record.number, adhoc.record.issue) == (monthly.record.number + 1, 1)
+    assert adhoc.record.title == "关于2022年10月10日至2022年10月20日全区社区配套设施问题整治工作进展情况的通报"
+    # As of 10-20: B-1, B-5 (10-12) and B-3 (10-14) closed; the October round is the one spoken of.
+    assert adhoc.record.figures["overall"]["closed"] == 3
+    assert adhoc.record.figures["reports"]["requested"] == 7
+    result = district("bulletin", "--period", "2022-10-20..2022-10-10", "--kind", "adhoc", status=2)
+    assert "开始日期晚于结束日期" in result.output

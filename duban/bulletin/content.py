@@ -25,7 +25,12 @@ def change(value: int | None) -> str:
 
 
 def title_for(kind: str, period: str, plan: Plan) -> str:
-    what = {"monthly": f"{cn_period(period)}", "special": "专项督导", "adhoc": "近期"}[kind]
+    if ".." in period:
+        start, end = (date.fromisoformat(part) for part in period.split(".."))
+        when = f"{cn_date(start)}至{cn_date(end)}"
+    else:
+        when = cn_period(period)
+    what = {"monthly": when, "special": f"{when}专项督导", "adhoc": when}[kind]
     return f"关于{what}全区社区配套设施问题整治工作进展情况的通报"
 
 

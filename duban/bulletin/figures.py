@@ -51,9 +51,10 @@ def rank(rows: list[dict], key: str = "rate") -> list[dict]:
     return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0))
 
 
-def compute(session: Session, plan: Plan, *, period: str, as_of: date, previous: dict | None) -> dict:
+def compute(session: Session, plan: Plan, *, period: str | None, as_of: date, previous: dict | None) -> dict:
+    """`period` is the reporting round spoken of; None when the bulletin covers no round."""
     states = item_states(session, plan, as_of)
-    view = period_view(session, plan, period, as_of)
+    view = period_view(session, plan, period, as_of) if period else {"submissions": []}
     reports = {s["unit"]: s for s in view["submissions"]}
     before = {(r["unit"]): r["rank"] for r in (previous or {}).get("townships", [])}
     before_departments = {r["unit"]: r["rank"] for r in (previous or {}).get("departments", [])}

@@ -20,7 +20,7 @@ from duban.bulletin.figures import compute
 from duban.bulletin.render import to_html, to_markdown, write_pdf
 from duban.bulletin.word import write_docx
 from duban.plan import Plan
-from duban.reporting.periods import parse_period
+from duban.reporting.periods import parse_period, period_of
 from models import BulletinRecord
 from notifications.outbox import notify
 
@@ -42,7 +42,7 @@ def issue(
 ) -> Issued:
     if kind not in KINDS:
         raise BulletinError(f"通报类型只能是 {'、'.join(KINDS)}")
-    year, _ = parse_period(plan, period)
+    year = span(plan, period)[1].year
     existing = session.exec(
         select(BulletinRecord)
         .where(BulletinRecord.kind == kind, BulletinRecord.period == period)
@@ -55,7 +55,9 @@ def issue(
             .where(BulletinRecord.kind == kind, BulletinRecord.period < period)
             .order_by(col(BulletinRecord.period).desc(), col(BulletinRecord.edition).desc())
         ).first()
-        figures = compute(session, plan, period=period, as_of=as_of, previous=previous.figures if previous else None)
+        figures = compute(
+            session, plan, period=round_of(plan, period), as_of=as_of, previous=previous.figures if previous else None
+        )
         number = session.exec(select(func.max(BulletinRecord.number)).where(BulletinRecord.year == year)).one() or 0
         issue_no = (
             session.exec(
@@ -153,3 +155,25 @@ def _distribute(session: Session, plan: Plan, record: BulletinRecord, files: tup
             top=top,
             bottom=bottom,
         )
+
+
+def span(plan: Plan, period: str) -> tuple[date, date]:
+    """A month ("2022-10") or a date range ("2022-10-01..2022-10-20") as its first and last day."""
+    if ".." in period:
+        try:
+            start, end = (date.fromisoformat(part) for part in period.split(".."))
+        except ValueError:
+            raise BulletinError(f"日期范围“{period}”格式有误，应为 2022-10-01..2022-10-20") from None
+        if start > end:
+            raise BulletinError(f"日期范围“{period}”的开始日期晚于结束日期")
+        return start, end
+    from duban.reporting.periods import month_end_of
+
+    year, month = parse_period(plan, period)
+    return date(year, month, 1), month_end_of(period)
+
+
+def round_of(plan: Plan, period: str) -> str | None:
+    """The reporting round a bulletin speaks of: the month, or the month a range ends in (if any)."""
+    month = period if ".." not in period else period_of(span(plan, period)[1])
+    return month if plan.reporting.first_period <= month <= plan.reporting.last_period else None
