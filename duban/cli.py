@@ -477,6 +477,22 @@ def period_show(period_code: str, as_of: date, as_json: bool) -> None:
     print_period(out, view)
 
 
+# -- serving ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@user_errors
+def serve() -> None:
+    """Serve every scheduled flow from this one process (the embedded, single-machine set-up)."""
+    from prefect import serve as prefect_serve
+
+    from deployments.build import build
+
+    deployments = build(plan_in_force())
+    err.print(f"正在运行{len(deployments)}个定时流程：{'、'.join(d.name for d in deployments)}（按 Ctrl+C 停止）")
+    prefect_serve(*deployments)
+
+
 # -- bulletins -------------------------------------------------------------------------------------
 
 

@@ -32,7 +32,12 @@ def current_plan(session: Session) -> Plan:
     record = session.exec(select(ProgrammeRecord)).first()
     if record is None:
         raise NotInitialised("数据库尚未加载实施方案，请先运行 duban init --plan 方案文件")
-    return _parsed(record.source, record.code)
+    try:
+        return _parsed(record.source, record.code)
+    except PlanError as exc:
+        raise PlanError(
+            f"{exc}\n数据库中的方案不符合当前版本的要求（升级后？）：请用更新后的方案文件重新运行 duban init --plan"
+        ) from None
 
 
 @cache

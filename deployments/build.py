@@ -1,0 +1,31 @@
+"""The scheduled flows as Prefect deployments, built from the plan's schedules (Asia/Shanghai)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+
+from deployments.schedules import TIMEZONE, schedules
+from duban.plan import Plan
+
+
+def flow_of(entrypoint: str):  # noqa: ANN201 - a Prefect Flow
+    module, name = entrypoint.split(":")
+    return getattr(import_module(module), name)
+
+
+def build(plan: Plan, *, work_pool: str | None = None) -> list[RunnerDeployment]:
+    """One deployment per schedule: stable name, its cron in Beijing time, one run at a time."""
+    return [
+        flow_of(schedule.flow).to_deployment(
+            name=schedule.slug,
+            schedule=Cron(schedule.cron, timezone=TIMEZONE, slug=f"{schedule.slug}-schedule"),
+            concurrency_limit=1,
+            work_pool_name=work_pool,
+            tags=["duban", plan.programme.code],
+            description=f"{plan.programme.title}：{schedule.slug}",
+        )
+        for schedule in schedules(plan)
+    ]
