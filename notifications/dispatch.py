@@ -142,12 +142,12 @@ def _due_groups(
         )
         if only is not None:
             query = query.where(col(OutboxMessage.id).in_(only))
+        if not open_hours:  # outside office hours only urgent rows may go: do not let others fill the batch
+            result.waiting += len(session.exec(query.where(col(OutboxMessage.urgent).is_(False))).all())
+            query = query.where(col(OutboxMessage.urgent).is_(True))
         rows = session.exec(query.order_by(col(OutboxMessage.id)).limit(limit)).all()
     groups: dict[tuple[str, str, str], list[OutboxMessage]] = {}
     for row in rows:
-        if not (open_hours or row.urgent):
-            result.waiting += 1
-            continue
         groups.setdefault((row.recipient, row.channel, row.address), []).append(row)
     return list(groups.values())
 
