@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from prefect.deployments.runner import RunnerDeployment
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
 from deployments.schedules import TIMEZONE, schedules
@@ -16,14 +16,20 @@ def flow_of(entrypoint: str):  # noqa: ANN201 - a Prefect Flow
     return getattr(import_module(module), name)
 
 
-def build(plan: Plan, *, work_pool: str | None = None) -> list[RunnerDeployment]:
-    """One deployment per schedule: stable name, its cron in Beijing time, one run at a time."""
+def build(plan: Plan, *, work_pool: str | None = None, working_dir: str | None = None) -> list[RunnerDeployment]:
+    """One deployment per schedule: stable name, its cron in Beijing time, one run at a time.
+
+    Entry points are module paths (flows.reporting.open_period), so a worker imports the installed
+    packages instead of loading a file whose folder would shadow them.
+    """
     return [
         flow_of(schedule.flow).to_deployment(
             name=schedule.slug,
             schedule=Cron(schedule.cron, timezone=TIMEZONE, slug=f"{schedule.slug}-schedule"),
             concurrency_limit=1,
             work_pool_name=work_pool,
+            job_variables={"working_dir": working_dir} if working_dir else None,
+            entrypoint_type=EntrypointType.MODULE_PATH,
             tags=["duban", plan.programme.code],
             description=f"{plan.programme.title}：{schedule.slug}",
         )

@@ -27,7 +27,7 @@ def schedules(plan: Plan) -> list[Schedule]:
         Schedule("open-period", "flows.reporting:open_period", crons.open_period),
         Schedule("chase-submissions", "flows.reporting:chase_submissions", crons.chase_submissions),
         Schedule("escalate-overdue", "flows.reporting:escalate_overdue", crons.escalate_overdue),
-        Schedule("dispatch-outbox", "flows.notifications:dispatch_outbox", crons.dispatch_outbox),
+        Schedule("dispatch-outbox", "flows.delivery:dispatch_outbox", crons.dispatch_outbox),
     ]
 
 

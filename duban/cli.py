@@ -493,6 +493,26 @@ def serve() -> None:
     prefect_serve(*deployments)
 
 
+@main.command()
+@click.option("--pool", required=True, help="The Prefect work pool (type process) the workers poll.")
+@click.option(
+    "--working-dir",
+    type=click.Path(path_type=Path),
+    default=Path.cwd,
+    help="Where the project is checked out on every worker machine; default here.",
+)
+@user_errors
+def deploy(pool: str, working_dir: Path) -> None:
+    """Register every scheduled flow with the Prefect server in PREFECT_API_URL, for that pool's workers."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ReportError("请先设置 PREFECT_API_URL（Prefect 服务器地址，如 http://127.0.0.1:4200/api）")
+    from deployments.build import build
+
+    for deployment in build(plan_in_force(), work_pool=pool, working_dir=str(working_dir.resolve())):
+        deployment.apply()
+        out.print(f"已注册 {deployment.name}（{deployment.schedules[0].schedule.cron}，Asia/Shanghai）→ 工作池 {pool}")
+
+
 # -- bulletins -------------------------------------------------------------------------------------
 
 

@@ -44,7 +44,7 @@ def tick(as_of: date | None = None) -> list[str]:
     from duban.programme import plan_in_force
 
     as_of = as_of or config.today()
-    from flows.notifications import dispatch_outbox
+    from flows.delivery import dispatch_outbox
 
     flows = {
         "open-period": open_period,

@@ -25,4 +25,5 @@ def test_deployments_from_the_plan() -> None:
         assert schedule.slug == f"{name}-schedule"
         assert deployment.concurrency_limit == 1
         assert "community-facilities-2022" in deployment.tags
-    assert deployments["open-period"].entrypoint.endswith("flows/reporting.py:open_period")
+    assert deployments["open-period"].entrypoint == "flows.reporting.open_period"
+    assert deployments["dispatch-outbox"].entrypoint == "flows.delivery.dispatch_outbox"
