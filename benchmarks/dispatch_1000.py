@@ -17,35 +17,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-
-UNITS = [
-    "城关街道",
-    "东城街道",
-    "西城街道",
-    "南关街道",
-    "北关街道",
-    "新城街道",
-    "河东镇",
-    "河西镇",
-    "青山镇",
-    "白云镇",
-    "石桥镇",
-    "柳林镇",
-    "教体局",
-    "民政局",
-    "商务局",
-    "卫健局",
-    "自然资分局",
-    "住建局",
-    "发改局",
-    "财政局",
-    "区配套办",
-    "分管副区长",
-]
 
 
 def main() -> None:
@@ -57,30 +30,27 @@ def main() -> None:
     with SmtpServer() as smtp, WecomServer() as wecom:
         os.environ["DUBAN_SMTP_URL"] = f"mailto://127.0.0.1:{smtp.port}?from=ptb@xxq.gov.cn&name=区配套办"
         os.environ["DUBAN_WECOM_API"] = wecom.url
-        plan = yaml.safe_load((ROOT / "plans/community-facilities-2022.yaml").read_text(encoding="utf-8"))
-        chain = plan["chain"]
-        everyone = chain["departments"] + chain["townships"] + [chain["office"]] + chain["leadership_group"]["leaders"]
-        for n, unit in enumerate(u for u in everyone if u["name"] in UNITS):
+        from duban.plan import load_plan
+        from plans import PLAN, plan_with
+
+        sample, _ = load_plan(PLAN)
+        deputy = next(leader.name for leader in sample.chain.leadership_group.leaders if leader.role == "deputy")
+        units = [*sample.township_names(), *sample.department_names(), sample.office.name, deputy]
+        channels = {}
+        for n, unit in enumerate(units):
             os.environ[f"DUBAN_WECOM_BOT{n}"] = wecom.add_bot()
-            unit["contacts"] = [
-                {
-                    "name": "联络员",
-                    "channels": [
-                        {"type": "email", "to": f"u{n}@xxq.gov.cn"},
-                        {"type": "wecom", "key_env": f"DUBAN_WECOM_BOT{n}"},
-                    ],
-                }
+            channels[unit] = [
+                {"type": "email", "to": f"u{n}@xxq.gov.cn"},
+                {"type": "wecom", "key_env": f"DUBAN_WECOM_BOT{n}"},
             ]
-        (home / "plan.yaml").parent.mkdir(parents=True, exist_ok=True)
-        (home / "plan.yaml").write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+        plan_file = plan_with(home, channels)
 
         from duban.db import migrate, session_scope
-        from duban.plan import load_plan
         from duban.programme import apply_plan
         from notifications.dispatch import dispatch
         from notifications.outbox import notify
 
-        loaded, source = load_plan(home / "plan.yaml")
+        loaded, source = load_plan(plan_file)
         migrate()
         today = datetime(2022, 10, 10, 9, 0).astimezone()
         with session_scope() as session:
@@ -89,7 +59,7 @@ def main() -> None:
         with session_scope() as session:
             for n in range(500):  # two channels each: 1,000 rows
                 notify(
-                    session, loaded, key=f"bench:{n}", kind="test", recipient=UNITS[n % len(UNITS)], as_of=today.date()
+                    session, loaded, key=f"bench:{n}", kind="test", recipient=units[n % len(units)], as_of=today.date()
                 )
         queued = time.perf_counter() - started
         started = time.perf_counter()
@@ -98,7 +68,7 @@ def main() -> None:
         calls: dict[str, int] = {}
         for request in wecom.requests:
             calls[request["key"]] = calls.get(request["key"], 0) + 1
-    print("dispatch of 1,000 queued messages (22 units x email + WeCom bot), one dispatcher")
+    print(f"dispatch of 1,000 queued messages ({len(units)} units x email + WeCom bot), one dispatcher")
     print(f"  queueing 1,000 rows:   {queued:6.2f} s")
     print(
         f"  dispatch:              {took:6.2f} s  ({result.sent} rows sent in {result.messages} sends, "

@@ -539,9 +539,10 @@ def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edit
     from duban.programme import current_plan
 
     with session_scope() as session:
+        plan = current_plan(session)
         issued = issue(
             session,
-            current_plan(session),
+            plan,
             period=period,
             kind=kind,
             as_of=as_of,
@@ -549,7 +550,7 @@ def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edit
             new_edition=new_edition,
         )
         label = (
-            f"{issued.record.title}（{current_plan(session).bulletin.doc_prefix}〔{issued.record.year}〕"
+            f"{issued.record.title}（{plan.bulletin.doc_prefix}〔{issued.record.year}〕"
             f"{issued.record.number}号，第{issued.record.issue}期）"
         )
     err.print(("已印发" if issued.new else "已重新生成（编号、内容不变）") + label)
@@ -653,7 +654,10 @@ def outbox_dispatch(at: str | None) -> None:
 
     clock = None
     if at:
-        moment = datetime.fromisoformat(at)
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter(f"“{at}”不是有效时间，请按 2023-01-13T10:00:00 填写", param_hint="--at") from None
         moment = moment if moment.tzinfo else moment.replace(tzinfo=config.TZ)
         clock = lambda: moment  # noqa: E731
     result = dispatch(clock=clock)

@@ -119,6 +119,10 @@ class Reporting(_Strict):
     reminders_working_days_before: tuple[int, ...] = (3, 1, 0)
     resubmit_within_working_days: int = Field(default=2, ge=0)
 
+    def covers(self, period: str) -> bool:
+        """Whether the plan holds a reporting round in `period` (YYYY-MM)."""
+        return self.first_period <= period <= self.last_period
+
     @field_validator("reminders_working_days_before")
     @classmethod
     def _reminders(cls, value: tuple[int, ...]) -> tuple[int, ...]:

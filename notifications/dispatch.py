@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from sqlmodel import col, or_, select, update
+from sqlmodel import col, func, or_, select, update
 
 from duban import config
 from duban.calendar import WorkingCalendar
@@ -143,7 +143,8 @@ def _due_groups(
         if only is not None:
             query = query.where(col(OutboxMessage.id).in_(only))
         if not open_hours:  # outside office hours only urgent rows may go: do not let others fill the batch
-            result.waiting += len(session.exec(query.where(col(OutboxMessage.urgent).is_(False))).all())
+            routine = query.where(col(OutboxMessage.urgent).is_(False)).with_only_columns(func.count())
+            result.waiting += session.exec(routine).one()
             query = query.where(col(OutboxMessage.urgent).is_(True))
         rows = session.exec(query.order_by(col(OutboxMessage.id)).limit(limit)).all()
     groups: dict[tuple[str, str, str], list[OutboxMessage]] = {}

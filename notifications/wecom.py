@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import httpx
 
+from duban.plan import Plan
 from notifications.message import Outgoing, SendError
 from notifications.secrets import scrub
 
@@ -133,7 +134,7 @@ class WecomTransport:
         self.client.close()
 
 
-def mention_mobiles(plan, unit: str, key_env: str) -> tuple[str, ...]:  # noqa: ANN001 - Plan
+def mention_mobiles(plan: Plan, unit: str, key_env: str) -> tuple[str, ...]:
     for _, found in plan.units():
         if found.name == unit:
             for contact in found.contacts:

@@ -509,7 +509,7 @@ def month_line(session: Session, plan: Plan, day: date) -> str:
     closed, overdue = items["by_status"]["closed"], len(items["overdue"])
     line = f"{day.year}年{day.month}月：台账{items['total']}项，已销号{closed}项，逾期{overdue}项"
     period = f"{day.year:04d}-{day.month:02d}"
-    if not plan.reporting.first_period <= period <= plan.reporting.last_period:
+    if not plan.reporting.covers(period):
         return f"{line}；本月无报送任务"
     view = period_view(session, plan, period, day)
     rows = view["submissions"]

@@ -41,7 +41,7 @@ def round_artifact(as_of: date) -> None:
     period = period_of(as_of)
     with session_scope() as session:
         plan = current_plan(session)
-        if not plan.reporting.first_period <= period <= plan.reporting.last_period:
+        if not plan.reporting.covers(period):
             return
         view = period_view(session, plan, period, as_of)
     rows = [

@@ -176,7 +176,7 @@ def test_word_pdf_html_and_markdown(district: Cli, tmp_path: Path) -> None:
 
 
 def test_distribution_and_the_cli(district: Cli, tmp_path: Path, home: Path) -> None:
-    from test_notifications import plan_with
+    from plans import plan_with
 
     wecom = {"河东镇": [{"type": "wecom", "key_env": "DUBAN_WECOM_HEDONG"}]}
     district("init", "--plan", plan_with(tmp_path, wecom), "--as-of", "2022-10-31")

@@ -12,8 +12,7 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import PLAN, ROOT, Cli
+from conftest import ROOT, Cli
 from fakes import FakeClock, SmtpServer, WecomServer
 from sqlmodel import col, select
 from test_plan import TOWNSHIPS
@@ -24,22 +23,10 @@ from duban.programme import current_plan
 from models import OutboxMessage
 from notifications.dispatch import dispatch
 from notifications.outbox import notify
+from plans import plan_with
 
 MORNING = datetime(2022, 10, 10, 9, 0, tzinfo=TZ)  # a Monday, in office hours
 OFFICE = "XX区社区配套设施规划建设管理工作领导小组办公室"
-
-
-def plan_with(tmp_path: Path, channels: dict[str, list[dict]]) -> Path:
-    """The sample plan with extra contact channels for some units."""
-    data = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
-    chain = data["chain"]
-    units = chain["departments"] + chain["townships"] + [chain["office"]]
-    for unit in units:
-        if unit["name"] in channels:
-            unit["contacts"] = [{"name": "联络员", "channels": channels[unit["name"]]}]
-    path = tmp_path / "plan.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -89,16 +76,7 @@ def test_email_arrives_once_with_chinese_subject_html_and_attachment(
     assert {r.status for r in rows(channel="email")} == {"queued"}  # 10-01 is a holiday: they wait
     bulletin = tmp_path / "2022年10月通报.pdf"
     bulletin.write_bytes(b"%PDF-1.4 test")
-    with session_scope() as session:
-        notify(
-            session,
-            current_plan(session),
-            key="bulletin-test",
-            kind="test",
-            recipient="教体局",
-            as_of=MORNING.date(),
-            attachments=[str(bulletin)],
-        )
+    queue("教体局", "bulletin-test", attachments=[str(bulletin)])
     result = dispatch(clock=at(MORNING))
     assert (result.sent, result.messages) == (5, 4)  # 4 notices + 1; 教体局 gets its two as one digest
     by_to = {m[1][0]: m[2] for m in live.messages}
@@ -209,16 +187,7 @@ def test_wecom_markdown_split_mentions_and_file(bot: tuple[WecomServer, str], tm
     )
     report = tmp_path / "整改完成情况说明.docx"
     report.write_bytes(b"docx")
-    with session_scope() as session:
-        notify(
-            session,
-            current_plan(session),
-            key="with-file",
-            kind="test",
-            recipient="河东镇",
-            as_of=MORNING.date(),
-            attachments=[str(report)],
-        )
+    queue("河东镇", "with-file", attachments=[str(report)])
     result = dispatch(clock=at(MORNING))
     assert (result.sent, result.messages) == (2, 1)  # two rows, one digest
     delivered = server.delivered

@@ -176,4 +176,4 @@ def span(plan: Plan, period: str) -> tuple[date, date]:
 def round_of(plan: Plan, period: str) -> str | None:
     """The reporting round a bulletin speaks of: the month, or the month a range ends in (if any)."""
     month = period if ".." not in period else period_of(span(plan, period)[1])
-    return month if plan.reporting.first_period <= month <= plan.reporting.last_period else None
+    return month if plan.reporting.covers(month) else None

@@ -21,7 +21,7 @@ def open_period(as_of: date) -> RoundOpened | None:
     period = period_of(as_of)
     with session_scope() as session:
         plan = current_plan(session)
-        if not plan.reporting.first_period <= period <= plan.reporting.last_period:
+        if not plan.reporting.covers(period):
             return None
         return open_round(session, plan, period, as_of)
 

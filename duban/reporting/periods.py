@@ -20,7 +20,7 @@ def parse_period(plan: Plan, period: str) -> tuple[int, int]:
     match = PERIOD.match(period)
     if not match:
         raise PeriodError(f"报送期“{period}”格式有误，应为 YYYY-MM，如 2022-05")
-    if not plan.reporting.first_period <= period <= plan.reporting.last_period:
+    if not plan.reporting.covers(period):
         raise PeriodError(
             f"报送期{period}不在方案规定的报送月份内（{plan.reporting.first_period} 至 {plan.reporting.last_period}）"
         )

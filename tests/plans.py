@@ -1,0 +1,23 @@
+"""The sample plan with extra contact channels: for tests and benchmarks that need reachable units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+PLAN = Path(__file__).resolve().parents[1] / "plans" / "community-facilities-2022.yaml"
+
+
+def plan_with(folder: Path, channels: dict[str, list[dict]]) -> Path:
+    """Write the sample plan, with `channels` as the contacts of the units named, into `folder`."""
+    data = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    chain = data["chain"]
+    units = chain["departments"] + chain["townships"] + [chain["office"]] + chain["leadership_group"]["leaders"]
+    for unit in units:
+        if unit["name"] in channels:
+            unit["contacts"] = [{"name": "联络员", "channels": channels[unit["name"]]}]
+    path = folder / "plan.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
