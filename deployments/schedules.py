@@ -21,12 +21,14 @@ class Schedule:
 
 
 def schedules(plan: Plan) -> list[Schedule]:
-    """In the order a day's work must happen: open the round, chase, then escalate."""
+    """In the order a day's work must happen: open the round, chase, escalate, campaigns, bulletin, deliver."""
     crons = plan.schedules
     return [
         Schedule("open-period", "flows.reporting:open_period", crons.open_period),
         Schedule("chase-submissions", "flows.reporting:chase_submissions", crons.chase_submissions),
         Schedule("escalate-overdue", "flows.reporting:escalate_overdue", crons.escalate_overdue),
+        Schedule("follow-campaigns", "flows.campaign:follow_campaigns", crons.follow_campaigns),
+        Schedule("monthly-bulletin", "flows.bulletin:monthly_bulletin", crons.monthly_bulletin),
         Schedule("dispatch-outbox", "flows.delivery:dispatch_outbox", crons.dispatch_outbox),
     ]
 
@@ -43,6 +45,8 @@ def due_on(plan: Plan, day: date) -> list[Schedule]:
 
 def run_day(plan: Plan, day: date) -> list[tuple[str, object]]:
     """Without the engine: run, in order, the steps whose schedules fire on `day`."""
+    from duban.bulletin.monthly import assemble_monthly
+    from duban.campaign.run import follow_campaigns
     from duban.reporting import cycle
     from notifications.dispatch import dispatch
 
@@ -50,6 +54,8 @@ def run_day(plan: Plan, day: date) -> list[tuple[str, object]]:
         "open-period": cycle.open_period,
         "chase-submissions": cycle.chase_submissions,
         "escalate-overdue": cycle.escalate_overdue,
+        "follow-campaigns": follow_campaigns,
+        "monthly-bulletin": assemble_monthly,
         "dispatch-outbox": lambda d: dispatch(clock=lambda: end_of_office_day(plan, d)),
     }
     return [(schedule.slug, steps[schedule.slug](day)) for schedule in due_on(plan, day)]

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from duban import config
 from duban.bulletin.document import BulletinError
 from duban.calendar import UnknownYear
+from duban.campaign.scope import CampaignError
 from duban.closeout import STATUS_LABELS, ClosureError
 from duban.plan import PlanError
 from duban.programme import NotInitialised, plan_in_force
@@ -41,6 +42,7 @@ USER_ERRORS = (
     UnknownYear,
     ReportError,
     PeriodError,
+    CampaignError,
 )
 
 
@@ -755,6 +757,14 @@ def _print_item(view: dict) -> None:
         )
     out.print(table)
 
+
+def _register() -> None:
+    from duban.campaign.commands import campaign
+
+    main.add_command(campaign)
+
+
+_register()
 
 if __name__ == "__main__":
     main()

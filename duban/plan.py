@@ -173,8 +173,17 @@ class Schedules(_Strict):
     chase_submissions: str
     escalate_overdue: str
     dispatch_outbox: str
+    monthly_bulletin: str
+    follow_campaigns: str
 
-    @field_validator("open_period", "chase_submissions", "escalate_overdue", "dispatch_outbox")
+    @field_validator(
+        "open_period",
+        "chase_submissions",
+        "escalate_overdue",
+        "dispatch_outbox",
+        "monthly_bulletin",
+        "follow_campaigns",
+    )
     @classmethod
     def _cron(cls, value: str) -> str:
         from cronsim import CronSim, CronSimError
@@ -217,6 +226,15 @@ class BulletinRules(_Strict):
     distribution: tuple[str, ...]
     fonts: dict[str, str] = Field(default_factory=dict)
     requirements: tuple[str, ...] = ()
+    monthly_after_working_days: int = Field(default=1, ge=1)  # after the departments' deadline
+    campaign_requirements: tuple[str, ...] = ()
+
+
+class Campaigns(_Strict):
+    """Supervision campaigns (专项督导): reminders before the response date, when a campaign closes."""
+
+    reminders_working_days_before: tuple[int, ...] = (1, 0)
+    close_after_working_days: int = Field(default=5, ge=1)
 
 
 class LedgerRules(_Strict):
@@ -246,6 +264,7 @@ class Plan(_Strict):
     schedules: Schedules
     notifications: Notifications
     bulletin: BulletinRules
+    campaigns: Campaigns = Campaigns()
 
     @model_validator(mode="after")
     def _references(self) -> Plan:

@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from duban import config
-from tasks.bulletin import issue_bulletin
+from tasks.bulletin import issue_bulletin, issue_monthly
 
 
 @flow(name="assemble-bulletin")
@@ -19,6 +19,16 @@ def assemble_bulletin(
     issued = issue_bulletin(
         period, kind, as_of or config.today(), out_dir or str(config.home() / "bulletins"), new_edition
     )
+    publish(issued.markdown, f"bulletin-{issued.record.year}-{issued.record.number}", issued.record.title)
+    return {"docx": str(issued.docx), "pdf": str(issued.pdf), "html": str(issued.html)}
+
+
+@flow(name="monthly-bulletin")
+def monthly_bulletin(as_of: date | None = None) -> dict[str, str]:
+    """The month's bulletin, on the first day it is due; every other day (or once issued) returns at once."""
+    issued = issue_monthly(as_of or config.today())
+    if issued is None:
+        return {}
     publish(issued.markdown, f"bulletin-{issued.record.year}-{issued.record.number}", issued.record.title)
     return {"docx": str(issued.docx), "pdf": str(issued.pdf), "html": str(issued.html)}
 

@@ -44,12 +44,16 @@ def tick(as_of: date | None = None) -> list[str]:
     from duban.programme import plan_in_force
 
     as_of = as_of or config.today()
+    from flows.bulletin import monthly_bulletin
+    from flows.campaign import follow_campaigns
     from flows.delivery import dispatch_outbox
 
     flows = {
         "open-period": open_period,
         "chase-submissions": chase_submissions,
         "escalate-overdue": escalate_overdue,
+        "follow-campaigns": follow_campaigns,
+        "monthly-bulletin": monthly_bulletin,
         "dispatch-outbox": dispatch_outbox,
     }
     ran = []

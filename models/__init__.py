@@ -2,6 +2,7 @@
 
 from models.audit import AuditEntry
 from models.bulletin import BulletinRecord
+from models.campaign import Campaign, CampaignItem
 from models.escalation import Escalation
 from models.ledger import Evidence, LedgerItem, PlanMilestone, RectificationPlan
 from models.outbox import OutboxMessage, WecomSend
@@ -18,6 +19,8 @@ from models.reporting import (
 __all__ = [
     "AuditEntry",
     "BulletinRecord",
+    "Campaign",
+    "CampaignItem",
     "Category",
     "Escalation",
     "Evidence",

@@ -9,6 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from duban.bulletin.issue import Issued, issue
+from duban.bulletin.monthly import assemble_monthly
 from duban.db import session_scope
 from duban.programme import current_plan
 
@@ -25,3 +26,8 @@ def issue_bulletin(period: str, kind: str, as_of: date, out_dir: str, new_editio
             out_dir=Path(out_dir),
             new_edition=new_edition,
         )
+
+
+@task(name="issue-monthly-bulletin", cache_policy=NO_CACHE)
+def issue_monthly(as_of: date) -> Issued | None:
+    return assemble_monthly(as_of)

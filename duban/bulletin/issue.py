@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from duban.bulletin import charts
 from duban.bulletin.content import build
-from duban.bulletin.document import BulletinError
+from duban.bulletin.document import BulletinError, Document
 from duban.bulletin.figures import compute
 from duban.bulletin.render import to_html, to_markdown, write_pdf
 from duban.bulletin.word import write_docx
@@ -58,21 +58,15 @@ def issue(
         figures = compute(
             session, plan, period=round_of(plan, period), as_of=as_of, previous=previous.figures if previous else None
         )
-        number = session.exec(select(func.max(BulletinRecord.number)).where(BulletinRecord.year == year)).one() or 0
-        issue_no = (
-            session.exec(
-                select(func.max(BulletinRecord.issue)).where(BulletinRecord.year == year, BulletinRecord.kind == kind)
-            ).one()
-            or 0
-        )
+        number, issue_no = next_numbers(session, year, kind)
         same = existing is not None
         record = BulletinRecord(
             year=year,
             kind=kind,
             period=period,
             edition=(existing.edition + 1) if existing else 1,
-            number=number + 1,
-            issue=existing.issue if same else issue_no + 1,
+            number=number,
+            issue=existing.issue if same else issue_no,
             as_of=as_of,
             title="",
             figures=figures,
@@ -85,16 +79,40 @@ def issue(
     if new:
         record.title = files[0].title
         session.add(record)
-        _distribute(session, plan, record, files)
+        ranked = [t for t in record.figures["townships"] if t["rank"] is not None]
+        distribute(
+            session,
+            plan,
+            record,
+            files,
+            overall=record.figures["overall"],
+            top="、".join(t["unit"] for t in ranked[:3]),
+            bottom="、".join(t["unit"] for t in ranked[-3:]),
+        )
     _, docx, pdf, html, markdown = files
     return Issued(record=record, docx=docx, pdf=pdf, html=html, markdown=markdown, new=new)
 
 
+def next_numbers(session: Session, year: int, kind: str) -> tuple[int, int]:
+    """The next document number of the year (all kinds) and the next issue number of the kind."""
+    number = session.exec(select(func.max(BulletinRecord.number)).where(BulletinRecord.year == year)).one() or 0
+    issue_no = (
+        session.exec(
+            select(func.max(BulletinRecord.issue)).where(BulletinRecord.year == year, BulletinRecord.kind == kind)
+        ).one()
+        or 0
+    )
+    return number + 1, issue_no + 1
+
+
+def stem_of(record: BulletinRecord) -> str:
+    edition = f"-第{record.edition}版" if record.edition > 1 else ""
+    return f"{record.year}-{record.number:03d}-{record.kind}-{record.period}{edition}"
+
+
 def _render(session: Session, plan: Plan, record: BulletinRecord, out_dir: Path) -> tuple:
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{record.year}-{record.number:03d}-{record.kind}-{record.period}" + (
-        f"-第{record.edition}版" if record.edition > 1 else ""
-    )
+    stem = stem_of(record)
     trend = [
         (r.period, r.figures["overall"]["rate"])
         for r in session.exec(
@@ -125,6 +143,12 @@ def _render(session: Session, plan: Plan, record: BulletinRecord, out_dir: Path)
         issued_on=record.as_of,
         charts=pictures,
     )
+    return write_files(document, out_dir, stem)
+
+
+def write_files(document: Document, out_dir: Path, stem: str) -> tuple:
+    """The same document as HTML, Word and PDF, and as Markdown for the Prefect UI."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     html = to_html(document)
     html_path = out_dir / f"{stem}.html"
     html_path.write_text(html, encoding="utf-8")
@@ -133,12 +157,9 @@ def _render(session: Session, plan: Plan, record: BulletinRecord, out_dir: Path)
     return document, docx, pdf, html_path, to_markdown(document)
 
 
-def _distribute(session: Session, plan: Plan, record: BulletinRecord, files: tuple) -> None:
+def distribute(session: Session, plan: Plan, record: BulletinRecord, files: tuple, **summary: object) -> None:
     """The document by email to the distribution list; a short summary for WeCom groups."""
     document, docx, pdf, _, _ = files
-    ranked = [t for t in record.figures["townships"] if t["rank"] is not None]
-    top = "、".join(t["unit"] for t in ranked[:3])
-    bottom = "、".join(t["unit"] for t in ranked[-3:])
     for unit in plan.bulletin.distribution:
         notify(
             session,
@@ -151,9 +172,7 @@ def _distribute(session: Session, plan: Plan, record: BulletinRecord, files: tup
             wecom_attachments=False,
             title=document.title,
             doc_number=document.doc_number,
-            overall=record.figures["overall"],
-            top=top,
-            bottom=bottom,
+            **summary,
         )
 
 

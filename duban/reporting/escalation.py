@@ -24,11 +24,12 @@ from notifications.outbox import notify
 from notifications.render import cn_period
 
 OUTSTANDING = ("requested", "draft", "returned")
+WORK_CAUSES = ("overdue_item", "overdue_milestone")  # the others (a report, a campaign response) are answers due
 
 
 @dataclass(frozen=True)
 class Cause:
-    cause: str  # missing_submission | overdue_item | overdue_milestone
+    cause: str  # missing_submission | overdue_item | overdue_milestone | campaign_response
     key: str
     unit: str
     superiors: tuple[str, ...]
@@ -146,9 +147,7 @@ def run_ladder(
     highest = _highest_levels(session)
     for cause in causes:
         days_late = calendar.working_days_after(cause.missed_due, as_of)
-        ladder = (
-            plan.escalation.missing_submission if cause.cause == "missing_submission" else plan.escalation.overdue_item
-        )
+        ladder = plan.escalation.overdue_item if cause.cause in WORK_CAUSES else plan.escalation.missing_submission
         level = _level(ladder, days_late)
         if level and cause.key_difficult:
             level = max(level, plan.escalation.key_items_start_level)
@@ -181,6 +180,8 @@ def run_ladder(
                 community=cause.context.get("community", ""),
                 category=cause.context.get("category", ""),
                 milestone=cause.context.get("milestone", ""),
+                title=cause.context.get("title", ""),
+                codes=cause.context.get("codes", ""),
             )
     return run
 

@@ -8,17 +8,16 @@ refused with the cell that is wrong. Reading is all or nothing, like the ledger 
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session, col, select
 
+from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
 from duban.ledger.cells import CellError, text, yes_no
 from duban.plan import Plan
 from duban.rectification import current
@@ -36,8 +35,6 @@ from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter
 from models import LedgerItem, Review, Submission, SubmissionVersion
 from notifications.render import cn_period
 
-META_SHEET = "表单信息"
-
 
 class FormRefused(RefusedFile):
     """A report form refused: nothing was saved."""
@@ -45,17 +42,7 @@ class FormRefused(RefusedFile):
     heading = "报表提交失败，未保存任何数据。"
 
 
-HEADER_ROW = 2
 TEXT_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class FormColumn:
-    key: str
-    title: str
-    editable: bool
-    width: int = 14
-    checked: bool = True  # a locked column whose value must come back as it was sent
 
 
 TOWNSHIP_COLUMNS = (
@@ -111,33 +98,13 @@ def write_form(session: Session, plan: Plan, *, period: str, unit: str, path: Pa
     title = (
         f"{plan.programme.district}社区配套设施问题整治进度{'月报表' if submission.kind == 'township' else '汇总表'}"
     )
-    sheet.cell(
-        row=1,
-        column=1,
-        value=f"{title}（{cn_period(period)}）  填报单位：{unit}  报送截止：{submission.due_on.isoformat()}",
+    last = lay_out(
+        sheet,
+        f"{title}（{cn_period(period)}）  填报单位：{unit}  报送截止：{submission.due_on.isoformat()}",
+        columns,
+        rows,
     )
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
-    locked_fill, open_fill = PatternFill("solid", fgColor="EDEDED"), PatternFill("solid", fgColor="FFF9E5")
-    for index, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=index, value=column.title)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.column_dimensions[column_letter(index - 1)].width = column.width
-    for offset, row in enumerate(rows, start=HEADER_ROW + 1):
-        for index, column in enumerate(columns, start=1):
-            cell = sheet.cell(row=offset, column=index, value=row.get(column.key))
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-            cell.fill = open_fill if column.editable else locked_fill
-            cell.protection = Protection(locked=not column.editable)
-            if isinstance(cell.value, date):
-                cell.number_format = "yyyy-mm-dd"
-    last = HEADER_ROW + max(len(rows), 1)
     _validations(sheet, columns, last)
-    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=2)
-    sheet.protection.sheet = True
-    sheet.protection.formatRows = False
-    sheet.protection.formatColumns = False
     if submission.kind == "department":
         summary = workbook.create_sheet(SUMMARY_TITLE)
         summary["A1"] = "本月工作总结（整治进展、存在问题、下步打算）："
@@ -147,11 +114,7 @@ def write_form(session: Session, plan: Plan, *, period: str, unit: str, path: Pa
         summary.column_dimensions["A"].width = 100
         summary.row_dimensions[2].height = 200
         summary.protection.sheet = True
-    meta = workbook.create_sheet(META_SHEET)
-    for row in (("单位", unit), ("报送期", period), ("类型", submission.kind), ("截止日期", submission.due_on)):
-        meta.append(row)
-    meta.sheet_state = "veryHidden"
-    meta.protection.sheet = True
+    add_meta(workbook, [("单位", unit), ("报送期", period), ("类型", submission.kind), ("截止日期", submission.due_on)])
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return len(rows)
@@ -317,21 +280,7 @@ class FilledForm:
 def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: str, draft: bool) -> FilledForm:
     """Check a filled form against the request it answers; raise with every problem, or return its lines."""
     name = path.name
-    if not path.is_file():
-        raise SheetError(f"找不到文件 {path}")
-    if path.suffix.lower() != ".xlsx":
-        raise SheetError(f"文件 {name} 不是填报表：请提交系统生成的 .xlsx 填报表")
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise SheetError(f"文件 {name} 不是有效的 Excel (.xlsx) 文件，无法打开（{type(exc).__name__}）") from exc
-    if META_SHEET not in workbook.sheetnames:
-        raise SheetError(f"文件 {name} 不是系统生成的填报表（缺少表单信息），请先用 duban report form 生成")
-    if "填报" not in workbook.sheetnames:
-        raise SheetError(f"文件 {name} 缺少“填报”工作表（工作表被删除或改名），请重新生成填报表后填写")
-    meta = {row[0]: row[1] for row in workbook[META_SHEET].iter_rows(values_only=True) if row and row[0]}
-    if not meta.get("单位") or not meta.get("报送期"):
-        raise SheetError(f"文件 {name} 不是系统生成的填报表（表单信息不完整），请重新生成后填写")
+    workbook, meta = open_filled(path, sheet="填报", required=("单位", "报送期"), how_to_get="duban report form")
     if meta.get("单位") != unit:
         raise SheetError(f"文件 {name} 是“{meta.get('单位')}”的填报表，不能作为“{unit}”的报表提交")
     if meta.get("报送期") != period:
@@ -341,8 +290,7 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
     columns = columns_for(submission.kind)
     sheet = workbook["填报"]
     problems: list[Problem] = []
-    header = [sheet.cell(row=HEADER_ROW, column=i + 1).value for i in range(len(columns))]
-    if header != [c.title for c in columns]:
+    if not header_matches(sheet, columns):
         raise FormRefused([Problem(name, HEADER_ROW, "", "表头被修改，请重新生成填报表后填写")])
     lines, seen = [], {}
     for number, values in enumerate(sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True), start=HEADER_ROW + 1):
@@ -391,7 +339,7 @@ def _read_line(
     before = len(problems)
     for column in columns:
         if column.checked and not column.editable and column.key != "code":
-            shown, wanted = _plain(cells.get(column.key)), _plain(expected[code].get(column.key))
+            shown, wanted = plain(cells.get(column.key)), plain(expected[code].get(column.key))
             if shown != wanted:
                 fail(column.key, f"此列为系统预填内容，不得修改（应为“{wanted}”）", shown or "（空）")
     progress = _progress(cells.get("progress"))
@@ -446,18 +394,6 @@ def _progress(value: object) -> int | str:
     if not 0 <= number <= 100:
         return "整改进度须在0至100之间"
     return int(number)
-
-
-def _plain(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def submit_form(

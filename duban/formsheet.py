@@ -1,0 +1,103 @@
+"""The mechanics of a pre-filled form: locked facts, open cells to fill, a hidden sheet saying whose it is.
+
+Used by the monthly report forms and the campaign response forms; what the columns mean and how a
+filled row is judged belongs to each of them.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils.exceptions import InvalidFileException
+
+from duban.spreadsheet import SheetError, column_letter
+
+META_SHEET = "表单信息"
+HEADER_ROW = 2
+
+
+@dataclass(frozen=True)
+class FormColumn:
+    key: str
+    title: str
+    editable: bool
+    width: int = 14
+    checked: bool = True  # a locked column whose value must come back as it was sent
+
+
+def lay_out(sheet: Any, title: str, columns: tuple[FormColumn, ...], rows: list[dict]) -> int:
+    """Title, header, rows (facts locked and grey, cells to fill open and yellow); returns the last row."""
+    sheet.cell(row=1, column=1, value=title)
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
+    sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
+    locked_fill, open_fill = PatternFill("solid", fgColor="EDEDED"), PatternFill("solid", fgColor="FFF9E5")
+    for index, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=HEADER_ROW, column=index, value=column.title)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet.column_dimensions[column_letter(index - 1)].width = column.width
+    for offset, row in enumerate(rows, start=HEADER_ROW + 1):
+        for index, column in enumerate(columns, start=1):
+            cell = sheet.cell(row=offset, column=index, value=row.get(column.key))
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            cell.fill = open_fill if column.editable else locked_fill
+            cell.protection = Protection(locked=not column.editable)
+            if isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=2)
+    sheet.protection.sheet = True
+    sheet.protection.formatRows = False
+    sheet.protection.formatColumns = False
+    return HEADER_ROW + max(len(rows), 1)
+
+
+def add_meta(workbook: Workbook, facts: list[tuple[str, Any]]) -> None:
+    meta = workbook.create_sheet(META_SHEET)
+    for row in facts:
+        meta.append(row)
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+
+
+def open_filled(path: Path, *, sheet: str, required: tuple[str, ...], how_to_get: str) -> tuple[Workbook, dict]:
+    """Open a filled form and its facts, or say (naming the file) why it is not one of duban's forms."""
+    name = path.name
+    if not path.is_file():
+        raise SheetError(f"找不到文件 {path}")
+    if path.suffix.lower() != ".xlsx":
+        raise SheetError(f"文件 {name} 不是填报表：请提交系统生成的 .xlsx 填报表")
+    try:
+        workbook = load_workbook(path, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise SheetError(f"文件 {name} 不是有效的 Excel (.xlsx) 文件，无法打开（{type(exc).__name__}）") from exc
+    if META_SHEET not in workbook.sheetnames:
+        raise SheetError(f"文件 {name} 不是系统生成的填报表（缺少表单信息），请先用 {how_to_get} 生成")
+    if sheet not in workbook.sheetnames:
+        raise SheetError(f"文件 {name} 缺少“{sheet}”工作表（工作表被删除或改名），请重新生成填报表后填写")
+    meta = {row[0]: row[1] for row in workbook[META_SHEET].iter_rows(values_only=True) if row and row[0]}
+    if not all(meta.get(k) for k in required):
+        raise SheetError(f"文件 {name} 不是系统生成的填报表（表单信息不完整），请重新生成后填写")
+    return workbook, meta
+
+
+def header_matches(sheet: Any, columns: tuple[FormColumn, ...]) -> bool:
+    return [sheet.cell(row=HEADER_ROW, column=i + 1).value for i in range(len(columns))] == [c.title for c in columns]
+
+
+def plain(value: object) -> str:
+    """A cell as text for comparing a locked fact with what was sent."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
