@@ -8,79 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from duban import config
-from duban.bulletin.document import BulletinError
-from duban.calendar import UnknownYear
-from duban.campaign.scope import CampaignError
+from duban.campaign.commands import campaign
+from duban.cli_common import as_of_option, engine_option, err, out, parse_date, use_engine, user_errors
 from duban.closeout import STATUS_LABELS, ClosureError
-from duban.plan import PlanError
-from duban.programme import NotInitialised, plan_in_force
-from duban.reporting.periods import PeriodError
+from duban.programme import plan_in_force
 from duban.reporting.reports import ReportError
-from duban.spreadsheet import RefusedFile, SheetError
-
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-USER_ERRORS = (
-    PlanError,
-    BulletinError,
-    SheetError,
-    RefusedFile,
-    ClosureError,
-    NotInitialised,
-    UnknownYear,
-    ReportError,
-    PeriodError,
-    CampaignError,
-)
-
-
-def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
-    if value is None:
-        return config.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"“{value}”不是有效日期，请按 YYYY-MM-DD 填写") from None
-
-
-as_of_option = click.option(
-    "--as-of",
-    "as_of",
-    callback=_as_of,
-    metavar="DATE",
-    help="The date the command acts on (Asia/Shanghai); default today.",
-)
-
-
-def user_errors(command: Callable) -> Callable:
-    """A clerk's mistake ends the command with its Chinese message and exit status 2, no traceback."""
-
-    @wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except USER_ERRORS as exc:
-            err.print(f"[red]错误：[/red]{exc}")
-            sys.exit(2)
-        except (OperationalError, ProgrammingError) as exc:
-            if "no such table" in str(exc) or "does not exist" in str(exc):
-                err.print("[red]错误：[/red]数据库尚未初始化，请先运行 duban init --plan 方案文件")
-                sys.exit(2)
-            raise
-
-    return wrapper
 
 
 @click.group()
@@ -239,7 +178,7 @@ def item_transition(code: str, target: str, by: str, note: str, evidence: tuple[
 @click.argument("code")
 @click.option("--by", "by", required=True, help="The unit making the plan.")
 @click.option("--measures", help="Rectification measures (整改措施).")
-@click.option("--deadline", callback=lambda c, p, v: None if v is None else _as_of(c, p, v), help="YYYY-MM-DD")
+@click.option("--deadline", callback=lambda c, p, v: None if v is None else parse_date(c, p, v), help="YYYY-MM-DD")
 @click.option(
     "--milestone",
     "milestones",
@@ -311,14 +250,6 @@ def status(as_of: date, as_json: bool) -> None:
 
 # -- the monthly round -----------------------------------------------------------------------------
 
-engine_option = click.option(
-    "--engine/--no-engine", default=None, help="Run as Prefect flows; default: only when PREFECT_API_URL is set."
-)
-
-
-def _use_engine(engine: bool | None) -> bool:
-    return engine if engine is not None else bool(os.environ.get("PREFECT_API_URL"))
-
 
 def _run_day(day: date, engine: bool) -> list[tuple[str, object]]:
     if engine:
@@ -342,6 +273,13 @@ def _describe_day(day: date, results: list[tuple[str, object]]) -> str:
             parts.append(f"提醒{len(reminders.sent)}个单位，首次督办{len(ladder.raised)}项")
         elif slug == "escalate-overdue":
             parts.append(f"督办升级{len(result.raised)}项，解除{len(result.resolved)}项")
+        elif slug == "follow-campaigns" and (result.reminders or result.ladder.raised or result.closed or result.asked):
+            parts.append(
+                f"专项督导提醒{len(result.reminders)}个单位，督办{len(result.ladder.raised)}项，"
+                f"解除{len(result.ladder.resolved)}项，结束{len(result.closed)}个"
+            )
+        elif slug == "monthly-bulletin" and result is not None:
+            parts.append(f"印发{result.record.title}")
         elif slug == "dispatch-outbox":
             parts.append(f"投递消息{result.sent}条（{result.messages}次发送），待办公时间{result.waiting}条")
     return f"{day.isoformat()}：" + ("；".join(parts) if parts else "无计划任务")
@@ -353,12 +291,12 @@ def _describe_day(day: date, results: list[tuple[str, object]]) -> str:
 @user_errors
 def tick(as_of: date, engine: bool | None) -> None:
     """Run every scheduled flow due on one date (safe to run again)."""
-    out.print(_describe_day(as_of, _run_day(as_of, _use_engine(engine))))
+    out.print(_describe_day(as_of, _run_day(as_of, use_engine(engine))))
 
 
 @main.command()
-@click.option("--from", "start", required=True, callback=_as_of, metavar="DATE")
-@click.option("--to", "end", required=True, callback=_as_of, metavar="DATE")
+@click.option("--from", "start", required=True, callback=parse_date, metavar="DATE")
+@click.option("--to", "end", required=True, callback=parse_date, metavar="DATE")
 @engine_option
 @user_errors
 def replay(start: date, end: date, engine: bool | None) -> None:
@@ -370,11 +308,11 @@ def replay(start: date, end: date, engine: bool | None) -> None:
     if end < start:
         raise click.BadParameter("--to 不能早于 --from")
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    use_engine = _use_engine(engine)
+    through_engine = use_engine(engine)
     with Progress(console=err, transient=True) as progress:
         bar = progress.add_task("重放", total=len(days))
         for day in days:
-            _run_day(day, use_engine)
+            _run_day(day, through_engine)
             progress.advance(bar)
     out.print(f"已重放 {start.isoformat()} 至 {end.isoformat()}，共 {len(days)} 天。")
 
@@ -512,7 +450,8 @@ def deploy(pool: str, working_dir: Path) -> None:
 
     for deployment in build(plan_in_force(), work_pool=pool, working_dir=str(working_dir.resolve())):
         deployment.apply()
-        out.print(f"已注册 {deployment.name}（{deployment.schedules[0].schedule.cron}，Asia/Shanghai）→ 工作池 {pool}")
+        when = f"{deployment.schedules[0].schedule.cron}，Asia/Shanghai" if deployment.schedules else "按需发起"
+        out.print(f"已注册 {deployment.name}（{when}）→ 工作池 {pool}")
 
 
 # -- bulletins -------------------------------------------------------------------------------------
@@ -529,7 +468,7 @@ def deploy(pool: str, working_dir: Path) -> None:
 def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edition: bool, engine: bool | None) -> None:
     """Assemble (or re-print) a numbered bulletin as Word, PDF and HTML, and queue its distribution."""
     out_dir = out_dir or config.home() / "bulletins"
-    if _use_engine(engine):
+    if use_engine(engine):
         from flows.bulletin import assemble_bulletin
 
         paths = assemble_bulletin(period, kind, as_of, str(out_dir), new_edition)
@@ -758,13 +697,7 @@ def _print_item(view: dict) -> None:
     out.print(table)
 
 
-def _register() -> None:
-    from duban.campaign.commands import campaign
-
-    main.add_command(campaign)
-
-
-_register()
+main.add_command(campaign)
 
 if __name__ == "__main__":
     main()

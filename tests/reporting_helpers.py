@@ -49,10 +49,10 @@ def load_small_ledger(cli: Cli, tmp_path: Path) -> None:
     cli("item", "plan", "A-4", "--by", "河西镇", "--milestone", "2022-09-15:完成选址", "--as-of", "2022-09-01")
 
 
-def fill_form(path: Path, values: dict[str, dict[str, object]]) -> Path:
+def fill_form(path: Path, values: dict[str, dict[str, object]], sheet_name: str = "填报") -> Path:
     """Set editable cells by item code and column title, as a clerk filling the form in Excel would."""
     workbook = load_workbook(path)
-    sheet = workbook["填报"]
+    sheet = workbook[sheet_name]
     header = [c.value for c in sheet[2]]
     for row in sheet.iter_rows(min_row=3):
         code = row[0].value

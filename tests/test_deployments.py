@@ -7,18 +7,21 @@ from conftest import PLAN
 from deployments.build import build
 from duban.plan import load_plan
 
+SCHEDULED = {
+    "open-period": "0 8 1 * *",
+    "chase-submissions": "0 9 * * *",
+    "escalate-overdue": "30 9 * * *",
+    "follow-campaigns": "45 9 * * *",
+    "monthly-bulletin": "0 10 * * *",
+    "dispatch-outbox": "*/5 8-17 * * *",
+}
+
 
 def test_deployments_from_the_plan() -> None:
     plan, _ = load_plan(PLAN)
     deployments = {d.name: d for d in build(plan)}
-    assert sorted(deployments) == ["chase-submissions", "dispatch-outbox", "escalate-overdue", "open-period"]
-    expected = {
-        "open-period": "0 8 1 * *",
-        "chase-submissions": "0 9 * * *",
-        "escalate-overdue": "30 9 * * *",
-        "dispatch-outbox": "*/5 8-17 * * *",
-    }
-    for name, cron in expected.items():
+    assert sorted(deployments) == sorted([*SCHEDULED, "supervision-campaign"])
+    for name, cron in SCHEDULED.items():
         deployment = deployments[name]
         [schedule] = deployment.schedules
         assert (schedule.schedule.cron, schedule.schedule.timezone) == (cron, "Asia/Shanghai")
@@ -27,3 +30,8 @@ def test_deployments_from_the_plan() -> None:
         assert "community-facilities-2022" in deployment.tags
     assert deployments["open-period"].entrypoint == "flows.reporting.open_period"
     assert deployments["dispatch-outbox"].entrypoint == "flows.delivery.dispatch_outbox"
+    assert deployments["monthly-bulletin"].entrypoint == "flows.bulletin.monthly_bulletin"
+    campaign = deployments["supervision-campaign"]
+    assert campaign.schedules == [] and campaign.concurrency_limit == 1
+    assert campaign.entrypoint == "flows.campaign.supervision_campaign"
+    assert campaign._parameter_openapi_schema.required == ["title", "due"]

@@ -49,8 +49,9 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
     from flows.reporting import tick
 
     load_small_ledger(initialised, tmp_path)
-    assert tick(date(2022, 10, 1)) == ["open-period", "chase-submissions", "escalate-overdue", "dispatch-outbox"]
-    assert tick(date(2022, 10, 8)) == ["chase-submissions", "escalate-overdue", "dispatch-outbox"]
+    every_day = ["chase-submissions", "escalate-overdue", "follow-campaigns", "monthly-bulletin", "dispatch-outbox"]
+    assert tick(date(2022, 10, 1)) == ["open-period", *every_day]
+    assert tick(date(2022, 10, 8)) == every_day
     with session_scope() as session:
         assert sorted(s.unit for s in session.exec(select(Submission))) == ["教体局", "民政局", "河东镇", "河西镇"]
         assert len(session.exec(select(Escalation)).all()) == 3
@@ -66,7 +67,9 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
 def test_cli_tick_through_the_engine(prefect_server: None, initialised: Cli, tmp_path: Path) -> None:
     load_small_ledger(initialised, tmp_path)
     result = initialised("tick", "--as-of", "2022-10-01", "--engine")
-    assert result.output.strip() == "2022-10-01：open-period；chase-submissions；escalate-overdue；dispatch-outbox"
+    assert result.output.strip() == (
+        "2022-10-01：open-period；chase-submissions；escalate-overdue；follow-campaigns；monthly-bulletin；dispatch-outbox"
+    )
 
 
 def test_bulletin_flow_leaves_the_markdown_artifact(prefect_server: None, initialised: Cli, tmp_path: Path) -> None:

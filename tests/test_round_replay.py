@@ -22,6 +22,10 @@ from duban.db import session_scope
 from models import Escalation, OutboxMessage, Submission
 
 OFFICE, DEPUTY = "区配套办", "分管副区长"
+DISTRIBUTION = (  # the plan file's bulletin.distribution, in its order
+    "区长 分管副区长 教体局 民政局 商务局 卫健局 自然资分局 住建局 发改局 财政局 "
+    "城关街道 东城街道 西城街道 南关街道 北关街道 新城街道 河东镇 河西镇 青山镇 白云镇 石桥镇 柳林镇"
+).split()
 # (day, kind, recipient) in the order queued, with the reasoning for each line.
 EXPECTED_MESSAGES = [
     # 10-01, a holiday: the round opens anyway (cron "0 8 1 * *"); nothing is chased or escalated.
@@ -63,6 +67,9 @@ EXPECTED_MESSAGES = [
     ("2022-10-11", "escalation", "河西镇"),
     ("2022-10-11", "escalation", "教体局"),
     ("2022-10-11", "escalation", "民政局"),
+    # 10-11 is also the first working day after the departments' due date: the monthly bulletin
+    # (cron "0 10 * * *", after the morning's escalations) goes to the whole distribution list.
+    *[("2022-10-11", "bulletin", unit) for unit in DISTRIBUTION],
     # 10-12: 教体局 reports late; 10-13 its escalation resolves. 10-14: 河西镇 six days late -> level 3.
     ("2022-10-14", "escalation", DEPUTY),
     ("2022-10-14", "escalation", OFFICE),

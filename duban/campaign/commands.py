@@ -13,7 +13,7 @@ from sqlmodel import select
 from duban.bulletin.content import LEVELS
 from duban.campaign.scope import CampaignError
 from duban.campaign.view import ANSWERS, STAGES, figures
-from duban.cli import _as_of, _use_engine, as_of_option, engine_option, out, user_errors
+from duban.cli_common import as_of_option, engine_option, out, parse_date, use_engine, user_errors
 from duban.closeout import STATUS_LABELS
 from models import Campaign
 
@@ -34,7 +34,7 @@ def campaign() -> None:
 @click.option("--stage", "stages", multiple=True, help="Stage (name or code); repeatable.")
 @click.option("--overdue-only", is_flag=True, help="Only items past their deadline.")
 @click.option("--key-only", is_flag=True, help="Only key and difficult items (重点难点).")
-@click.option("--due", required=True, callback=_as_of, metavar="DATE", help="Responses are due by this date.")
+@click.option("--due", required=True, callback=parse_date, metavar="DATE", help="Responses are due by this date.")
 @click.option("--by", default=None, help="Who starts it; default the Office.")
 @click.option("--wait", default=600, show_default=True, help="Seconds to wait for the flow run on a server.")
 @as_of_option
@@ -56,7 +56,7 @@ def campaign_start(
         check(title=title, due=due, as_of=as_of, plan=plan)
         key = campaign_key(title, scope, due)
         before = session.exec(select(Campaign).where(Campaign.key == key)).first()
-    if _use_engine(engine):
+    if use_engine(engine):
         _start_on_server(title=title, due=due, as_of=as_of, by=by, scope=scope, key=key, wait=wait)
     else:
         run_campaign(title=title, due=due, as_of=as_of, by=by, **filters)

@@ -1,0 +1,85 @@
+"""What every `duban` command shares: the consoles, the --as-of and --engine options, clerks' errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+
+import click
+from rich.console import Console
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from duban import config
+from duban.bulletin.document import BulletinError
+from duban.calendar import UnknownYear
+from duban.campaign.scope import CampaignError
+from duban.closeout import ClosureError
+from duban.plan import PlanError
+from duban.programme import NotInitialised
+from duban.reporting.periods import PeriodError
+from duban.reporting.reports import ReportError
+from duban.spreadsheet import RefusedFile, SheetError
+
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+USER_ERRORS = (
+    PlanError,
+    BulletinError,
+    SheetError,
+    RefusedFile,
+    ClosureError,
+    NotInitialised,
+    UnknownYear,
+    ReportError,
+    PeriodError,
+    CampaignError,
+)
+
+
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+    if value is None:
+        return config.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"“{value}”不是有效日期，请按 YYYY-MM-DD 填写") from None
+
+
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    callback=parse_date,
+    metavar="DATE",
+    help="The date the command acts on (Asia/Shanghai); default today.",
+)
+
+
+def user_errors(command: Callable) -> Callable:
+    """A clerk's mistake ends the command with its Chinese message and exit status 2, no traceback."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as exc:
+            err.print(f"[red]错误：[/red]{exc}")
+            sys.exit(2)
+        except (OperationalError, ProgrammingError) as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc):
+                err.print("[red]错误：[/red]数据库尚未初始化，请先运行 duban init --plan 方案文件")
+                sys.exit(2)
+            raise
+
+    return wrapper
+
+
+engine_option = click.option(
+    "--engine/--no-engine", default=None, help="Run as Prefect flows; default: only when PREFECT_API_URL is set."
+)
+
+
+def use_engine(engine: bool | None) -> bool:
+    return engine if engine is not None else bool(os.environ.get("PREFECT_API_URL"))
