@@ -72,5 +72,12 @@ def insert_once(session: Session, model: type, values: dict, *, key: list[str]) 
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=key)
-    return session.exec(statement).rowcount > 0  # type: ignore[call-overload]
+    table = model.__table__
+    statement = (
+        dialect.insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=key)
+        .returning(*table.primary_key.columns)
+    )
+    # rowcount is -1 when an ORM-enabled insert on PostgreSQL adds RETURNING; a returned row is certain
+    return session.exec(statement).first() is not None  # type: ignore[call-overload]

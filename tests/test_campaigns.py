@@ -201,7 +201,9 @@ def test_campaign_flows_and_a_start_that_died_after_selecting(prefect_server: No
     assert again == {"campaign_id": 1, "new": False, "units": len(units) + 1, "messages": 0}
 
     # A second campaign whose run died after its first task: the items are kept, nobody was told.
-    started = start_campaign(title="重点难点问题专项督导", due=date(2022, 4, 20), as_of=date(2022, 4, 12), key_only=True)
+    started = start_campaign(
+        title="重点难点问题专项督导", due=date(2022, 4, 20), as_of=date(2022, 4, 12), key_only=True
+    )
     key_units = {r["责任单位"] or r["镇办"] for r in sample_rows() if r["重点难点"] == "是"}
     assert started.new and set(started.units) >= key_units
     assert len(outbox("campaign_request")) == len(units)

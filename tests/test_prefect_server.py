@@ -1,10 +1,13 @@
 """End to end on real parts: a Prefect server on PostgreSQL, a process work pool, a worker, the
-deployments registered by `duban deploy`, and a scheduled flow run that updates duban's database."""
+deployments registered by `duban deploy`, flow runs that update duban's database, a campaign
+started through the CLI (once), and a worker killed in the middle of a run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,13 +15,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
-from conftest import PLAN, ROOT, SAMPLE
+from conftest import PLAN, ROOT, SAMPLE, sample_rows
 from fakes import free_port
 from pgcluster import PostgresCluster
 
 BIN = Path(sys.executable).parent
-NAMES = ["chase-submissions", "dispatch-outbox", "escalate-overdue", "open-period"]
+NAMES = [
+    "chase-submissions",
+    "dispatch-outbox",
+    "escalate-overdue",
+    "follow-campaigns",
+    "monthly-bulletin",
+    "open-period",
+    "supervision-campaign",
+]
 READ_DEPLOYMENTS = f"""
 import asyncio, json
 from prefect import get_client
@@ -27,7 +39,8 @@ async def main():
     async with get_client() as client:
         found = [await client.read_deployment_by_name(f"{{n}}/{{n}}") for n in {NAMES!r}]
     print(json.dumps([[d.name, d.work_pool_name, d.global_concurrency_limit and d.global_concurrency_limit.limit,
-                       [[s.schedule.cron, s.schedule.timezone] for s in d.schedules]] for d in found]))
+                       [[s.schedule.cron, s.schedule.timezone] for s in d.schedules],
+                       sorted(d.parameter_openapi_schema["properties"])] for d in found]))
 
 asyncio.run(main())
 """
@@ -83,22 +96,21 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
     _run(env, BIN / "duban", "ledger", "import", SAMPLE, "--as-of", "2022-04-08", "--no-engine")
     out = _run(env, BIN / "duban", "deploy", "--pool", "duban", "--working-dir", ROOT)
     assert "已注册 open-period（0 8 1 * *，Asia/Shanghai）→ 工作池 duban" in out
+    assert "已注册 supervision-campaign（按需发起）→ 工作池 duban" in out
 
     listed = json.loads(_run(env, BIN / "python", "-c", READ_DEPLOYMENTS).strip().splitlines()[-1])
+    as_of = ["as_of"]
     assert listed == [
-        ["chase-submissions", "duban", 1, [["0 9 * * *", "Asia/Shanghai"]]],
-        ["dispatch-outbox", "duban", 1, [["*/5 8-17 * * *", "Asia/Shanghai"]]],
-        ["escalate-overdue", "duban", 1, [["30 9 * * *", "Asia/Shanghai"]]],
-        ["open-period", "duban", 1, [["0 8 1 * *", "Asia/Shanghai"]]],
+        ["chase-submissions", "duban", 1, [["0 9 * * *", "Asia/Shanghai"]], as_of],
+        ["dispatch-outbox", "duban", 1, [["*/5 8-17 * * *", "Asia/Shanghai"]], ["at", "limit"]],
+        ["escalate-overdue", "duban", 1, [["30 9 * * *", "Asia/Shanghai"]], as_of],
+        ["follow-campaigns", "duban", 1, [["45 9 * * *", "Asia/Shanghai"]], as_of],
+        ["monthly-bulletin", "duban", 1, [["0 10 * * *", "Asia/Shanghai"]], as_of],
+        ["open-period", "duban", 1, [["0 8 1 * *", "Asia/Shanghai"]], as_of],
+        ["supervision-campaign", "duban", 1, [], sorted(CAMPAIGN_PARAMETERS)],
     ]
 
-    worker = subprocess.Popen(
-        [BIN / "prefect", "worker", "start", "--pool", "duban"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = _worker(env)
     try:
         out = _run(
             env,
@@ -111,8 +123,161 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
             "--watch",
         )
         assert "Completed" in out
+        first = _run(env, BIN / "duban", *START_KINDERGARTENS)
+        second = _run(env, BIN / "duban", *START_KINDERGARTENS)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        _kill_tree(worker.pid, signal.SIGTERM)
     view = json.loads(_run(env, BIN / "duban", "period", "show", "2022-05", "--as-of", "2022-05-01", "--json"))
     assert view["opened"] and len(view["submissions"]) == 17  # 12 townships and 5 lead departments
+    kindergartens = {r["问题编号"]: r["责任单位"] or r["镇办"] for r in sample_rows() if r["设施类型"] == "幼儿园"}
+    units = len(set(kindergartens.values()))
+    assert f"已发起专项督导第1号“城镇居住区幼儿园专项督导”：{len(kindergartens)}项问题，{units}个责任单位" in first
+    assert "该专项督导此前已发起，未重复发起" in second
+    assert _query(env["PREFECT_SERVER_DATABASE_CONNECTION_URL"], FLOW_RUNS_OF, "supervision-campaign") == [(1,)]
+    duban_db = env["DUBAN_DATABASE_URL"]
+    assert _query(duban_db, "select count(*) from campaign") == [(1,)]
+    assert _query(duban_db, "select count(*) from campaign_item") == [(len(kindergartens),)]
+    requests = _query(duban_db, REQUESTS)
+    assert len(requests) == units and {n for _, n in requests} == {1}
+
+
+def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str]) -> None:
+    """The worker machine dies while the campaign's run is telling the units (held up, for the test, by
+    a lock on the outbox); the next follow-campaigns run finishes the work, and nothing is doubled."""
+    env = server
+    duban_db = env["DUBAN_DATABASE_URL"]
+    _run(env, BIN / "prefect", "work-pool", "create", "duban", "--type", "process")
+    _run(env, BIN / "duban", "init", "--plan", PLAN, "--as-of", "2022-04-01")
+    _run(env, BIN / "duban", "ledger", "import", SAMPLE, "--as-of", "2022-04-08", "--no-engine")
+    _run(env, BIN / "duban", "deploy", "--pool", "duban", "--working-dir", ROOT)
+    kindergartens = {r["问题编号"]: r["责任单位"] or r["镇办"] for r in sample_rows() if r["设施类型"] == "幼儿园"}
+    units = len(set(kindergartens.values()))
+
+    lock = psycopg.connect(_libpq(duban_db), autocommit=False)
+    lock.execute("lock table outbox in share row exclusive mode")  # reads pass, inserts wait
+    worker = _worker(env)
+    start = subprocess.run(
+        [BIN / "duban", *START_KINDERGARTENS, "--wait", "20"], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert start.returncode == 2 and "秒内尚未完成" in start.stdout + start.stderr
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _query(duban_db, WAITING_ON_LOCK) == [(0,)]:
+        time.sleep(0.5)
+    assert _query(duban_db, WAITING_ON_LOCK) == [(1,)], "the flow run never reached the outbox"
+    assert _query(duban_db, "select count(*) from campaign_item") == [(len(kindergartens),)]
+
+    _kill_tree(worker.pid, signal.SIGKILL)  # the worker and the flow run it started: the machine is gone
+    lock.rollback()
+    lock.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _query(duban_db, WAITING_ON_LOCK + " or state = 'active'") != [(0,)]:
+        time.sleep(0.5)
+    assert _query(duban_db, "select count(*) from outbox") == [(0,)]  # its transaction died with it
+
+    worker = _worker(env)
+    try:
+        out = _run(
+            env,
+            BIN / "prefect",
+            "deployment",
+            "run",
+            "follow-campaigns/follow-campaigns",
+            "--param",
+            "as_of=2022-04-12",
+            "--watch",
+        )
+        assert "Completed" in out
+        _run(
+            env,
+            BIN / "prefect",
+            "deployment",
+            "run",
+            "follow-campaigns/follow-campaigns",
+            "--param",
+            "as_of=2022-04-12",
+            "--watch",
+        )
+    finally:
+        _kill_tree(worker.pid, signal.SIGTERM)
+    assert _query(duban_db, "select count(*) from campaign") == [(1,)]
+    assert _query(duban_db, "select count(*) from campaign_item") == [(len(kindergartens),)]
+    requests = _query(duban_db, REQUESTS)
+    assert len(requests) == units and {n for _, n in requests} == {1}
+    assert _query(
+        duban_db, "select recipient, count(*) from outbox where kind = 'campaign_supervise' group by recipient"
+    ) == [("教体局", 1)]
+
+
+START_KINDERGARTENS = (
+    "campaign",
+    "start",
+    "--title",
+    "城镇居住区幼儿园专项督导",
+    "--facility",
+    "幼儿园",
+    "--due",
+    "2022-04-15",
+    "--as-of",
+    "2022-04-11",
+)
+CAMPAIGN_PARAMETERS = [
+    "title",
+    "due",
+    "as_of",
+    "categories",
+    "facility_types",
+    "townships",
+    "departments",
+    "stages",
+    "overdue_only",
+    "key_only",
+    "started_by",
+]
+FLOW_RUNS_OF = "select count(*) from flow_run r join deployment d on d.id = r.deployment_id where d.name = %s"
+REQUESTS = (
+    "select recipient, count(*) from outbox where kind = 'campaign_request' group by recipient order by 1"
+)
+WAITING_ON_LOCK = (
+    "select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() "
+    "and wait_event_type = 'Lock'"
+)
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://").replace("postgresql+asyncpg://", "postgresql://")
+
+
+def _query(url: str, sql: str, *params: object) -> list[tuple]:
+    with psycopg.connect(_libpq(url), autocommit=True) as connection:
+        return [tuple(row) for row in connection.execute(sql, params or None).fetchall()]
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [BIN / "prefect", "worker", "start", "--pool", "duban"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _kill_tree(pid: int, sig: signal.Signals) -> None:
+    """The process and every process it started (a flow run runs in a session of its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    family, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        family.append(current)
+        todo += children.get(current, [])
+    for member in family:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, sig)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
