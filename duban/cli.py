@@ -441,9 +441,21 @@ def serve() -> None:
     default=Path.cwd,
     help="Where the project is checked out on every worker machine; default here.",
 )
+@click.option(
+    "--write",
+    "write_to",
+    type=click.Path(path_type=Path),
+    help="Write the deployments as a prefect.yaml there (for `prefect deploy --all`) instead of registering them.",
+)
 @user_errors
-def deploy(pool: str, working_dir: Path) -> None:
-    """Register every scheduled flow with the Prefect server in PREFECT_API_URL, for that pool's workers."""
+def deploy(pool: str, working_dir: Path, write_to: Path | None) -> None:
+    """Register every flow with the Prefect server in PREFECT_API_URL, for that pool's workers."""
+    if write_to is not None:
+        from deployments.prefect_yaml import render
+
+        write_to.write_text(render(plan_in_force(), work_pool=pool, working_dir=str(working_dir)), encoding="utf-8")
+        out.print(f"已写出 {write_to}")
+        return
     if not os.environ.get("PREFECT_API_URL"):
         raise ReportError("请先设置 PREFECT_API_URL（Prefect 服务器地址，如 http://127.0.0.1:4200/api）")
     from deployments.build import build

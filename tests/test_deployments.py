@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import PLAN
+from conftest import PLAN, ROOT
 
 from deployments.build import build
+from deployments.prefect_yaml import render
 from duban.plan import load_plan
 
 SCHEDULED = {
@@ -35,3 +36,10 @@ def test_deployments_from_the_plan() -> None:
     assert campaign.schedules == [] and campaign.concurrency_limit == 1
     assert campaign.entrypoint == "flows.campaign.supervision_campaign"
     assert campaign._parameter_openapi_schema.required == ["title", "due"]
+
+
+def test_the_committed_prefect_yaml_is_what_the_plan_gives() -> None:
+    plan, _ = load_plan(PLAN)
+    committed = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
+    assert committed == render(plan, work_pool="duban", working_dir="/opt/duban")
+    assert "cron: 0 10 * * *" in committed and "timezone: Asia/Shanghai" in committed

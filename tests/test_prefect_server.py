@@ -99,16 +99,7 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
     assert "已注册 supervision-campaign（按需发起）→ 工作池 duban" in out
 
     listed = json.loads(_run(env, BIN / "python", "-c", READ_DEPLOYMENTS).strip().splitlines()[-1])
-    as_of = ["as_of"]
-    assert listed == [
-        ["chase-submissions", "duban", 1, [["0 9 * * *", "Asia/Shanghai"]], as_of],
-        ["dispatch-outbox", "duban", 1, [["*/5 8-17 * * *", "Asia/Shanghai"]], ["at", "limit"]],
-        ["escalate-overdue", "duban", 1, [["30 9 * * *", "Asia/Shanghai"]], as_of],
-        ["follow-campaigns", "duban", 1, [["45 9 * * *", "Asia/Shanghai"]], as_of],
-        ["monthly-bulletin", "duban", 1, [["0 10 * * *", "Asia/Shanghai"]], as_of],
-        ["open-period", "duban", 1, [["0 8 1 * *", "Asia/Shanghai"]], as_of],
-        ["supervision-campaign", "duban", 1, [], sorted(CAMPAIGN_PARAMETERS)],
-    ]
+    assert listed == LISTING
 
     worker = _worker(env)
     try:
@@ -141,7 +132,7 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
     assert len(requests) == units and {n for _, n in requests} == {1}
 
 
-def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str]) -> None:
+def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path: Path) -> None:
     """The worker machine dies while the campaign's run is telling the units (held up, for the test, by
     a lock on the outbox); the next follow-campaigns run finishes the work, and nothing is doubled."""
     env = server
@@ -149,7 +140,10 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str]) -> None:
     _run(env, BIN / "prefect", "work-pool", "create", "duban", "--type", "process")
     _run(env, BIN / "duban", "init", "--plan", PLAN, "--as-of", "2022-04-01")
     _run(env, BIN / "duban", "ledger", "import", SAMPLE, "--as-of", "2022-04-08", "--no-engine")
-    _run(env, BIN / "duban", "deploy", "--pool", "duban", "--working-dir", ROOT)
+    # This time through the prefect.yaml written from the plan, as `prefect deploy --all` reads it.
+    _run(env, BIN / "duban", "deploy", "--pool", "duban", "--working-dir", ROOT, "--write", tmp_path / "prefect.yaml")
+    _run(env, BIN / "prefect", "--no-prompt", "deploy", "--all", "--prefect-file", tmp_path / "prefect.yaml")
+    assert json.loads(_run(env, BIN / "python", "-c", READ_DEPLOYMENTS).strip().splitlines()[-1]) == LISTING
     kindergartens = {r["问题编号"]: r["责任单位"] or r["镇办"] for r in sample_rows() if r["设施类型"] == "幼儿园"}
     units = len(set(kindergartens.values()))
 
@@ -208,6 +202,35 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str]) -> None:
     ) == [("教体局", 1)]
 
 
+LISTING = [  # name, work pool, concurrency limit, schedules (cron, timezone), parameters
+    ["chase-submissions", "duban", 1, [["0 9 * * *", "Asia/Shanghai"]], ["as_of"]],
+    ["dispatch-outbox", "duban", 1, [["*/5 8-17 * * *", "Asia/Shanghai"]], ["at", "limit"]],
+    ["escalate-overdue", "duban", 1, [["30 9 * * *", "Asia/Shanghai"]], ["as_of"]],
+    ["follow-campaigns", "duban", 1, [["45 9 * * *", "Asia/Shanghai"]], ["as_of"]],
+    ["monthly-bulletin", "duban", 1, [["0 10 * * *", "Asia/Shanghai"]], ["as_of"]],
+    ["open-period", "duban", 1, [["0 8 1 * *", "Asia/Shanghai"]], ["as_of"]],
+    [
+        "supervision-campaign",
+        "duban",
+        1,
+        [],
+        sorted(
+            [
+                "title",
+                "due",
+                "as_of",
+                "categories",
+                "facility_types",
+                "townships",
+                "departments",
+                "stages",
+                "overdue_only",
+                "key_only",
+                "started_by",
+            ]
+        ),
+    ],
+]
 START_KINDERGARTENS = (
     "campaign",
     "start",
@@ -220,23 +243,8 @@ START_KINDERGARTENS = (
     "--as-of",
     "2022-04-11",
 )
-CAMPAIGN_PARAMETERS = [
-    "title",
-    "due",
-    "as_of",
-    "categories",
-    "facility_types",
-    "townships",
-    "departments",
-    "stages",
-    "overdue_only",
-    "key_only",
-    "started_by",
-]
 FLOW_RUNS_OF = "select count(*) from flow_run r join deployment d on d.id = r.deployment_id where d.name = %s"
-REQUESTS = (
-    "select recipient, count(*) from outbox where kind = 'campaign_request' group by recipient order by 1"
-)
+REQUESTS = "select recipient, count(*) from outbox where kind = 'campaign_request' group by recipient order by 1"
 WAITING_ON_LOCK = (
     "select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() "
     "and wait_event_type = 'Lock'"
