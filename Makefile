@@ -31,13 +31,16 @@ demo: install
 	$(DUBAN) ledger import samples/ledger-2022.csv --as-of 2022-04-08
 	@echo "--- the same file again changes nothing:"
 	$(DUBAN) ledger import samples/ledger-2022.csv --as-of 2022-04-08
-	@echo "--- April to December 2022, day by day: rounds, forms, reviews, reminders, escalations, close-outs"
+	@echo "--- April to December 2022, day by day: rounds, forms, reviews, reminders, escalations, close-outs,"
+	@echo "    the monthly bulletins on schedule, and two supervision campaigns (key items; kindergartens)"
 	DUBAN_HOME=$(DEMO_HOME) $(BIN)/python scripts/replay_2022.py
 	$(DUBAN) period show 2022-12 --as-of 2022-12-31
-	@echo "--- the monthly bulletins of 2022 (Word, PDF, HTML) in $(DEMO_HOME)/bulletins/"
-	for month in 05 06 07 08 09 10 11 12; do \
-	  $(DUBAN) bulletin --period 2022-$$month --as-of 2022-$$month-15 || exit 1; \
-	done
+	@echo "--- the supervision campaigns, and where the kindergarten campaign ended"
+	$(DUBAN) campaign list --as-of 2022-12-31
+	$(DUBAN) campaign show 2 --as-of 2022-12-31
+	@echo "--- the bulletins of 2022 (Word, PDF, HTML) in $(DEMO_HOME)/bulletins/; printing one again keeps its number"
+	ls $(DEMO_HOME)/bulletins/*.pdf
+	$(DUBAN) bulletin --period 2022-10 --as-of 2022-10-31
 	@echo "--- January 2023: a late item walked through close-out by hand, returned once, then closed"
 	$(DUBAN) item transition PT2022-0003 --to close_requested --by 城关街道 --as-of 2023-01-05 \
 	  --note "日间照料中心扩建工程已竣工验收，已投入使用。" --evidence samples/evidence/整改完成情况说明.txt

@@ -5,10 +5,12 @@ Run after `duban init` and the ledger import (`make demo` does both):
     DUBAN_HOME=.duban/demo .venv/bin/python scripts/replay_2022.py
 
 For every day from 2022-04-09 to 2022-12-31 it first runs the scheduled steps of that day
-(`deployments.schedules.run_day`: open the round, remind, escalate), then, on working days, what
-the units do: townships make the missing rectification plans, fill and submit their monthly forms;
-lead departments review them and submit their own; items that are done go through close-out
-(申请销号 → 部门核验 → 销号). The units' behaviour is synthetic but deterministic (a fixed seed).
+(`deployments.schedules.run_day`: open the round, remind, escalate, follow the campaigns, issue the
+monthly bulletin, deliver), then, on working days, what the units do: townships make the missing
+rectification plans, fill and submit their monthly forms; lead departments review them and submit
+their own; items that are done go through close-out (申请销号 → 部门核验 → 销号); the Office starts
+two supervision campaigns and the units answer them (one late, one never). The units' behaviour is
+synthetic but deterministic (a fixed seed).
 At the end of each month it prints what the Office sees, from duban's own views.
 
 Any error raised by duban is a bug in this simulation and is left to propagate.
@@ -29,6 +31,9 @@ from sqlmodel import Session, col, func, select
 from deployments.schedules import run_day
 from duban import config
 from duban.calendar import WorkingCalendar
+from duban.campaign.forms import respond, write_response_form
+from duban.campaign.run import run_campaign
+from duban.campaign.start import get_campaign, items_of
 from duban.closeout import STATUS_LABELS, last_change_on, transition
 from duban.db import session_scope
 from duban.plan import Plan
@@ -39,7 +44,7 @@ from duban.reporting.periods import add_working_days, working_days_before
 from duban.reporting.reports import latest_version, review
 from duban.reporting.view import period_view
 from duban.status import summary
-from models import LedgerItem, OutboxMessage, ReportingPeriod, Review, Submission
+from models import Campaign, LedgerItem, OutboxMessage, ReportingPeriod, Review, Submission
 
 SEED = 20220409
 START, END = date(2022, 4, 9), date(2022, 12, 31)
@@ -47,6 +52,18 @@ PLANS_DUE = date(2022, 4, 18)  # 制定整治方案
 LATE_TOWNSHIPS = ("白云镇", "石桥镇")  # often 1-4 working days late
 SILENT = ("柳林镇", ("2022-07", "2022-10"))  # never reports in these two months
 SLOW_DEPARTMENT = "商务局"
+# The Office's two supervision campaigns (专项督导): started on the day given, answered by the units.
+CAMPAIGNS = [
+    {"title": "重点难点问题专项督导", "as_of": date(2022, 9, 5), "due": date(2022, 9, 16), "key_only": True},
+    {
+        "title": "城镇居住区幼儿园专项督导",
+        "as_of": date(2022, 11, 1),
+        "due": date(2022, 11, 10),
+        "facility_types": ("幼儿园",),
+    },
+]
+SILENT_IN_CAMPAIGNS = "柳林镇"  # never answers a campaign
+LATE_IN_CAMPAIGNS = "南关街道"  # answers 2 working days after the date
 STUCK = {"PT2022-0027": 80, "PT2022-0020": 70, "PT2022-0010": 60}  # key items that stall: the progress they reach
 PLANNED_DEADLINES = {  # key items filed without a plan get these deadlines; the others are drawn
     "PT2022-0010": date(2022, 10, 31),
@@ -111,6 +128,10 @@ RETURN_REASONS = (
     "下月计划未明确具体完成时间，请细化后重新报送。",
 )
 KIND_LABELS = {
+    "bulletin": "通报",
+    "campaign_request": "督导通知",
+    "campaign_supervise": "督导督促",
+    "campaign_reminder": "督导提醒",
     "escalation": "督办通知",
     "reminder": "报送提醒",
     "round_opened": "报送开启",
@@ -210,6 +231,49 @@ class Replay:
         self.reviews(day)
         self.department_reports(day)
         self.closeouts(day)
+        self.campaigns(day)
+
+    def campaigns(self, day: date) -> None:
+        """The Office starts its campaigns; each unit answers on its drawn day (柳林镇 never does)."""
+        for campaign in CAMPAIGNS:
+            if campaign["as_of"] == day:
+                run_campaign(**campaign)
+        with session_scope() as session:
+            for campaign in session.exec(select(Campaign).where(col(Campaign.closed_on).is_(None))):
+                waiting = sorted({r.unit for r in items_of(session, campaign.id) if r.first_responded_on is None})
+                for unit in waiting:
+                    key = ("campaign", campaign.id, unit)
+                    if key not in self.later:
+                        self.later[key] = self._campaign_day(campaign, unit)
+                    if self.later[key] is not None and day >= self.later[key]:
+                        self._answer_campaign(session, campaign.id, unit, day)
+
+    def _campaign_day(self, campaign: Campaign, unit: str) -> date | None:
+        if unit == SILENT_IN_CAMPAIGNS:
+            return None
+        if unit == LATE_IN_CAMPAIGNS:
+            return add_working_days(self.calendar, campaign.due, 2)
+        return working_days_before(self.calendar, campaign.due, self.rng.randint(0, 4))
+
+    def _answer_campaign(self, session: Session, campaign_id: int, unit: str, day: date) -> None:
+        path = self.workdir / f"督导{campaign_id}-{unit}.xlsx"
+        write_response_form(session, self.plan, get_campaign(session, campaign_id), unit, path)
+        workbook = load_workbook(path)
+        sheet = workbook["督导反馈"]
+        header = [c.value for c in sheet[2]]
+        column = {title: header.index(title) for title in header}
+        items = self._items(session, [r.item_code for r in items_of(session, campaign_id, unit)])
+        for row in sheet.iter_rows(min_row=3):
+            item = items[row[0].value]
+            profile = self.profiles[item.code]
+            progress = 100 if item.status in ("close_requested", "verified", "closed") else profile.progress_on(day)
+            this_month, obstacles, next_plan = self._texts(item, profile, progress, day, amended=False)
+            row[column["整改进展情况"]].value = this_month + ("" if obstacles == "无" else f"存在问题：{obstacles}")
+            row[column["下一步整改措施"]].value = next_plan
+            promised = profile.done or profile.deadline + timedelta(days=90)
+            row[column["承诺完成时限"]].value = max(promised, day)
+        workbook.save(path)
+        respond(session, self.plan, campaign_id=campaign_id, unit=unit, path=path, as_of=day)
 
     def make_plans(self, day: date) -> None:
         """一事一案: the responsible unit plans each item filed without a plan."""

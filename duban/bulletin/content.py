@@ -12,6 +12,7 @@ from notifications.render import cn_date, cn_period
 
 NUMERALS = "一二三四五六七八九十"
 LEVELS = {1: "督办", 2: "挂牌督办", 3: "提请分管副区长督办"}
+MATTERS = {"missing_submission": "进度报送", "campaign_response": "专项督导反馈"}  # escalations without an item
 
 
 def pct(value: float | None) -> str:
@@ -123,7 +124,13 @@ def build(
                 "表5  挂牌督办及提请分管副区长督办事项",
                 ("单位", "事项", "应完成日期", "督办级别", "启动日期"),
                 tuple(
-                    (e["unit"], e["item_code"] or "进度报送", e["missed_due"], LEVELS[e["level"]], e["raised_on"])
+                    (
+                        e["unit"],
+                        e["item_code"] or MATTERS[e["cause"]],
+                        e["missed_due"],
+                        LEVELS[e["level"]],
+                        e["raised_on"],
+                    )
                     for e in figures["escalations"]
                 ),
             )

@@ -13,7 +13,12 @@ from duban.reporting.periods import add_working_days, parse_period
 from duban.reporting.reports import STATUS_LABELS
 from models import Escalation, ReportingPeriod, Review, Submission, SubmissionVersion
 
-CAUSE_LABELS = {"missing_submission": "逾期未报送", "overdue_item": "问题逾期", "overdue_milestone": "时间节点逾期"}
+CAUSE_LABELS = {
+    "missing_submission": "逾期未报送",
+    "overdue_item": "问题逾期",
+    "overdue_milestone": "时间节点逾期",
+    "campaign_response": "专项督导未反馈",
+}
 LEVEL_LABELS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
 
 
