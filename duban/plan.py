@@ -126,9 +126,7 @@ class Reporting(_Strict):
     @field_validator("reminders_working_days_before")
     @classmethod
     def _reminders(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if any(n < 0 for n in value):
-            raise ValueError("提醒天数不能为负数")
-        return tuple(sorted(set(value), reverse=True))
+        return _reminder_days(value)
 
 
 class Ladder(_Strict):
@@ -235,6 +233,17 @@ class Campaigns(_Strict):
 
     reminders_working_days_before: tuple[int, ...] = (1, 0)
     close_after_working_days: int = Field(default=5, ge=1)
+
+    @field_validator("reminders_working_days_before")
+    @classmethod
+    def _reminders(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        return _reminder_days(value)
+
+
+def _reminder_days(value: tuple[int, ...]) -> tuple[int, ...]:
+    if any(n < 0 for n in value):
+        raise ValueError("提醒天数不能为负数")
+    return tuple(sorted(set(value), reverse=True))
 
 
 class LedgerRules(_Strict):

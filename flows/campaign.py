@@ -7,7 +7,7 @@ from datetime import date
 from prefect import flow
 
 from duban import config
-from tasks.campaign import ask_unit, follow, start_campaign
+from tasks.campaign import ask_unit, campaign_artifact, follow, start_campaign
 
 
 @flow(name="supervision-campaign")
@@ -34,15 +34,20 @@ def supervision_campaign(
         "overdue_only": overdue_only,
         "key_only": key_only,
     }
-    started = start_campaign(title=title, due=due, as_of=as_of or config.today(), by=started_by, filters=filters)
+    as_of = as_of or config.today()
+    started = start_campaign(title=title, due=due, as_of=as_of, by=started_by, filters=filters)
     messages = sum(ask_unit(started.campaign_id, unit) for unit in started.units)
+    campaign_artifact(started.campaign_id, as_of)
     return {"campaign_id": started.campaign_id, "new": started.new, "units": len(started.units), "messages": messages}
 
 
 @flow(name="follow-campaigns")
 def follow_campaigns(as_of: date | None = None) -> dict[str, int]:
     """Remind before the response date, escalate non-responders after it, close with the bulletin."""
-    done = follow(as_of or config.today())
+    as_of = as_of or config.today()
+    done = follow(as_of)
+    for campaign_id in done.closed:
+        campaign_artifact(campaign_id, as_of)
     return {
         "reminders": len(done.reminders),
         "escalations": len(done.ladder.raised),

@@ -25,3 +25,24 @@ def ask_unit(campaign_id: int, unit: str) -> int:
 @task(name="follow-campaigns", cache_policy=NO_CACHE)
 def follow(as_of: date) -> FollowUp:
     return run.follow_campaigns(as_of)
+
+
+@task(name="campaign-artifact", cache_policy=NO_CACHE)
+def campaign_artifact(campaign_id: int, as_of: date) -> None:
+    """Mirror the campaign's answers in the Prefect UI (the database remains the record)."""
+    from prefect.artifacts import create_table_artifact
+
+    from duban.campaign.start import get_campaign
+    from duban.campaign.view import ANSWERS, figures
+    from duban.db import session_scope
+    from duban.programme import current_plan
+
+    with session_scope() as session:
+        data = figures(session, current_plan(session), get_campaign(session, campaign_id), as_of)
+    create_table_artifact(
+        key=f"campaign-{campaign_id}",
+        table=[
+            {"责任单位": u["unit"], "问题数": u["items"], **{ANSWERS[k]: u[k] for k in ANSWERS}} for u in data["units"]
+        ],
+        description=f"专项督导第{campaign_id}号“{data['campaign']['title']}”（截至 {as_of.isoformat()}）",
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 from conftest import Cli, sample_rows
 from reporting_helpers import fill_form
 from sqlmodel import col, select
+from test_flow_reporting import read_artifact
 
 from duban import config
 from duban.db import session_scope
@@ -199,6 +200,9 @@ def test_campaign_flows_and_a_start_that_died_after_selecting(prefect_server: No
     assert result == {"campaign_id": 1, "new": True, "units": len(units) + 1, "messages": len(units) + 1}
     again = supervision_campaign(TITLE, date(2022, 4, 15), as_of=date(2022, 4, 11), facility_types=["幼儿园"])
     assert again == {"campaign_id": 1, "new": False, "units": len(units) + 1, "messages": 0}
+    rows = read_artifact("campaign-1")
+    assert sorted(r["责任单位"] for r in rows) == units
+    assert all((r["按期反馈"], r["逾期反馈"], r["未反馈"]) == (0, 0, r["问题数"]) for r in rows)
 
     # A second campaign whose run died after its first task: the items are kept, nobody was told.
     started = start_campaign(

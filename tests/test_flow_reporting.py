@@ -15,7 +15,7 @@ from duban.db import session_scope
 from models import Escalation, Submission
 
 
-def _artifact(key: str) -> list[dict]:
+def read_artifact(key: str) -> list[dict]:
     import asyncio
 
     from prefect import get_client
@@ -55,7 +55,7 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
     with session_scope() as session:
         assert sorted(s.unit for s in session.exec(select(Submission))) == ["教体局", "民政局", "河东镇", "河西镇"]
         assert len(session.exec(select(Escalation)).all()) == 3
-    rows = _artifact("round-2022-10")
+    rows = read_artifact("round-2022-10")
     assert [r["单位"] for r in rows[:4]] == ["河东镇", "河西镇", "教体局", "民政局"]
     assert rows[0]["截止"] == "2022-10-08" and rows[0]["状态"] == "待报送"
     before = db_digest(home)
@@ -79,5 +79,5 @@ def test_bulletin_flow_leaves_the_markdown_artifact(prefect_server: None, initia
     initialised("tick", "--as-of", "2022-10-01")
     paths = assemble_bulletin("2022-10", as_of=date(2022, 10, 12), out_dir=str(tmp_path / "b"))
     assert Path(paths["pdf"]).is_file() and Path(paths["docx"]).is_file()
-    markdown = _artifact("bulletin-2022-1")
+    markdown = read_artifact("bulletin-2022-1")
     assert "关于2022年10月全区社区配套设施问题整治工作进展情况的通报" in str(markdown)

@@ -17,35 +17,13 @@ from pathlib import Path
 from conftest import Cli, db_digest
 from reporting_helpers import load_small_ledger, submit
 from sqlmodel import col, select
+from test_plan import DEPARTMENTS, TOWNSHIPS
 
 from duban.db import session_scope
 from models import Escalation, OutboxMessage, Submission
 
 OFFICE, DEPUTY = "区配套办", "分管副区长"
-DISTRIBUTION = [
-    "区长",
-    "分管副区长",
-    "教体局",
-    "民政局",
-    "商务局",
-    "卫健局",
-    "自然资分局",
-    "住建局",
-    "发改局",
-    "财政局",
-    "城关街道",
-    "东城街道",
-    "西城街道",
-    "南关街道",
-    "北关街道",
-    "新城街道",
-    "河东镇",
-    "河西镇",
-    "青山镇",
-    "白云镇",
-    "石桥镇",
-    "柳林镇",
-]
+DISTRIBUTION = ["区长", "分管副区长", *DEPARTMENTS, *TOWNSHIPS]  # the plan file's bulletin.distribution, in its order
 # (day, kind, recipient) in the order queued, with the reasoning for each line.
 EXPECTED_MESSAGES = [
     # 10-01, a holiday: the round opens anyway (cron "0 8 1 * *"); nothing is chased or escalated.

@@ -184,12 +184,27 @@ def build(
     }
     for n, text in enumerate(plan.bulletin.requirements, start=1):
         blocks.append(Paragraph(f"（{NUMERALS[n - 1]}）{text.format(**values)}"))
+    return official_document(
+        plan,
+        title=title_for(kind, period, plan),
+        number=number,
+        year=year,
+        issue_label=f"第{issue}期",
+        issued_on=issued_on,
+        blocks=blocks,
+    )
+
+
+def official_document(
+    plan: Plan, *, title: str, number: int, year: int, issue_label: str, issued_on: date, blocks: list[Block]
+) -> Document:
+    """The fixed parts every bulletin shares, from the plan: mark, number, addressees, signature, 抄送."""
     office = plan.office.full_name or plan.office.name
     return Document(
         issuer_mark=plan.bulletin.issuer_mark,
         doc_number=f"{plan.bulletin.doc_prefix}〔{year}〕{number}号",
-        issue_label=f"第{issue}期",
-        title=title_for(kind, period, plan),
+        issue_label=issue_label,
+        title=title,
         addressees=plan.bulletin.addressees,
         blocks=tuple(blocks),
         signature=office,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from duban.bulletin.content import LEVELS, NUMERALS
+from duban.bulletin.content import LEVELS, NUMERALS, official_document
 from duban.bulletin.document import Block, Document, Heading, Paragraph, Table
 from duban.bulletin.issue import Issued, distribute, next_numbers, stem_of, write_files
 from duban.campaign.view import ANSWERS, figures
@@ -135,17 +135,12 @@ def build(plan: Plan, record: BulletinRecord) -> Document:
     blocks.append(Heading(1, "四、下步工作要求"))
     for n, text in enumerate(plan.bulletin.campaign_requirements, start=1):
         blocks.append(Paragraph(f"（{NUMERALS[n - 1]}）{text}"))
-    issued_on = record.as_of
-    return Document(
-        issuer_mark=plan.bulletin.issuer_mark,
-        doc_number=f"{plan.bulletin.doc_prefix}〔{record.year}〕{record.number}号",
-        issue_label=f"督导第{record.issue}期",
+    return official_document(
+        plan,
         title=f"关于{c['title']}情况的通报",
-        addressees=plan.bulletin.addressees,
-        blocks=tuple(blocks),
-        signature=office,
-        date_text=cn_date(issued_on),
-        cc=plan.bulletin.cc,
-        printed_by=f"{office}    {cn_date(issued_on)}印发",
-        fonts=dict(plan.bulletin.fonts),
+        number=record.number,
+        year=record.year,
+        issue_label=f"督导第{record.issue}期",
+        issued_on=record.as_of,
+        blocks=blocks,
     )
