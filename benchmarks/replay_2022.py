@@ -61,11 +61,14 @@ def main() -> None:
         messages = db.execute("select count(*) from outbox").fetchone()[0]
         escalations = db.execute("select count(*) from escalation").fetchone()[0]
         versions = db.execute("select count(*) from submission_version").fetchone()[0]
+        bulletins = db.execute("select count(*) from bulletin").fetchone()[0]
+        campaigns = db.execute("select count(*) from campaign").fetchone()[0]
     mode = "with synthetic units" if args.simulate else "silent units (worst case)"
     print(f"replay 2022-04-09..2022-12-31, {mode}")
     print(f"  set-up (init + import of 66 items): {setup:6.1f} s")
     print(f"  replay of 267 days:                 {replay:6.1f} s")
     print(f"  outbox messages {messages}, escalations {escalations}, report versions {versions}")
+    print(f"  bulletins {bulletins}, supervision campaigns {campaigns}")
 
 
 if __name__ == "__main__":
