@@ -80,3 +80,29 @@ def test_round_on_postgres_is_idempotent(pg_url: str, cli: Cli, tmp_path: Path) 
     for day in ("2022-10-01", "2022-10-08", "2022-10-09", "2022-10-11"):
         cli("tick", "--as-of", day)
     assert dump() == before
+
+
+def test_october_round_on_postgres_queues_the_hand_count(pg_url: str, initialised: Cli, tmp_path: Path) -> None:
+    """The round replay's hand count holds on PostgreSQL too: every escalation sends its messages
+    (insert_once once read a -1 rowcount there and dropped them)."""
+    from reporting_helpers import load_small_ledger
+    from sqlmodel import col, select
+    from test_round_replay import EXPECTED_ESCALATIONS, EXPECTED_MESSAGES, replay
+
+    from duban.db import session_scope
+    from models import Escalation, OutboxMessage
+
+    assert engine().dialect.name == "postgresql"
+    load_small_ledger(initialised, tmp_path)
+    replay(initialised, tmp_path, act=True)
+    before = dump()
+    replay(initialised, tmp_path, act=False)
+    assert dump() == before
+    with session_scope() as session:
+        messages = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+        assert [(m.created_on.isoformat(), m.kind, m.recipient) for m in messages] == EXPECTED_MESSAGES
+        escalations = {
+            (e.cause_key, e.level): (e.raised_on.isoformat(), e.resolved_on and e.resolved_on.isoformat())
+            for e in session.exec(select(Escalation))
+        }
+    assert escalations == EXPECTED_ESCALATIONS

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -55,6 +57,7 @@ def server(pg_cluster: PostgresCluster, tmp_path: Path) -> Iterator[dict[str, st
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_db.replace("+psycopg", "+asyncpg"),
         "DUBAN_DATABASE_URL": pg_cluster.create_database(f"duban_{port}"),
@@ -100,6 +103,16 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
 
     listed = json.loads(_run(env, BIN / "python", "-c", READ_DEPLOYMENTS).strip().splitlines()[-1])
     assert listed == LISTING
+    prefect_db = env["PREFECT_SERVER_DATABASE_CONNECTION_URL"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_query(prefect_db, SCHEDULED)) < len(LISTING) - 1:
+        time.sleep(1)
+    scheduled = dict(_query(prefect_db, SCHEDULED))  # the server's scheduler made the coming runs
+    assert sorted(scheduled) == sorted(name for name, *_ in LISTING if name != "supervision-campaign")
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime.now(shanghai)
+    first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, 8, 0, tzinfo=shanghai)
+    assert scheduled["open-period"] == first.astimezone(UTC).replace(tzinfo=None)
 
     worker = _worker(env)
     try:
@@ -175,6 +188,16 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
         assert "Completed" in _run(env, BIN / "prefect", *follow)  # and once more: nothing doubles
     finally:
         _kill_tree(worker.pid, signal.SIGTERM)
+    # The Office marks the dead run cancelled and starts the campaign again: a new run, the same campaign.
+    [(dead,)] = _query(env["PREFECT_SERVER_DATABASE_CONNECTION_URL"], RUNS_OF, "supervision-campaign")
+    _run(env, BIN / "python", "-c", CANCEL, dead)
+    worker = _worker(env)
+    try:
+        again = _run(env, BIN / "duban", *START_KINDERGARTENS, "--wait", "120")
+    finally:
+        _kill_tree(worker.pid, signal.SIGTERM)
+    assert "该专项督导此前已发起，未重复发起" in again
+    assert _query(env["PREFECT_SERVER_DATABASE_CONNECTION_URL"], FLOW_RUNS_OF, "supervision-campaign") == [(2,)]
     assert _query(duban_db, "select count(*) from campaign") == [(1,)]
     assert _query(duban_db, "select count(*) from campaign_item") == [(len(kindergartens),)]
     requests = _query(duban_db, REQUESTS)
@@ -225,6 +248,22 @@ START_KINDERGARTENS = (
     "--as-of",
     "2022-04-11",
 )
+SCHEDULED = (  # each deployment's earliest scheduled run (UTC)
+    "select d.name, min(r.expected_start_time at time zone 'UTC') from flow_run r "
+    "join deployment d on d.id = r.deployment_id where r.state_type = 'SCHEDULED' group by d.name"
+)
+RUNS_OF = "select r.id::text from flow_run r join deployment d on d.id = r.deployment_id where d.name = %s"
+CANCEL = """
+import asyncio, sys
+from prefect import get_client
+from prefect.states import Cancelled
+
+async def main():
+    async with get_client() as client:
+        await client.set_flow_run_state(sys.argv[1], Cancelled(message="工作进程所在机器已停止"), force=True)
+
+asyncio.run(main())
+"""
 FLOW_RUNS_OF = "select count(*) from flow_run r join deployment d on d.id = r.deployment_id where d.name = %s"
 REQUESTS = "select recipient, count(*) from outbox where kind = 'campaign_request' group by recipient order by 1"
 STILL_WORKING = (  # the killed run's backend, until it finds its client gone and ends

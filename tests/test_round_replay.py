@@ -96,7 +96,7 @@ FILLED = {
 }
 
 
-def _replay(cli: Cli, tmp_path: Path, act: bool) -> None:
+def replay(cli: Cli, tmp_path: Path, act: bool) -> None:
     day = date(2022, 10, 1)
     while day <= date(2022, 10, 17):
         cli("tick", "--as-of", day)
@@ -111,7 +111,7 @@ def _replay(cli: Cli, tmp_path: Path, act: bool) -> None:
 
 def test_one_month_replay_matches_the_hand_count(initialised: Cli, home: Path, tmp_path: Path) -> None:
     load_small_ledger(initialised, tmp_path)
-    _replay(initialised, tmp_path, act=True)
+    replay(initialised, tmp_path, act=True)
     with session_scope() as session:
         messages = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
         got = [(m.created_on.isoformat(), m.kind, m.recipient) for m in messages]
@@ -142,7 +142,7 @@ def test_one_month_replay_matches_the_hand_count(initialised: Cli, home: Path, t
 
     # The whole window again: nothing changes, nothing is queued twice.
     before = db_digest(home)
-    _replay(initialised, tmp_path, act=False)
+    replay(initialised, tmp_path, act=False)
     assert db_digest(home) == before
 
     view = json.loads(initialised("period", "show", "2022-10", "--as-of", "2022-10-17", "--json").output)

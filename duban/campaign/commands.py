@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlmodel import select
 
 from duban.bulletin.content import LEVELS
-from duban.campaign.scope import CampaignError
+from duban.campaign.scope import CampaignError, Scope
 from duban.campaign.view import ANSWERS, STAGES, figures
 from duban.cli_common import as_of_option, engine_option, out, parse_date, use_engine, user_errors
 from duban.closeout import STATUS_LABELS
@@ -45,17 +45,19 @@ def campaign_start(
 ) -> None:
     """Start a campaign (once: the same title, scope and date find the first one)."""
     from duban.campaign.run import run_campaign
-    from duban.campaign.scope import Scope
+    from duban.campaign.scope import Scope, select_items
     from duban.campaign.start import campaign_key, check
     from duban.db import session_scope
     from duban.programme import current_plan
 
-    with session_scope() as session:
+    with session_scope() as session:  # what can be refused is refused here, before a flow run is made
         plan = current_plan(session)
         scope = Scope.checked(plan, **filters)
         check(title=title, due=due, as_of=as_of, plan=plan)
         key = campaign_key(title, scope, due)
         before = session.exec(select(Campaign).where(Campaign.key == key)).first()
+        if before is None and not select_items(session, plan, scope, as_of):
+            raise CampaignError(f"没有符合条件的未销号问题（{scope.describe(plan)}），未发起督导")
     if use_engine(engine):
         _start_on_server(title=title, due=due, as_of=as_of, by=by, scope=scope, key=key, wait=wait)
     else:
@@ -72,8 +74,12 @@ def campaign_start(
     )
 
 
-def _start_on_server(*, title: str, due: date, as_of: date, by: str | None, scope, key: str, wait: int) -> None:  # noqa: ANN001
-    """Run the deployment; the idempotency key makes a second start return the first flow run."""
+def _start_on_server(*, title: str, due: date, as_of: date, by: str | None, scope: Scope, key: str, wait: int) -> None:
+    """Run the deployment; the idempotency key makes a second start return the first flow run.
+
+    A run that had failed before this start (crashed, cancelled) does not block the campaign: the
+    next key is derived from that run's id, so two starts after the same failure still make one run.
+    """
     from prefect.deployments import run_deployment
 
     parameters = {
@@ -85,7 +91,13 @@ def _start_on_server(*, title: str, due: date, as_of: date, by: str | None, scop
         "key_only": scope.key_only,
         "started_by": by,
     }
-    run = run_deployment(DEPLOYMENT, parameters=parameters, idempotency_key=f"campaign-{key}", timeout=wait)
+    idempotency_key = f"campaign-{key}"
+    for _ in range(20):  # a run just made is never final: one found final and failed is an earlier one
+        run = run_deployment(DEPLOYMENT, parameters=parameters, idempotency_key=idempotency_key, timeout=0)
+        if not (run.state and run.state.is_final() and not run.state.is_completed()):
+            break
+        idempotency_key = f"campaign-{key}-after-{run.id}"
+    run = run_deployment(DEPLOYMENT, parameters=parameters, idempotency_key=idempotency_key, timeout=wait)
     state = run.state
     if state is None or not state.is_final():
         raise CampaignError(
