@@ -51,7 +51,7 @@ def follow(session: Session, plan: Plan, as_of: date, out_dir: Path) -> FollowUp
 
 
 def outstanding(session: Session, campaign: Campaign, as_of: date) -> dict[str, list[str]]:
-    """Each unit's items with no response by `as_of`, and the lead departments over them."""
+    """Each unit's items with no response by `as_of`."""
     units: dict[str, list[str]] = {}
     for row in items_of(session, campaign.id):
         if row.first_responded_on is None or row.first_responded_on > as_of:

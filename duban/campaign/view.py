@@ -11,7 +11,6 @@ from sqlmodel import Session, col, select
 
 from duban.campaign.scope import Scope
 from duban.campaign.start import items_of
-from duban.closeout import STATUS_LABELS
 from duban.plan import Plan
 from duban.status import item_states
 from models import Campaign, Escalation, LedgerItem
@@ -97,10 +96,6 @@ def figures(session: Session, plan: Plan, campaign: Campaign, as_of: date) -> di
         "units": units,
         "items": items,
     }
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
 
 
 def _iso(day: date | None) -> str | None:
