@@ -10,6 +10,7 @@ after the due date, on 04-22.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -217,3 +218,42 @@ def test_campaign_flows_and_a_start_that_died_after_selecting(prefect_server: No
     assert sorted(r for r, d in requests if d == "2022-04-12") == sorted(key_units)  # dated as the campaign's start
     assert follow_campaigns(date(2022, 4, 13)) == {"reminders": 0, "escalations": 0, "resolved": 0, "closed": 0}
     assert len(outbox("campaign_request")) == len(units) + len(key_units)
+
+
+def test_stage_department_and_overdue_filters_select_by_the_ledger(imported: Cli) -> None:
+    from test_plan import SEED_CATEGORIES
+
+    lead = {name: dept for name, _, dept in SEED_CATEGORIES.values()}
+    rows = sample_rows()
+    handover = [r for r in rows if r["问题环节"] == "移交" and (r["牵头部门"] or lead[r["设施类别"]]) == "教体局"]
+    out = imported(
+        "campaign",
+        "start",
+        "--title",
+        "移交环节督导",
+        "--stage",
+        "移交",
+        "--department",
+        "教体局",
+        "--due",
+        "2022-04-15",
+        "--as-of",
+        "2022-04-11",
+    ).output
+    assert f"{len(handover)}项问题" in out
+
+    def deadline(text: str) -> date | None:
+        if not text:
+            return None
+        return date(*(int(p) for p in re.split(r"[-/.年月日]", text) if p))
+
+    late = sorted(r["问题编号"] for r in rows if (d := deadline(r["完成时限"])) and d < date(2022, 9, 1))
+    imported(
+        "campaign", "start", "--title", "逾期问题督导", "--overdue-only", "--due", "2022-09-09", "--as-of", "2022-09-01"
+    )
+    with session_scope() as session:
+        campaign = session.exec(select(Campaign).where(Campaign.title == "逾期问题督导")).one()
+        chosen = sorted(
+            r.item_code for r in session.exec(select(CampaignItem).where(CampaignItem.campaign_id == campaign.id))
+        )
+    assert chosen == late and late  # nothing was closed in between, so every item past its deadline is in
