@@ -424,6 +424,7 @@ def period_show(period_code: str, as_of: date, as_json: bool) -> None:
 @user_errors
 def serve() -> None:
     """Serve every scheduled flow from this one process (the embedded, single-machine set-up)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # a government intranet: no telemetry
     from prefect import serve as prefect_serve
 
     from deployments.build import build
