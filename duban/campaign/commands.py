@@ -46,7 +46,7 @@ def campaign_start(
     """Start a campaign (once: the same title, scope and date find the first one)."""
     from duban.campaign.run import run_campaign
     from duban.campaign.scope import Scope, select_items
-    from duban.campaign.start import campaign_key, check
+    from duban.campaign.start import campaign_key, check, items_of
     from duban.db import session_scope
     from duban.programme import current_plan
 
@@ -56,9 +56,10 @@ def campaign_start(
         check(title=title, due=due, as_of=as_of, plan=plan)
         key = campaign_key(title, scope, due)
         before = session.exec(select(Campaign).where(Campaign.key == key)).first()
-        if before is None and not select_items(session, plan, scope, as_of):
+        on_server = use_engine(engine)
+        if on_server and before is None and not select_items(session, plan, scope, as_of):
             raise CampaignError(f"没有符合条件的未销号问题（{scope.describe(plan)}），未发起督导")
-    if use_engine(engine):
+    if on_server:
         _start_on_server(title=title, due=due, as_of=as_of, by=by, scope=scope, key=key, wait=wait)
     else:
         run_campaign(title=title, due=due, as_of=as_of, by=by, **filters)
@@ -66,10 +67,10 @@ def campaign_start(
         found = session.exec(select(Campaign).where(Campaign.key == key)).first()
         if found is None:
             raise CampaignError("专项督导尚未建立（流程运行尚未完成），请稍后用 duban campaign list 查看")
-        totals = figures(session, current_plan(session), found, as_of)["totals"]
+        rows = items_of(session, found.id)
     verb = "已发起" if before is None else "该专项督导此前已发起，未重复发起："
     out.print(
-        f"{verb}专项督导第{found.id}号“{found.title}”：{totals['items']}项问题，{totals['units']}个责任单位，"
+        f"{verb}专项督导第{found.id}号“{found.title}”：{len(rows)}项问题，{len({r.unit for r in rows})}个责任单位，"
         f"{found.due.isoformat()}前反馈，{found.closes_on.isoformat()}结束并通报"
     )
 
@@ -86,9 +87,7 @@ def _start_on_server(*, title: str, due: date, as_of: date, by: str | None, scop
         "title": title,
         "due": due.isoformat(),
         "as_of": as_of.isoformat(),
-        **{k: list(v) for k, v in scope.as_json().items() if isinstance(v, list) and v},
-        "overdue_only": scope.overdue_only,
-        "key_only": scope.key_only,
+        **scope.as_json(),
         "started_by": by,
     }
     idempotency_key = f"campaign-{key}"

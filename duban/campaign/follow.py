@@ -13,11 +13,11 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
-from duban.campaign.start import ask, items_of, units_of
+from duban.campaign.start import ask, items_of, told, units_in
 from duban.plan import Plan
 from duban.reporting.escalation import Cause, LadderRun, run_ladder
 from duban.reporting.periods import working_days_before
-from models import Campaign
+from models import Campaign, CampaignItem
 from notifications.outbox import notify
 
 
@@ -40,31 +40,35 @@ def follow(session: Session, plan: Plan, as_of: date, out_dir: Path) -> FollowUp
             campaign.closed_on = as_of
             session.add(campaign)
             result.closed.append(campaign.id)
-    live = [c for c in started if c.closed_on is None or c.closed_on > as_of]
-    for campaign in live:  # a start whose run died after selecting the items is finished here
-        for unit in units_of(session, campaign.id):
+    live = {c.id: (c, items_of(session, c.id)) for c in started if c.closed_on is None or c.closed_on > as_of}
+    for campaign, rows in live.values():  # a start whose run died after selecting the items is finished here
+        already = told(session, campaign.id)
+        for unit in (u for u in units_in(rows) if u not in already):
             result.asked += ask(session, plan, campaign.id, unit)
-    result.reminders = remind(session, plan, live, as_of)
-    result.ladder = run_ladder(session, plan, late_responses(session, live, as_of), as_of, scope=("campaign_response",))
+    result.reminders = remind(session, plan, list(live.values()), as_of)
+    causes = late_responses(list(live.values()), as_of)
+    result.ladder = run_ladder(session, plan, causes, as_of, scope=("campaign_response",))
     session.flush()
     return result
 
 
-def outstanding(session: Session, campaign: Campaign, as_of: date) -> dict[str, list[str]]:
+def outstanding(rows: list[CampaignItem], as_of: date) -> dict[str, list[str]]:
     """Each unit's items with no response by `as_of`."""
     units: dict[str, list[str]] = {}
-    for row in items_of(session, campaign.id):
+    for row in rows:
         if row.first_responded_on is None or row.first_responded_on > as_of:
             units.setdefault(row.unit, []).append(row.item_code)
     return units
 
 
-def remind(session: Session, plan: Plan, campaigns: list[Campaign], as_of: date) -> list[tuple[int, str, int]]:
+def remind(
+    session: Session, plan: Plan, campaigns: list[tuple[Campaign, list[CampaignItem]]], as_of: date
+) -> list[tuple[int, str, int]]:
     calendar = WorkingCalendar(plan.calendar)
     sent: list[tuple[int, str, int]] = []
     if not calendar.is_working_day(as_of):
         return sent
-    for campaign in campaigns:
+    for campaign, rows in campaigns:
         if as_of > campaign.due:
             continue
         reached = [
@@ -75,7 +79,7 @@ def remind(session: Session, plan: Plan, campaigns: list[Campaign], as_of: date)
         if not reached:
             continue
         stage = min(reached)
-        for unit, codes in outstanding(session, campaign, as_of).items():
+        for unit, codes in outstanding(rows, as_of).items():
             if notify(
                 session,
                 plan,
@@ -92,13 +96,12 @@ def remind(session: Session, plan: Plan, campaigns: list[Campaign], as_of: date)
     return sent
 
 
-def late_responses(session: Session, campaigns: list[Campaign], as_of: date) -> list[Cause]:
+def late_responses(campaigns: list[tuple[Campaign, list[CampaignItem]]], as_of: date) -> list[Cause]:
     causes = []
-    for campaign in campaigns:
+    for campaign, rows in campaigns:
         if as_of <= campaign.due:
             continue
-        rows = items_of(session, campaign.id)
-        for unit, codes in outstanding(session, campaign, as_of).items():
+        for unit, codes in outstanding(rows, as_of).items():
             superiors = tuple(
                 dict.fromkeys(r.lead_department for r in rows if r.unit == unit and r.lead_department != unit)
             )

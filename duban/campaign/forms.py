@@ -21,7 +21,6 @@ from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, la
 from duban.ledger.cells import CellError, day, text
 from duban.plan import Plan
 from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter
-from duban.status import item_states
 from models import Campaign, LedgerItem
 
 SHEET = "督导反馈"
@@ -73,7 +72,6 @@ def _rows(session: Session, plan: Plan, campaign: Campaign, unit: str) -> list[d
     mine = items_of(session, campaign.id, unit)
     codes = [i.item_code for i in mine]
     ledger = {i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_(codes)))}
-    states = {s.code: s for s in item_states(session, plan, campaign.started_on) if s.code in ledger}
     return [
         {
             "code": i.item_code,
@@ -81,8 +79,8 @@ def _rows(session: Session, plan: Plan, campaign: Campaign, unit: str) -> list[d
             "community": ledger[i.item_code].community,
             "category": plan.category(ledger[i.item_code].category).name,
             "description": ledger[i.item_code].description,
-            "status": STATUS_LABELS[states[i.item_code].status],
-            "deadline": states[i.item_code].deadline,
+            "status": STATUS_LABELS[i.status_at_start],
+            "deadline": i.deadline_at_start,
             "progress": i.progress or None,
             "measures": i.measures or None,
             "promised_by": i.promised_by,

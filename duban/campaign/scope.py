@@ -41,25 +41,13 @@ class Scope:
         key_only: bool = False,
     ) -> Scope:
         """Names or codes as the Office types them, as the plan's codes; every unknown one is named."""
-        problems = []
-        codes = []
-        for value in categories:
-            found = next((c for c in plan.categories if value in (c.code, c.name)), None)
-            if found is None:
-                problems.append(f"设施类别“{value}”不在方案中（可选：{'、'.join(c.name for c in plan.categories)}）")
-            else:
-                codes.append(found.code)
+        problems: list[str] = []
+        codes = _codes(categories, plan.categories, "设施类别", problems)
         known_types = {t for c in plan.categories for t in c.facility_types}
         problems += [f"设施类型“{t}”不在方案中" for t in facility_types if t not in known_types]
         problems += [f"“{t}”不是方案中的镇办" for t in townships if t not in plan.township_names()]
         problems += [f"“{d}”不是方案中的牵头部门" for d in departments if d not in plan.department_names()]
-        stage_codes = []
-        for value in stages:
-            found = next((s for s in plan.stages if value in (s.code, s.name)), None)
-            if found is None:
-                problems.append(f"问题环节“{value}”不在方案中（可选：{'、'.join(s.name for s in plan.stages)}）")
-            else:
-                stage_codes.append(found.code)
+        stage_codes = _codes(stages, plan.stages, "问题环节", problems)
         if problems:
             raise CampaignError("；".join(problems))
         return cls(
@@ -98,6 +86,18 @@ class Scope:
         if self.key_only:
             parts.append("重点难点")
         return "；".join(parts) + "的未销号问题" if parts else "全部未销号问题"
+
+
+def _codes(values: tuple[str, ...], options: tuple, label: str, problems: list[str]) -> list[str]:
+    """The plan's codes for values typed as a code or a Chinese name; each unknown one added to `problems`."""
+    codes = []
+    for value in values:
+        found = next((o for o in options if value in (o.code, o.name)), None)
+        if found is None:
+            problems.append(f"{label}“{value}”不在方案中（可选：{'、'.join(o.name for o in options)}）")
+        else:
+            codes.append(found.code)
+    return codes
 
 
 def select_items(session: Session, plan: Plan, scope: Scope, as_of: date) -> list[ItemState]:

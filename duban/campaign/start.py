@@ -99,7 +99,11 @@ def start(session: Session, plan: Plan, *, title: str, scope: Scope, due: date, 
 
 
 def units_of(session: Session, campaign_id: int) -> list[str]:
-    rows = list(session.exec(select(CampaignItem).where(CampaignItem.campaign_id == campaign_id)))
+    return units_in(items_of(session, campaign_id))
+
+
+def units_in(rows: list[CampaignItem]) -> list[str]:
+    """Everyone a campaign tells: the responsible units, then the lead departments over them."""
     responsible = [r.unit for r in rows]
     supervising = [r.lead_department for r in rows if r.lead_department != r.unit]
     return list(dict.fromkeys(responsible + supervising))
@@ -129,7 +133,7 @@ def ask(session: Session, plan: Plan, campaign_id: int, unit: str) -> int:
     from duban.campaign.forms import write_response_form
 
     campaign = get_campaign(session, campaign_id)
-    if asked(session, campaign_id, unit):
+    if unit in told(session, campaign_id):
         return 0
     own = items_of(session, campaign_id, unit)
     supervised = [
@@ -172,11 +176,13 @@ def ask(session: Session, plan: Plan, campaign_id: int, unit: str) -> int:
     return added
 
 
-def asked(session: Session, campaign_id: int, unit: str) -> bool:
-    """Whether the unit's request (or notice) is in the outbox: the record that it was told."""
-    prefixes = (f"campaign:{campaign_id}:ask:{unit}|", f"campaign:{campaign_id}:supervise:{unit}|")
-    query = select(OutboxMessage.id).where(or_(*(col(OutboxMessage.idempotency_key).startswith(p) for p in prefixes)))
-    return session.exec(query).first() is not None
+def told(session: Session, campaign_id: int) -> set[str]:
+    """The units whose request (or notice) is in the outbox: the record that they were told."""
+    prefixes = (f"campaign:{campaign_id}:ask:", f"campaign:{campaign_id}:supervise:")
+    query = select(OutboxMessage.idempotency_key).where(
+        or_(*(col(OutboxMessage.idempotency_key).startswith(p) for p in prefixes))
+    )
+    return {key.split("|", 1)[0].rsplit(":", 1)[1] for key in session.exec(query)}
 
 
 def _brief(item: LedgerItem) -> dict:
