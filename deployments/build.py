@@ -7,6 +7,7 @@ from importlib import import_module
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
+from deployments.dead_runs import HEARTBEAT_ENV
 from deployments.schedules import TIMEZONE, schedules
 from duban.plan import Plan
 
@@ -16,6 +17,11 @@ ON_DEMAND = "flows.campaign:supervision_campaign"  # started by `duban campaign 
 def flow_of(entrypoint: str):  # noqa: ANN201 - a Prefect Flow
     module, name = entrypoint.split(":")
     return getattr(import_module(module), name)
+
+
+def job_variables(working_dir: str | None) -> dict:
+    """What a worker sets for each run: the checkout to run in, and heartbeats to tell a dead run from a live one."""
+    return {**({"working_dir": working_dir} if working_dir else {}), "env": dict(HEARTBEAT_ENV)}
 
 
 def build(plan: Plan, *, work_pool: str | None = None, working_dir: str | None = None) -> list[RunnerDeployment]:
@@ -28,7 +34,7 @@ def build(plan: Plan, *, work_pool: str | None = None, working_dir: str | None =
     common = {
         "concurrency_limit": 1,
         "work_pool_name": work_pool,
-        "job_variables": {"working_dir": working_dir} if working_dir else None,
+        "job_variables": job_variables(working_dir) if work_pool else None,
         "entrypoint_type": EntrypointType.MODULE_PATH,
         "tags": ["duban", plan.programme.code],
     }

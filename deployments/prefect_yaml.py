@@ -9,13 +9,15 @@ from __future__ import annotations
 import yaml
 from prefect import __version__ as prefect_version
 
-from deployments.build import build
+from deployments.build import build, job_variables
 from duban.plan import Plan
 
 HEADER = """\
 # Generated from the plan by `duban deploy --pool POOL --working-dir DIR --write prefect.yaml`;
 # regenerate it (do not edit it) when the plan's schedules change. Deploy with:
 #   PREFECT_API_URL=http://SERVER:4200/api prefect --no-prompt deploy --all --prefect-file prefect.yaml
+# then, once per server, the automation that frees the slot of a run whose machine died:
+#   PREFECT_API_URL=http://SERVER:4200/api duban deploy --dead-runs-only
 """
 
 
@@ -33,7 +35,7 @@ def render(plan: Plan, *, work_pool: str, working_dir: str) -> str:
                     {"cron": s.schedule.cron, "timezone": s.schedule.timezone, "slug": s.slug}
                     for s in deployment.schedules
                 ],
-                "work_pool": {"name": work_pool, "job_variables": {"working_dir": working_dir}},
+                "work_pool": {"name": work_pool, "job_variables": job_variables(working_dir)},
             }
         )
     document = {

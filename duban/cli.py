@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -421,21 +422,46 @@ def period_show(period_code: str, as_of: date, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the Prefect server it starts listens.")
+@click.option(
+    "--port", default=4200, show_default=True, type=click.IntRange(1, 65535), help="The Prefect server's port."
+)
 @user_errors
-def serve() -> None:
-    """Serve every scheduled flow from this one process (the embedded, single-machine set-up)."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # a government intranet: no telemetry
-    from prefect import serve as prefect_serve
+def serve(host: str, port: int) -> None:
+    """Run every schedule on this machine until Ctrl+C: a Prefect server (unless PREFECT_API_URL names one)
+    and the deployments served against it."""
+    from datetime import datetime
 
-    from deployments.build import build
+    from rich.markup import escape
 
-    deployments = build(plan_in_force())
-    err.print(f"正在运行{len(deployments)}个定时流程：{'、'.join(d.name for d in deployments)}（按 Ctrl+C 停止）")
-    prefect_serve(*deployments)
+    from deployments.local_server import ServerError
+    from deployments.serve import AlreadyServing, Started, next_runs
+    from deployments.serve import serve as run_serve
+
+    plan = plan_in_force()
+
+    def announce(started: Started) -> None:
+        if started.ui_url:
+            err.print(f"已启动 Prefect 服务器：{started.api_url}（日志 {started.server_log}）")
+            err.print(f"Prefect 界面：{started.ui_url}（可查看各流程的运行记录）")
+        else:
+            err.print(f"使用 PREFECT_API_URL 指定的 Prefect 服务器：{started.api_url}")
+        err.print("各定时流程的下次运行时间（北京时间）：")
+        for slug, cron, when in next_runs(plan, datetime.now(config.TZ)):
+            err.print(f"  {slug:<18} {when:%Y-%m-%d %H:%M}（{cron}）")
+        err.print("  supervision-campaign 按需发起（duban campaign start）")
+        err.print("正在运行，按 Ctrl+C 停止（先停止进行中的运行，再停止服务器）")
+
+    try:
+        run_serve(plan, config.home(), host=host, port=port, announce=announce)
+    except (AlreadyServing, ServerError) as exc:
+        err.print(f"[red]错误：[/red]{escape(str(exc))}")
+        sys.exit(2)
+    err.print("duban serve 已停止")
 
 
 @main.command()
-@click.option("--pool", required=True, help="The Prefect work pool (type process) the workers poll.")
+@click.option("--pool", help="The Prefect work pool (type process) the workers poll.")
 @click.option(
     "--working-dir",
     type=click.Path(path_type=Path),
@@ -448,9 +474,17 @@ def serve() -> None:
     type=click.Path(path_type=Path),
     help="Write the deployments as a prefect.yaml there (for `prefect deploy --all`) instead of registering them.",
 )
+@click.option(
+    "--dead-runs-only",
+    is_flag=True,
+    help="Only set up the automation that marks runs of dead machines Crashed (after `prefect deploy --all`).",
+)
 @user_errors
-def deploy(pool: str, working_dir: Path, write_to: Path | None) -> None:
-    """Register every flow with the Prefect server in PREFECT_API_URL, for that pool's workers."""
+def deploy(pool: str | None, working_dir: Path, write_to: Path | None, dead_runs_only: bool) -> None:
+    """Register every flow with the Prefect server in PREFECT_API_URL, for that pool's workers, and the
+    automation that frees the slot of a run whose machine died."""
+    if not dead_runs_only and not pool:
+        raise click.UsageError("--pool is required")
     if write_to is not None:
         from deployments.prefect_yaml import render
 
@@ -459,12 +493,17 @@ def deploy(pool: str, working_dir: Path, write_to: Path | None) -> None:
         return
     if not os.environ.get("PREFECT_API_URL"):
         raise ReportError("请先设置 PREFECT_API_URL（Prefect 服务器地址，如 http://127.0.0.1:4200/api）")
-    from deployments.build import build
+    from deployments.dead_runs import SILENT_SECONDS, ensure_automation
 
-    for deployment in build(plan_in_force(), work_pool=pool, working_dir=str(working_dir.resolve())):
-        deployment.apply()
-        when = f"{deployment.schedules[0].schedule.cron}，Asia/Shanghai" if deployment.schedules else "按需发起"
-        out.print(f"已注册 {deployment.name}（{when}）→ 工作池 {pool}")
+    if not dead_runs_only:
+        from deployments.build import build
+
+        for deployment in build(plan_in_force(), work_pool=pool, working_dir=str(working_dir.resolve())):
+            deployment.apply()
+            when = f"{deployment.schedules[0].schedule.cron}，Asia/Shanghai" if deployment.schedules else "按需发起"
+            out.print(f"已注册 {deployment.name}（{when}）→ 工作池 {pool}")
+    state = "已设置" if ensure_automation() else "已存在"
+    out.print(f"{state}自动处理：{SILENT_SECONDS}秒无心跳的运行（所在机器已停止）标记为 Crashed，释放其并发名额")
 
 
 # -- bulletins -------------------------------------------------------------------------------------

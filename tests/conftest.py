@@ -22,7 +22,7 @@ SAMPLE = ROOT / "samples" / "ledger-2022.csv"
 EVIDENCE = ROOT / "samples" / "evidence" / "整改完成情况说明.txt"
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-pytest_plugins = ["fakes"]
+pytest_plugins = ["fakes", "prefect_servers"]
 
 
 @pytest.fixture

@@ -4,26 +4,18 @@ started through the CLI (once), and a worker killed in the middle of a run."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import psycopg
-import pytest
 from conftest import PLAN, ROOT, SAMPLE, sample_rows
-from fakes import free_port
-from pgcluster import PostgresCluster
+from prefect_servers import BIN, kill_tree
 
-BIN = Path(sys.executable).parent
 NAMES = [
     "chase-submissions",
     "dispatch-outbox",
@@ -46,44 +38,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def server(pg_cluster: PostgresCluster, tmp_path: Path) -> Iterator[dict[str, str]]:
-    port = free_port()
-    prefect_db = pg_cluster.create_database(f"prefect_{port}")
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_db.replace("+psycopg", "+asyncpg"),
-        "DUBAN_DATABASE_URL": pg_cluster.create_database(f"duban_{port}"),
-        "DUBAN_HOME": str(tmp_path / "home"),
-    }
-    process = subprocess.Popen(
-        [BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("the Prefect server did not start within 90 s")
-        yield env
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _run(env: dict[str, str], *args: object) -> str:
@@ -130,7 +84,7 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
         first = _run(env, BIN / "duban", *START_KINDERGARTENS)
         second = _run(env, BIN / "duban", *START_KINDERGARTENS)
     finally:
-        _kill_tree(worker.pid, signal.SIGTERM)
+        kill_tree(worker.pid, signal.SIGTERM)
     view = json.loads(_run(env, BIN / "duban", "period", "show", "2022-05", "--as-of", "2022-05-01", "--json"))
     assert view["opened"] and len(view["submissions"]) == 17  # 12 townships and 5 lead departments
     kindergartens = {r["问题编号"]: r["责任单位"] or r["镇办"] for r in sample_rows() if r["设施类型"] == "幼儿园"}
@@ -173,7 +127,7 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
     assert _query(duban_db, WAITING_ON_LOCK) == [(1,)], "the flow run never reached the outbox"
     assert _query(duban_db, "select count(*) from campaign_item") == [(len(kindergartens),)]
 
-    _kill_tree(worker.pid, signal.SIGKILL)  # the worker and the flow run it started: the machine is gone
+    kill_tree(worker.pid, signal.SIGKILL)  # the worker and the flow run it started: the machine is gone
     lock.rollback()
     lock.close()
     deadline = time.monotonic() + 30
@@ -187,7 +141,7 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
         assert "Completed" in _run(env, BIN / "prefect", *follow)
         assert "Completed" in _run(env, BIN / "prefect", *follow)  # and once more: nothing doubles
     finally:
-        _kill_tree(worker.pid, signal.SIGTERM)
+        kill_tree(worker.pid, signal.SIGTERM)
     # The Office marks the dead run cancelled and starts the campaign again: a new run, the same campaign.
     [(dead,)] = _query(env["PREFECT_SERVER_DATABASE_CONNECTION_URL"], RUNS_OF, "supervision-campaign")
     _run(env, BIN / "python", "-c", CANCEL, dead)
@@ -195,7 +149,7 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
     try:
         again = _run(env, BIN / "duban", *START_KINDERGARTENS, "--wait", "120")
     finally:
-        _kill_tree(worker.pid, signal.SIGTERM)
+        kill_tree(worker.pid, signal.SIGTERM)
     assert "该专项督导此前已发起，未重复发起" in again
     assert _query(env["PREFECT_SERVER_DATABASE_CONNECTION_URL"], FLOW_RUNS_OF, "supervision-campaign") == [(2,)]
     assert _query(duban_db, "select count(*) from campaign") == [(1,)]
@@ -293,24 +247,3 @@ def _worker(env: dict[str, str]) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def _kill_tree(pid: int, sig: signal.Signals) -> None:
-    """The process and every process it started (a flow run runs in a session of its own)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    family, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        family.append(current)
-        todo += children.get(current, [])
-    for member in family:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(member, sig)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
