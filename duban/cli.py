@@ -562,7 +562,9 @@ def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edit
     type=click.Choice(["queued", "sending", "sent", "failed", "dead"]),
     help="Repeatable.",
 )
-@click.option("--limit", default=100, show_default=True)
+@click.option(
+    "--limit", default=100, show_default=True, type=click.IntRange(min=0), help="The newest N messages; 0 for all."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @user_errors
@@ -570,15 +572,20 @@ def outbox(ctx: click.Context, statuses: tuple[str, ...], limit: int, as_json: b
     """Messages waiting, sent, failed or dead (newest first)."""
     if ctx.invoked_subcommand is not None:
         return
-    from sqlmodel import col, select
+    from sqlmodel import col, func, select
 
     from duban.db import session_scope
     from models import OutboxMessage
 
     with session_scope() as session:
-        query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(limit)
+        query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc())
+        counting = select(func.count()).select_from(OutboxMessage)
         if statuses:
             query = query.where(col(OutboxMessage.status).in_(statuses))
+            counting = counting.where(col(OutboxMessage.status).in_(statuses))
+        if limit:
+            query = query.limit(limit)
+        total = session.exec(counting).one()
         rows = [
             {
                 "id": m.id,
@@ -615,6 +622,8 @@ def outbox(ctx: click.Context, statuses: tuple[str, ...], limit: int, as_json: b
             row["last_error"],
         )
     out.print(table)
+    if len(rows) < total:
+        out.print(f"共 {total} 条，仅显示最新 {len(rows)} 条（--limit 0 显示全部）")
 
 
 @outbox.command("retry")

@@ -378,3 +378,17 @@ def test_outbox_and_notify_commands(live: SmtpServer, initialised: Cli) -> None:
     out = initialised("outbox", "dispatch").output  # now: a test message is urgent, office hours or not
     assert out.startswith("已投递1条（1次发送）")
     assert len(live.messages) == 2
+
+
+def test_outbox_lists_the_newest_and_says_how_many_it_left_out(imported: Cli, home: Path) -> None:
+    import json
+    import sqlite3
+
+    imported("tick", "--as-of", "2022-05-01")  # the round opens: every unit is told
+    with sqlite3.connect(home / "duban.db") as db:
+        ids = [i for (i,) in db.execute("select id from outbox order by id desc")]
+    assert len(ids) > 3
+    assert [m["id"] for m in json.loads(imported("outbox", "--limit", "2", "--json").output)] == ids[:2]
+    assert [m["id"] for m in json.loads(imported("outbox", "--limit", "0", "--json").output)] == ids
+    assert f"共 {len(ids)} 条，仅显示最新 2 条（--limit 0 显示全部）" in imported("outbox", "--limit", "2").output
+    assert "仅显示" not in imported("outbox", "--limit", "0").output

@@ -54,6 +54,7 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
     out = _run(env, BIN / "duban", "deploy", "--pool", "duban", "--working-dir", ROOT)
     assert "已注册 open-period（0 8 1 * *，Asia/Shanghai）→ 工作池 duban" in out
     assert "已注册 supervision-campaign（按需发起）→ 工作池 duban" in out
+    assert "已设置自动处理：90秒无心跳的运行（所在机器已停止）标记为 Crashed，释放其并发名额" in out
 
     listed = json.loads(_run(env, BIN / "python", "-c", READ_DEPLOYMENTS).strip().splitlines()[-1])
     assert listed == LISTING
@@ -103,13 +104,14 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
     """The worker machine dies while the campaign's run is telling the units (held up, for the test, by
     a lock on the outbox); the next follow-campaigns run finishes the work, and nothing is doubled."""
     env = server
-    duban_db = env["DUBAN_DATABASE_URL"]
+    duban_db, prefect_db = env["DUBAN_DATABASE_URL"], env["PREFECT_SERVER_DATABASE_CONNECTION_URL"]
     _run(env, BIN / "prefect", "work-pool", "create", "duban", "--type", "process")
     _run(env, BIN / "duban", "init", "--plan", PLAN, "--as-of", "2022-04-01")
     _run(env, BIN / "duban", "ledger", "import", SAMPLE, "--as-of", "2022-04-08", "--no-engine")
     # This time through the prefect.yaml written from the plan, as `prefect deploy --all` reads it.
     _run(env, BIN / "duban", "deploy", "--pool", "duban", "--working-dir", ROOT, "--write", tmp_path / "prefect.yaml")
     _run(env, BIN / "prefect", "--no-prompt", "deploy", "--all", "--prefect-file", tmp_path / "prefect.yaml")
+    assert "已设置自动处理：90秒无心跳的运行" in _run(env, BIN / "duban", "deploy", "--dead-runs-only")
     assert json.loads(_run(env, BIN / "python", "-c", READ_DEPLOYMENTS).strip().splitlines()[-1]) == LISTING
     kindergartens = {r["问题编号"]: r["责任单位"] or r["镇办"] for r in sample_rows() if r["设施类型"] == "幼儿园"}
     units = len(set(kindergartens.values()))
@@ -142,9 +144,14 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
         assert "Completed" in _run(env, BIN / "prefect", *follow)  # and once more: nothing doubles
     finally:
         kill_tree(worker.pid, signal.SIGTERM)
-    # The Office marks the dead run cancelled and starts the campaign again: a new run, the same campaign.
-    [(dead,)] = _query(env["PREFECT_SERVER_DATABASE_CONNECTION_URL"], RUNS_OF, "supervision-campaign")
-    _run(env, BIN / "python", "-c", CANCEL, dead)
+    # Nobody touches the dead run: it stopped sending heartbeats, so the server marks it Crashed, which
+    # frees the deployment's only slot long before its 300 s lease would run out; the Office starts the
+    # campaign again: a new run, the same campaign.
+    [(dead,)] = _query(prefect_db, RUNS_OF, "supervision-campaign")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and _query(prefect_db, STATE_OF, dead) != [("CRASHED",)]:
+        time.sleep(2)
+    assert _query(prefect_db, STATE_OF, dead) == [("CRASHED",)]
     worker = _worker(env)
     try:
         again = _run(env, BIN / "duban", *START_KINDERGARTENS, "--wait", "120")
@@ -207,17 +214,7 @@ SCHEDULED = (  # each deployment's earliest scheduled run (UTC)
     "join deployment d on d.id = r.deployment_id where r.state_type = 'SCHEDULED' group by d.name"
 )
 RUNS_OF = "select r.id::text from flow_run r join deployment d on d.id = r.deployment_id where d.name = %s"
-CANCEL = """
-import asyncio, sys
-from prefect import get_client
-from prefect.states import Cancelled
-
-async def main():
-    async with get_client() as client:
-        await client.set_flow_run_state(sys.argv[1], Cancelled(message="工作进程所在机器已停止"), force=True)
-
-asyncio.run(main())
-"""
+STATE_OF = "select state_type::text from flow_run where id = %s"
 FLOW_RUNS_OF = "select count(*) from flow_run r join deployment d on d.id = r.deployment_id where d.name = %s"
 REQUESTS = "select recipient, count(*) from outbox where kind = 'campaign_request' group by recipient order by 1"
 STILL_WORKING = (  # the killed run's backend, until it finds its client gone and ends
