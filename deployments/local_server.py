@@ -88,6 +88,7 @@ def start(folder: Path, *, host: str, port: int) -> LocalServer:
 
 def _check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a closed port is free
         try:
             probe.bind((host, port))
         except OSError:
