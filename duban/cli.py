@@ -19,6 +19,8 @@ from duban import config
 from duban.campaign.commands import campaign
 from duban.cli_common import as_of_option, engine_option, err, out, parse_date, use_engine, user_errors
 from duban.closeout import STATUS_LABELS, ClosureError
+from duban.console import styled
+from duban.paths import output_dir
 from duban.programme import plan_in_force
 from duban.reporting.reports import ReportError
 
@@ -432,8 +434,6 @@ def serve(host: str, port: int) -> None:
     and the deployments served against it."""
     from datetime import datetime
 
-    from rich.markup import escape
-
     from deployments.local_server import ServerError
     from deployments.serve import AlreadyServing, Started, next_runs
     from deployments.serve import serve as run_serve
@@ -455,7 +455,7 @@ def serve(host: str, port: int) -> None:
     try:
         run_serve(plan, config.home(), host=host, port=port, announce=announce)
     except (AlreadyServing, ServerError) as exc:
-        err.print(f"[red]错误：[/red]{escape(str(exc))}")
+        err.print(styled(("错误：", "red"), str(exc)))
         sys.exit(2)
     err.print("duban serve 已停止")
 
@@ -519,7 +519,7 @@ def deploy(pool: str | None, working_dir: Path, write_to: Path | None, dead_runs
 @user_errors
 def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edition: bool, engine: bool | None) -> None:
     """Assemble (or re-print) a numbered bulletin as Word, PDF and HTML, and queue its distribution."""
-    out_dir = out_dir or config.home() / "bulletins"
+    out_dir = output_dir(out_dir or config.home() / "bulletins")
     if use_engine(engine):
         from flows.bulletin import assemble_bulletin
 
@@ -719,7 +719,7 @@ def notify_test(unit: str) -> None:
 
 
 def _print_item(view: dict) -> None:
-    out.print(f"[bold]问题 {view['code']}[/bold]  {view['status_label']}  进度 {view['progress']}%")
+    out.print(styled((f"问题 {view['code']}", "bold"), f"  {view['status_label']}  进度 {view['progress']}%"))
     for label, key in (
         ("镇办", "township"),
         ("社区", "community"),

@@ -9,7 +9,6 @@ from datetime import date
 from functools import wraps
 
 import click
-from rich.console import Console
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from duban import config
@@ -17,14 +16,18 @@ from duban.bulletin.document import BulletinError
 from duban.calendar import UnknownYear
 from duban.campaign.scope import CampaignError
 from duban.closeout import ClosureError
+from duban.console import LiteralConsole, styled
+from duban.evidence_files import EvidenceRefused
+from duban.paths import PathRefused
 from duban.plan import PlanError
 from duban.programme import NotInitialised
 from duban.reporting.periods import PeriodError
 from duban.reporting.reports import ReportError
 from duban.spreadsheet import RefusedFile, SheetError
+from duban.textgate import TextRefused
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = LiteralConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = LiteralConsole(stderr=True, soft_wrap=True)
 USER_ERRORS = (
     PlanError,
     BulletinError,
@@ -36,6 +39,9 @@ USER_ERRORS = (
     ReportError,
     PeriodError,
     CampaignError,
+    TextRefused,
+    PathRefused,
+    EvidenceRefused,
 )
 
 
@@ -65,11 +71,11 @@ def user_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except USER_ERRORS as exc:
-            err.print(f"[red]错误：[/red]{exc}")
+            err.print(styled(("错误：", "red"), str(exc)))
             sys.exit(2)
         except (OperationalError, ProgrammingError) as exc:
             if "no such table" in str(exc) or "does not exist" in str(exc):
-                err.print("[red]错误：[/red]数据库尚未初始化，请先运行 duban init --plan 方案文件")
+                err.print(styled(("错误：", "red"), "数据库尚未初始化，请先运行 duban init --plan 方案文件"))
                 sys.exit(2)
             raise
 

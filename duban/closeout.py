@@ -7,7 +7,6 @@ verifies or returns, the Office closes, returns or cancels.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,7 +14,9 @@ from typing import Literal
 
 from sqlmodel import Session, func, select
 
-from duban import audit
+from duban import audit, textgate
+from duban.evidence_files import checked_bytes, kind_of
+from duban.paths import under
 from duban.plan import Plan
 from models import AuditEntry, Evidence, LedgerItem, RectificationPlan
 
@@ -130,6 +131,7 @@ def transition(
     evidence: list[Path] | None = None,
     evidence_dir: Path | None = None,
 ) -> LedgerItem:
+    note = textgate.clean(note, multiline=True, limit=textgate.NOTE_LIMIT, field="说明")
     item = get_item(session, code)
     if plan.unit_kind(by) is None:
         raise ClosureError(f"未知单位“{by}”：不在实施方案的组织体系中")
@@ -145,21 +147,21 @@ def transition(
     if not rule.roles & roles_of(plan, item, by):
         who = "、".join(_holder(plan, item, role) for role in sorted(rule.roles))
         raise ClosureError(f"“{by}”无权对问题{code}进行“{rule.action}”：该操作只能由{who}进行")
-    if rule.needs_note and not note.strip():
+    if rule.needs_note and not note:
         raise ClosureError(f"“{rule.action}”须说明理由或情况（--note）")
     if rule.needs_evidence and not evidence:
         raise ClosureError("申请销号须附佐证材料（--evidence 文件）")
     if target == "planned" and _current_plan_id(session, item) is None:
         raise ClosureError(f"问题{code}尚未制定整治方案，请先用 duban item plan 录入整治措施和完成时限")
     ensure_in_order(session, item, as_of)
-    files = [attach(session, item, path, by, evidence_dir) for path in evidence or []]
+    files = [attach(session, plan, item, path, by, evidence_dir) for path in evidence or []]
     set_status(
         session,
         item,
         target,
         actor=by,
         as_of=as_of,
-        note=note.strip(),
+        note=note,
         action=rule.action,
         files=[f.filename for f in files],
     )
@@ -198,24 +200,27 @@ def set_status(
     )
 
 
-def attach(session: Session, item: LedgerItem, path: Path, by: str, evidence_dir: Path | None) -> Evidence:
-    """Keep a copy of an evidence file under DUBAN_HOME, content-addressed, once per item."""
-    if not path.is_file():
-        raise ClosureError(f"找不到佐证材料文件 {path}")
+def attach(session: Session, plan: Plan, item: LedgerItem, path: Path, by: str, evidence_dir: Path | None) -> Evidence:
+    """Keep a copy of an evidence file under DUBAN_HOME, content-addressed, once per item.
+
+    Stored by its digest and the type its content shows; the clerk's file name is kept only as data.
+    """
     if evidence_dir is None:
         raise ClosureError("未配置佐证材料存放目录")
-    data = path.read_bytes()
+    rules = plan.evidence
+    data = checked_bytes(path, max_bytes=rules.max_bytes, types=rules.types)
+    filename = textgate.clean(path.name, limit=textgate.TITLE_LIMIT * 2, field="佐证材料文件名")
     digest = hashlib.sha256(data).hexdigest()
     existing = session.exec(select(Evidence).where(Evidence.item_id == item.id, Evidence.sha256 == digest)).first()
     if existing is not None:
         return existing
-    target = evidence_dir / item.code / f"{digest[:12]}-{path.name}"
+    target = under(evidence_dir, item.code, f"{digest[:16]}.{kind_of(data)}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, target)
+    target.write_bytes(data)
     record = Evidence(
         item_id=item.id,
         sha256=digest,
-        filename=path.name,
+        filename=filename,
         size=len(data),
         stored_as=str(target.relative_to(evidence_dir.parent)),
         uploaded_by=by,

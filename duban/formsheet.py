@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils.exceptions import InvalidFileException
 
-from duban.spreadsheet import SheetError, column_letter
+from duban.spreadsheet import SheetError, as_written, column_letter, put
 
 META_SHEET = "表单信息"
 HEADER_ROW = 2
@@ -33,23 +33,21 @@ class FormColumn:
 
 def lay_out(sheet: Any, title: str, columns: tuple[FormColumn, ...], rows: list[dict]) -> int:
     """Title, header, rows (facts locked and grey, cells to fill open and yellow); returns the last row."""
-    sheet.cell(row=1, column=1, value=title)
+    put(sheet, 1, 1, title)
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
     locked_fill, open_fill = PatternFill("solid", fgColor="EDEDED"), PatternFill("solid", fgColor="FFF9E5")
     for index, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=index, value=column.title)
+        cell = put(sheet, HEADER_ROW, index, column.title)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         sheet.column_dimensions[column_letter(index - 1)].width = column.width
     for offset, row in enumerate(rows, start=HEADER_ROW + 1):
         for index, column in enumerate(columns, start=1):
-            cell = sheet.cell(row=offset, column=index, value=row.get(column.key))
+            cell = put(sheet, offset, index, row.get(column.key))
             cell.alignment = Alignment(vertical="top", wrap_text=True)
             cell.fill = open_fill if column.editable else locked_fill
             cell.protection = Protection(locked=not column.editable)
-            if isinstance(cell.value, date):
-                cell.number_format = "yyyy-mm-dd"
     sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=2)
     sheet.protection.sheet = True
     sheet.protection.formatRows = False
@@ -59,8 +57,9 @@ def lay_out(sheet: Any, title: str, columns: tuple[FormColumn, ...], rows: list[
 
 def add_meta(workbook: Workbook, facts: list[tuple[str, Any]]) -> None:
     meta = workbook.create_sheet(META_SHEET)
-    for row in facts:
-        meta.append(row)
+    for number, row in enumerate(facts, start=1):
+        for column, value in enumerate(row, start=1):
+            put(meta, number, column, value)
     meta.sheet_state = "veryHidden"
     meta.protection.sheet = True
 
@@ -100,4 +99,4 @@ def plain(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return as_written(str(value)).strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
@@ -228,6 +229,22 @@ class BulletinRules(_Strict):
     campaign_requirements: tuple[str, ...] = ()
 
 
+class EvidenceRules(_Strict):
+    """What an evidence file may be: its size, and its types as judged by content (duban/evidence_files.py)."""
+
+    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    types: tuple[Literal["pdf", "jpg", "png", "doc", "docx", "xls", "xlsx", "pptx", "txt"], ...] = (
+        "pdf",
+        "jpg",
+        "png",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "txt",
+    )
+
+
 class Campaigns(_Strict):
     """Supervision campaigns (专项督导): reminders before the response date, when a campaign closes."""
 
@@ -274,6 +291,7 @@ class Plan(_Strict):
     notifications: Notifications
     bulletin: BulletinRules
     campaigns: Campaigns = Campaigns()
+    evidence: EvidenceRules = EvidenceRules()
 
     @model_validator(mode="after")
     def _references(self) -> Plan:
@@ -406,11 +424,39 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         raise PlanError(f"方案文件 {source} 不是有效的 YAML：{exc}") from exc
     if not isinstance(data, dict):
         raise PlanError(f"方案文件 {source} 的顶层须为键值映射")
+    secrets = list(_secrets_in(data, ""))
+    if secrets:
+        lines = "\n".join(
+            f"  - {key}：{what}，密钥不得写入方案文件（请用 key_env 给出保存密钥的环境变量名）" for key, what in secrets
+        )
+        raise PlanError(f"方案文件 {source} 有误：\n{lines}")
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:
         lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
         raise PlanError(f"方案文件 {source} 有误：\n{lines}") from exc
+
+
+_WEBHOOK = re.compile(r"qyapi\.weixin\.qq\.com|webhook/send|[?&]key=", re.I)
+_KEY_LIKE = re.compile(r"(?=[0-9A-Fa-f-]*[A-Fa-f])(?=[0-9A-Fa-f-]*[0-9])(?:[0-9A-Fa-f]-?){16,}")
+_CREDENTIALS = re.compile(r"://[^/@\s]*:[^/@\s]*@")
+
+
+def _secrets_in(node: object, key: str) -> Iterator[tuple[str, str]]:
+    """Every value anywhere in the plan that is, or holds, a webhook address, a key or a password."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            yield from _secrets_in(value, f"{key}.{name}" if key else str(name))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _secrets_in(value, f"{key}[{index}]")
+    elif isinstance(node, str):
+        if _WEBHOOK.search(node):
+            yield key, "含有企业微信机器人的网址"
+        elif _KEY_LIKE.search(node):
+            yield key, "含有疑似密钥的字符串"
+        elif _CREDENTIALS.search(node):
+            yield key, "含有带密码的网址"
 
 
 def load_plan(path: Path) -> tuple[Plan, str]:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
-from duban import audit
+from duban import audit, textgate
 from duban.closeout import TERMINAL, ClosureError, ensure_in_order, get_item, roles_of, set_status
 from duban.plan import Plan
 from models import LedgerItem, PlanMilestone, RectificationPlan
@@ -116,6 +116,13 @@ def make_plan(
     note: str = "",
 ) -> RectificationPlan | None:
     """A unit of the item's chain makes or revises its plan; unchanged fields are carried over."""
+    if measures:
+        measures = textgate.clean(measures, multiline=True, limit=textgate.NOTE_LIMIT, field="整改措施")
+    note = textgate.clean(note, multiline=True, limit=textgate.NOTE_LIMIT, field="说明")
+    if milestones_in is not None:
+        milestones_in = tuple(
+            (when, textgate.clean(label, limit=textgate.TITLE_LIMIT, field="时间节点")) for when, label in milestones_in
+        )
     item = get_item(session, code)
     if not roles_of(plan, item, by):
         raise ClosureError(

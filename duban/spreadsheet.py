@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +20,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from duban.paths import output_file
+
 Cell = str | int | float | bool | date | datetime | None
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class SheetError(Exception):
@@ -136,32 +141,47 @@ def _to_sheet(path: Path, table: list[list[Cell]]) -> Sheet:
 
 def write_table(path: Path, title: str, header: list[str], rows: list[list[Cell]]) -> None:
     """Write rows as .csv (UTF-8 with BOM, so Excel shows the Chinese) or as a formatted .xlsx."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise SheetError(f"只能写出 .xlsx 或 .csv 文件：{path.name}")
+    output_file(path)
     if suffix == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
             writer.writerows([[_csv_text(v) for v in row] for row in rows])
-    elif suffix == ".xlsx":
-        table_workbook(title, header, rows).save(path)
     else:
-        raise SheetError(f"只能写出 .xlsx 或 .csv 文件：{path.name}")
+        table_workbook(title, header, rows).save(path)
 
 
 def table_workbook(title: str, header: list[str], rows: list[list[Cell]]) -> Workbook:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
+    for number, values in enumerate([header, *rows], start=1):
+        for column, value in enumerate(values, start=1):
+            put(sheet, number, column, value)
     style_header(sheet, len(header))
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, date):
-                cell.number_format = "yyyy-mm-dd"
     return workbook
+
+
+def put(sheet: Any, row: int, column: int, value: Cell) -> Any:
+    """The one way duban writes a cell: text stays text, never a formula, whatever it starts with, and
+    characters a workbook cannot hold are shown escaped (as `as_written` says, for reading back)."""
+    cell = sheet.cell(row=row, column=column)
+    if isinstance(value, str):
+        cell.value = as_written(value)
+        cell.data_type = "s"  # openpyxl took a leading "=" for a formula
+    else:
+        cell.value = value
+        if isinstance(value, date):
+            cell.number_format = "yyyy-mm-dd"
+    return cell
+
+
+def as_written(text: str) -> str:
+    """Text as `put` writes it: control characters (which a workbook cannot hold) as visible \\xNN."""
+    return _UNWRITABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def style_header(sheet: Any, width: int) -> None:
@@ -176,8 +196,12 @@ def style_header(sheet: Any, width: int) -> None:
 
 
 def _csv_text(value: Cell) -> str:
+    """A CSV cell a spreadsheet program will not run: text starting with = + - @ tab or CR gets a leading
+    apostrophe (OWASP's advice; duban's readers drop it again)."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()[:10]
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return str(value)

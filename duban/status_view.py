@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from duban.closeout import STATUS_LABELS
+from duban.console import styled
 from duban.plan import Plan
 from duban.status import LIGHT_LABELS
 
@@ -14,7 +15,7 @@ _LIGHT_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "none": "dim
 
 def print_status(console: Console, plan: Plan, data: dict) -> None:
     items = data["items"]
-    console.print(f"[bold]{plan.programme.title}[/bold]")
+    console.print(plan.programme.title, style="bold")
     console.print(f"截至 {data['as_of']}：台账问题共 {items['total']} 项，逾期 {len(items['overdue'])} 项")
     lights = "，".join(f"{LIGHT_LABELS[k]} {v} 项" for k, v in data["lights"].items())
     console.print(f"未销号问题：{lights}")
@@ -56,7 +57,7 @@ def print_status(console: Console, plan: Plan, data: dict) -> None:
             STATUS_LABELS[row["status"]],
             row["deadline"] or "",
             left,
-            f"[{style}]{LIGHT_LABELS[row['light']]}[/{style}]",
+            styled((LIGHT_LABELS[row["light"]], style)),
         )
     console.print(table)
 
@@ -75,8 +76,11 @@ def print_period(console: Console, view: dict) -> None:
         console.print(f"{view['period']}的报送工作尚未开启。")
         return
     console.print(
-        f"[bold]{view['period']} 报送情况[/bold]（截至 {view['as_of']}；开启于 {view['opened_on']}，"
-        f"镇办截止 {view['township_due']}，部门截止 {view['department_due']}）"
+        styled(
+            (f"{view['period']} 报送情况", "bold"),
+            f"（截至 {view['as_of']}；开启于 {view['opened_on']}，"
+            f"镇办截止 {view['township_due']}，部门截止 {view['department_due']}）",
+        )
     )
     table = Table(title="报送情况")
     for column in ("单位", "类型", "截止日期", "状态", "报送日期", "版本", "迟报", "审核"):

@@ -8,8 +8,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 
-plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "DejaVu Sans"]
+# Only fonts that are installed: naming a missing one makes matplotlib warn on every command's console.
+_INSTALLED = {font.name for font in font_manager.fontManager.ttflist}
+plt.rcParams["font.sans-serif"] = [f for f in ("Noto Sans CJK SC", "WenQuanYi Zen Hei") if f in _INSTALLED] + [
+    "DejaVu Sans"
+]
 plt.rcParams["axes.unicode_minus"] = False
 
 

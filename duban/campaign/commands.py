@@ -15,6 +15,7 @@ from duban.campaign.scope import CampaignError, Scope
 from duban.campaign.view import ANSWERS, STAGES, figures
 from duban.cli_common import as_of_option, engine_option, out, parse_date, use_engine, user_errors
 from duban.closeout import STATUS_LABELS
+from duban.console import styled
 from models import Campaign
 
 DEPLOYMENT = "supervision-campaign/supervision-campaign"
@@ -161,7 +162,9 @@ def campaign_show(campaign_id: int, as_of: date, as_json: bool) -> None:
         out.print_json(json.dumps(data, ensure_ascii=False))
         return
     c, t = data["campaign"], data["totals"]
-    out.print(f"[bold]专项督导第{c['id']}号  {c['title']}[/bold]  {STAGES[c['stage']]}（截至{data['as_of']}）")
+    out.print(
+        styled((f"专项督导第{c['id']}号  {c['title']}", "bold"), f"  {STAGES[c['stage']]}（截至{data['as_of']}）")
+    )
     out.print(f"  范围：{c['scope']}")
     out.print(f"  发起：{c['started_on']}（{c['started_by']}）  反馈截止：{c['due']}  结束并通报：{c['closes_on']}")
     out.print(

@@ -18,7 +18,8 @@ from duban.campaign.scope import CampaignError
 from duban.campaign.start import get_campaign, items_of
 from duban.closeout import STATUS_LABELS
 from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
-from duban.ledger.cells import CellError, day, text
+from duban.ledger.cells import CellError, day, long_text
+from duban.paths import output_file
 from duban.plan import Plan
 from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter
 from models import Campaign, LedgerItem
@@ -63,8 +64,7 @@ def write_response_form(session: Session, plan: Plan, campaign: Campaign, unit: 
     sheet.title = SHEET
     lay_out(sheet, f"{campaign.title}反馈表  反馈单位：{unit}  反馈截止：{campaign.due.isoformat()}", COLUMNS, rows)
     add_meta(workbook, [("单位", unit), ("督导编号", campaign.id), ("督导名称", campaign.title)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    workbook.save(output_file(path))
     return len(rows)
 
 
@@ -141,7 +141,7 @@ def _answer(code: str, cells: dict, campaign: Campaign, fail) -> Answer | None: 
     texts = {}
     for key in ("progress", "measures"):
         try:
-            value = text(cells.get(key)) or ""
+            value = long_text(cells.get(key)) or ""
         except CellError as exc:
             fail(key, str(exc), cells.get(key))
             return None

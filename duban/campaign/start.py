@@ -15,10 +15,11 @@ from pathlib import Path
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from duban import audit, config
+from duban import audit, config, textgate
 from duban.calendar import WorkingCalendar
 from duban.campaign.scope import CampaignError, Scope, select_items
 from duban.db import insert_once
+from duban.paths import under
 from duban.plan import Plan
 from duban.reporting.periods import add_working_days
 from models import Campaign, CampaignItem, LedgerItem, OutboxMessage
@@ -39,10 +40,8 @@ def campaign_key(title: str, scope: Scope, due: date) -> str:
 
 def check(*, plan: Plan, title: str, due: date, as_of: date) -> None:
     """What can be said wrong before anything is started (the CLI asks before it submits a flow run)."""
-    if not title.strip():
+    if not textgate.clean(title, limit=textgate.TITLE_LIMIT, field="督导名称"):
         raise CampaignError("督导名称不能为空")
-    if len(title.strip()) > 100:
-        raise CampaignError(f"督导名称过长（{len(title.strip())}字，最多100字）")
     if due <= as_of:
         raise CampaignError(f"反馈截止日期{due.isoformat()}须晚于发起日期{as_of.isoformat()}")
     if not WorkingCalendar(plan.calendar).is_working_day(due):
@@ -125,7 +124,7 @@ def items_of(session: Session, campaign_id: int, unit: str | None = None) -> lis
 
 def form_path(campaign: Campaign, unit: str) -> Path:
     """Where the unit's response form is kept (and attached to its request)."""
-    return config.home() / "campaigns" / str(campaign.id) / f"{unit}-督导反馈表.xlsx"
+    return under(config.home(), "campaigns", str(campaign.id), f"{unit}-督导反馈表.xlsx")
 
 
 def ask(session: Session, plan: Plan, campaign_id: int, unit: str) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from duban.spreadsheet import Cell
+from duban import textgate
+from duban.spreadsheet import FORMULA_STARTS, Cell
 
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -17,14 +18,35 @@ class CellError(ValueError):
     """The cell holds something unusable; the message says what is expected."""
 
 
-def text(value: Cell) -> str | None:
+def text(value: Cell, *, multiline: bool = False) -> str | None:
+    """Text through the gate (duban/textgate.py); line breaks only where a cell may hold several lines."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, datetime | date):
         raise CellError("此处应填写文字，而不是日期")
-    return str(value).strip() or None
+    raw = str(value)
+    if raw.startswith("'") and raw[1:].startswith(FORMULA_STARTS):
+        raw = raw[1:]  # duban's own CSV export guarded it so
+    try:
+        return textgate.clean(raw, multiline=multiline) or None
+    except textgate.TextRefused as exc:
+        raise CellError(str(exc)) from None
+
+
+def long_text(value: Cell) -> str | None:
+    return text(value, multiline=True)
+
+
+def code(value: Cell) -> str | None:
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        return textgate.code(raw)
+    except textgate.TextRefused as exc:
+        raise CellError(str(exc)) from None
 
 
 def day(value: Cell) -> date | None:

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 
 from duban.closeout import STATUS_LABELS
 from duban.ledger.columns import COLUMNS
+from duban.paths import output_file
 from duban.plan import Plan
 from duban.rectification import current
-from duban.spreadsheet import Cell, column_letter, table_workbook, write_table
+from duban.spreadsheet import Cell, column_letter, put, table_workbook, write_table
 from models import LedgerItem
 
 EXPORT_HEADER = [c.title for c in COLUMNS] + ["状态", "整改进度", "方案版本"]
@@ -80,9 +81,9 @@ def write_template(plan: Plan, path: Path, rows: int = 500) -> None:
     }
     for index, (title, values) in enumerate(lists.items()):
         letter = column_letter(index)
-        choices.cell(row=1, column=index + 1, value=title)
+        put(choices, 1, index + 1, title)
         for offset, value in enumerate(values, start=2):
-            choices.cell(row=offset, column=index + 1, value=value)
+            put(choices, offset, index + 1, value)
         source = f"'选项'!${letter}$2:${letter}${len(values) + 1}"
         target = column_letter(header.index(title))
         check = DataValidation(
@@ -117,5 +118,4 @@ def write_template(plan: Plan, path: Path, rows: int = 500) -> None:
     sheet.column_dimensions[column_letter(header.index("问题描述"))].width = 40
     sheet.column_dimensions[column_letter(header.index("整改措施"))].width = 40
     choices.sheet_state = "hidden"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    workbook.save(output_file(path))

@@ -267,10 +267,7 @@ def _parse_row(
 
     col = {c.key: c for c in COLUMNS}
     out: dict[str, Any] = {}
-    code = read(col["code"])
-    if code and re.search(r"\s", code):
-        fail("code", "问题编号不能包含空格或换行", code)
-    out["code"] = code
+    out["code"] = read(col["code"], cells.code)
 
     township = read(col["township"])
     if township is not None and township not in plan.township_names():
@@ -295,7 +292,7 @@ def _parse_row(
     if stage_name is not None and stage is None:
         fail("stage", f"问题环节只能是{'、'.join(s.name for s in plan.stages)}", stage_name)
     out["stage"] = stage.code if stage else None
-    out["description"] = read(col["description"])
+    out["description"] = read(col["description"], cells.long_text)
 
     lead = read(col["lead_department"])
     if lead is not None and lead not in plan.department_names():
@@ -308,7 +305,7 @@ def _parse_row(
     out["responsible_unit"] = responsible or township
     out["key_difficult"] = read(col["key_difficult"], cells.yes_no) or False
 
-    measures = read(col["measures"])
+    measures = read(col["measures"], cells.long_text)
     deadline = read(col["deadline"], cells.day)
     if deadline and not (plan.programme.start <= deadline <= date(plan.programme.end.year + 5, 12, 31)):
         fail(

@@ -18,7 +18,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session, col, select
 
 from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
-from duban.ledger.cells import CellError, text, yes_no
+from duban.ledger.cells import CellError, long_text, yes_no
+from duban.paths import output_file
 from duban.plan import Plan
 from duban.rectification import current
 from duban.reporting.periods import month_end_of
@@ -31,7 +32,7 @@ from duban.reporting.reports import (
     lines_of,
     save_report,
 )
-from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter
+from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter, put
 from models import LedgerItem, Review, Submission, SubmissionVersion
 from notifications.render import cn_period
 
@@ -107,16 +108,15 @@ def write_form(session: Session, plan: Plan, *, period: str, unit: str, path: Pa
     _validations(sheet, columns, last)
     if submission.kind == "department":
         summary = workbook.create_sheet(SUMMARY_TITLE)
-        summary["A1"] = "本月工作总结（整治进展、存在问题、下步打算）："
-        summary["A2"] = _previous_summary(session, submission)
+        put(summary, 1, 1, "本月工作总结（整治进展、存在问题、下步打算）：")
+        put(summary, 2, 1, _previous_summary(session, submission))
         summary["A2"].protection = Protection(locked=False)
         summary["A2"].alignment = Alignment(wrap_text=True, vertical="top")
         summary.column_dimensions["A"].width = 100
         summary.row_dimensions[2].height = 200
         summary.protection.sheet = True
     add_meta(workbook, [("单位", unit), ("报送期", period), ("类型", submission.kind), ("截止日期", submission.due_on)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    workbook.save(output_file(path))
     return len(rows)
 
 
@@ -305,11 +305,14 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
         problems.append(Problem(name, None, "", f"缺少问题{'、'.join(missing)}的填报行（请勿删除行）"))
     if not lines and not problems:
         problems.append(Problem(name, HEADER_ROW + 1, "", "没有填报任何问题"))
-    if problems:
-        raise FormRefused(problems)
     summary = ""
     if submission.kind == "department" and SUMMARY_TITLE in workbook.sheetnames:
-        summary = str(workbook[SUMMARY_TITLE]["A2"].value or "").strip()
+        try:
+            summary = long_text(workbook[SUMMARY_TITLE]["A2"].value) or ""
+        except CellError as exc:
+            problems.append(Problem(name, 2, f"“{SUMMARY_TITLE}”工作表A列", str(exc)))
+    if problems:
+        raise FormRefused(problems)
     return FilledForm(lines=lines, summary=summary)
 
 
@@ -360,7 +363,7 @@ def _read_line(
         if key not in letters:
             continue
         try:
-            value = text(cells.get(key)) or ""
+            value = long_text(cells.get(key)) or ""
         except CellError as exc:
             fail(key, str(exc), cells.get(key))
             value = ""

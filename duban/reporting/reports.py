@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
-from duban import audit
+from duban import audit, textgate
 from duban.calendar import WorkingCalendar
 from duban.closeout import set_status
 from duban.plan import Plan
@@ -139,6 +139,7 @@ def review(
     session: Session, plan: Plan, *, period: str, township: str, by: str, accept: bool, reason: str, as_of: date
 ) -> Submission:
     """A lead department accepts a township's latest report, or returns it with a reason."""
+    reason = textgate.clean(reason, multiline=True, limit=textgate.NOTE_LIMIT, field="退回理由")
     submission = get_submission(session, plan, period, township)
     if submission.kind != "township":
         raise ReportError(f"{township}不是镇办：部门报表由{plan.office.name}汇总，无需审核")

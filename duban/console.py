@@ -1,0 +1,40 @@
+"""The consoles of the CLI: whatever a clerk typed is printed as it is, never read as markup or escapes.
+
+Text printed goes through `render_str`, so strings, f-strings and table cells alike are shown literally:
+`[/x]` stays `[/x]`, and control characters (a terminal escape, a bell) appear as `\\x1b`, `\\x07`.
+Styling is given by the code, as `style=` or with `styled`, never by brackets inside text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def literal(text: str) -> str:
+    """Control characters as visible escapes; tab and newline as they are."""
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line made of plain parts and (text, style) parts, every part literal."""
+    line = Text()
+    for part in parts:
+        text, style = (part, "") if isinstance(part, str) else part
+        line.append(literal(text), style=style)
+    return line
+
+
+class LiteralConsole(Console):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(literal(text), **options)
