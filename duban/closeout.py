@@ -209,7 +209,7 @@ def attach(session: Session, plan: Plan, item: LedgerItem, path: Path, by: str, 
         raise ClosureError("未配置佐证材料存放目录")
     rules = plan.evidence
     data = checked_bytes(path, max_bytes=rules.max_bytes, types=rules.types)
-    filename = textgate.clean(path.name, limit=textgate.TITLE_LIMIT * 2, field="佐证材料文件名")
+    filename = textgate.clean(path.name, limit=textgate.FILENAME_LIMIT, field="佐证材料文件名")
     digest = hashlib.sha256(data).hexdigest()
     existing = session.exec(select(Evidence).where(Evidence.item_id == item.id, Evidence.sha256 == digest)).first()
     if existing is not None:

@@ -141,10 +141,10 @@ def _to_sheet(path: Path, table: list[list[Cell]]) -> Sheet:
 
 def write_table(path: Path, title: str, header: list[str], rows: list[list[Cell]]) -> None:
     """Write rows as .csv (UTF-8 with BOM, so Excel shows the Chinese) or as a formatted .xlsx."""
+    output_file(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise SheetError(f"只能写出 .xlsx 或 .csv 文件：{path.name}")
-    output_file(path)
     if suffix == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)

@@ -16,6 +16,7 @@ _CODE = re.compile(r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_-]*")
 CODE_LIMIT = 40
 NOTE_LIMIT = 2000  # a note, a reason, a measure
 TITLE_LIMIT = 100  # a title, a milestone, a name on one line
+FILENAME_LIMIT = 255  # a file name as kept (models.Evidence.filename)
 
 
 class TextRefused(ValueError):
