@@ -91,7 +91,7 @@ def test_a_township_with_formula_text_answers_its_forms(hostile: Cli, tmp_path: 
     codes = [code for code in cells if code]
     fill_form(form, {code: {"整改进度（%）": 0, "工作状态": "未开工"} for code in codes})
     out = hostile("report", "submit", form, "--unit", "城关街道", "--period", "2022-05", "--as-of", "2022-05-05")
-    assert "已提交" in out.output or "报送" in out.output
+    assert "城关街道2022-05报表已报送：第1版，2022-05-05" in out.output
 
     start = ("campaign", "start", "--title", "社区用房专项督导", "--township", "城关街道", "--due", "2022-05-20")
     hostile(*start, "--as-of", "2022-05-09")
@@ -99,12 +99,13 @@ def test_a_township_with_formula_text_answers_its_forms(hostile: Cli, tmp_path: 
     hostile("campaign", "form", "1", "--unit", "城关街道", answer)
     sheet = load_workbook(answer).active
     [row] = [r for r in sheet.iter_rows(min_row=3) if r[0].value == "H-1"]
-    assert (row[3].value, row[3].data_type) == (FORMULA, "s")
-    answers = {"整改进展情况": "=1+1 已开展", "下一步整改措施": "+收回用房", "承诺完成时限": "2022-08-31"}
+    assert (row[2].value, row[2].data_type) == (FORMULA, "s")
+    answers = {"整改进展情况": "@SUM(已开展)", "下一步整改措施": "+收回用房", "承诺完成时限": "2022-08-31"}
     fill_form(answer, {"H-1": answers}, sheet.title)
-    hostile("campaign", "respond", "1", "--unit", "城关街道", answer, "--as-of", "2022-05-12")
+    said = hostile("campaign", "respond", "1", "--unit", "城关街道", answer, "--as-of", "2022-05-12").output
+    assert "城关街道已反馈专项督导第1号1项问题，2022-05-12" in said
     shown = hostile("campaign", "show", "1", "--as-of", "2022-05-12", "--json").output
-    assert "=1+1 已开展" in shown
+    assert "@SUM(已开展)" in shown
 
 
 BAD_TEXT = {
