@@ -39,6 +39,7 @@ class Started:
     api_url: str
     ui_url: str | None  # None when serving against a server duban did not start
     server_log: Path | None
+    left_behind: list[str]  # runs a previous serve left unfinished, now marked Crashed
 
 
 @contextmanager
@@ -94,20 +95,23 @@ def serve(
             os.environ["DUBAN_HOME"] = str(home)  # runs may start in another folder
             from deployments.build import build  # Prefect reads PREFECT_API_URL when first imported
 
-            started = Started(api_url, server and server.ui_url, server and server.log)
-            asyncio.run(_run(build(plan), ready=lambda: announce(started)))
+            asyncio.run(_run(build(plan), server, announce))
         finally:
             if server is not None:
                 server.stop()
 
 
-async def _run(deployments: list[RunnerDeployment], ready: Callable[[], None]) -> None:
+async def _run(
+    deployments: list[RunnerDeployment], server: local_server.LocalServer | None, announce: Callable[[Started], None]
+) -> None:
     """Start the runner, wait for a signal, then cancel the runs in progress and stop polling."""
     from prefect.runner import Runner
 
-    from deployments.dead_runs import ensure_automation
+    from deployments.dead_runs import crash_unfinished, ensure_automation
 
     await asyncio.to_thread(ensure_automation)
+    left_behind = await crash_unfinished([d.name for d in deployments]) if server else []
+    started = Started(os.environ["PREFECT_API_URL"], server and server.ui_url, server and server.log, left_behind)
     runner = Runner(name="duban-serve", pause_on_shutdown=False)
     for deployment in deployments:
         await runner.aadd_deployment(deployment)
@@ -118,7 +122,7 @@ async def _run(deployments: list[RunnerDeployment], ready: Callable[[], None]) -
         await asyncio.sleep(0.05)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    ready()
+    announce(started)
     done, _ = await asyncio.wait({serving, asyncio.create_task(stopping.wait())}, return_when=asyncio.FIRST_COMPLETED)
     if serving in done:
         serving.result()  # the runner ended on its own: say why

@@ -446,6 +446,8 @@ def serve(host: str, port: int) -> None:
             err.print(f"Prefect 界面：{started.ui_url}（可查看各流程的运行记录）")
         else:
             err.print(f"使用 PREFECT_API_URL 指定的 Prefect 服务器：{started.api_url}")
+        if started.left_behind:
+            err.print(f"上次未正常结束的运行已标记为 Crashed：{'、'.join(started.left_behind)}")
         err.print("各定时流程的下次运行时间（北京时间）：")
         for slug, cron, when in next_runs(plan, datetime.now(config.TZ)):
             err.print(f"  {slug:<18} {when:%Y-%m-%d %H:%M}（{cron}）")

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from conftest import PLAN, ROOT, SAMPLE
 from fakes import free_port
-from prefect_servers import BIN, alive, command_line, descendants
+from prefect_servers import BIN, alive, command_line, descendants, kill_tree
 
 READY = "正在运行，按 Ctrl+C 停止"
 OPEN_MAY = "as_of=2022-05-01"
@@ -148,6 +148,43 @@ def test_serve_runs_its_own_server_and_every_run_reaches_duban(tmp_path: Path) -
         assert duban_db.execute("select count(*) from escalation").fetchone() == (0,)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{api}/health", timeout=2)
+
+
+def test_serve_killed_outright_and_started_again(tmp_path: Path) -> None:
+    """A power cut in the middle of a run: the next serve marks that run Crashed, and the deployment's only
+    slot is free again, so its next run completes instead of waiting."""
+    home = tmp_path / "home"
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUBAN_"))}
+    env |= {"DUBAN_HOME": str(home), "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    client_env = env | {"PREFECT_API_URL": api}
+    run = (BIN / "prefect", "deployment", "run", "escalate-overdue/escalate-overdue", "--param", "as_of=2022-05-09")
+    _loaded(env)
+    serve = _start_serve(env, tmp_path / "first.log", "--port", str(port))
+    lock = sqlite3.connect(home / "duban.db", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        cut = _run_id(_cli(client_env, *run))
+        _wait_for(api, cut, {"RUNNING"})
+        kill_tree(serve.pid, signal.SIGKILL)  # serve, its server and the run: nothing ends cleanly
+    finally:
+        lock.rollback()
+        lock.close()
+    with sqlite3.connect(home / "prefect" / "prefect.db") as prefect_db:
+        [(name, state)] = prefect_db.execute("select name, state_type from flow_run where id = ?", (cut,)).fetchall()
+    assert state == "RUNNING"
+
+    serve = _start_serve(env, tmp_path / "second.log", "--port", str(port))
+    try:
+        assert f"上次未正常结束的运行已标记为 Crashed：{name}" in (tmp_path / "second.log").read_text()
+        assert httpx.get(f"{api}/flow_runs/{cut}", timeout=5).json()["state"]["type"] == "CRASHED"
+        again = _run_id(_cli(client_env, *run))
+        assert _wait_for(api, again, {"COMPLETED"}, seconds=90) == "COMPLETED"
+        _stop(serve, signal.SIGTERM)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
 
 
 def test_serve_with_prefect_api_url_starts_no_server(server: dict[str, str], tmp_path: Path) -> None:
