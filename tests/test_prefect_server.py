@@ -112,6 +112,8 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
     _run(env, BIN / "duban", "deploy", "--pool", "duban", "--working-dir", ROOT, "--write", tmp_path / "prefect.yaml")
     _run(env, BIN / "prefect", "--no-prompt", "deploy", "--all", "--prefect-file", tmp_path / "prefect.yaml")
     assert "已设置自动处理：90秒无心跳的运行" in _run(env, BIN / "duban", "deploy", "--dead-runs-only")
+    # A run whose process died between starting and its first heartbeat: Running, and then silence.
+    silent = _run(env, BIN / "python", "-c", STARTED_THEN_SILENT, "monthly-bulletin/monthly-bulletin").split()[-1]
     assert json.loads(_run(env, BIN / "python", "-c", READ_DEPLOYMENTS).strip().splitlines()[-1]) == LISTING
     kindergartens = {r["问题编号"]: r["责任单位"] or r["镇办"] for r in sample_rows() if r["设施类型"] == "幼儿园"}
     units = len(set(kindergartens.values()))
@@ -152,6 +154,7 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
     while time.monotonic() < deadline and _query(prefect_db, STATE_OF, dead) != [("CRASHED",)]:
         time.sleep(2)
     assert _query(prefect_db, STATE_OF, dead) == [("CRASHED",)]
+    assert _query(prefect_db, STATE_OF, silent) == [("CRASHED",)]
     worker = _worker(env)
     try:
         again = _run(env, BIN / "duban", *START_KINDERGARTENS, "--wait", "120")
@@ -215,6 +218,20 @@ SCHEDULED = (  # each deployment's earliest scheduled run (UTC)
 )
 RUNS_OF = "select r.id::text from flow_run r join deployment d on d.id = r.deployment_id where d.name = %s"
 STATE_OF = "select state_type::text from flow_run where id = %s"
+STARTED_THEN_SILENT = """
+import asyncio, sys
+from prefect import get_client
+from prefect.states import Running
+
+async def main():
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(sys.argv[1])
+        run = await client.create_flow_run_from_deployment(deployment.id)
+        await client.set_flow_run_state(run.id, Running(), force=True)
+        print(run.id)
+
+asyncio.run(main())
+"""
 FLOW_RUNS_OF = "select count(*) from flow_run r join deployment d on d.id = r.deployment_id where d.name = %s"
 REQUESTS = "select recipient, count(*) from outbox where kind = 'campaign_request' group by recipient order by 1"
 STILL_WORKING = (  # the killed run's backend, until it finds its client gone and ends
