@@ -339,3 +339,24 @@ def test_console_shows_markup_and_escapes_literally(imported: Cli) -> None:
     args = ("--by", "城关街道", "--note", note, "--evidence", EVIDENCE, "--as-of", "2022-05-10")
     imported("item", "transition", "PT2022-0001", "--to", "close_requested", *args)
     assert note in imported("item", "show", "PT2022-0001").output
+
+
+def test_control_characters_stored_before_the_gate_are_written_escaped(
+    imported: Cli, home: Path, tmp_path: Path
+) -> None:
+    """Data filed before duban refused control characters: workbooks show them escaped and read back alike."""
+    import sqlite3
+
+    with sqlite3.connect(home / "duban.db") as db:
+        db.execute("update ledger_item set community = ? where code = 'PT2022-0001'", ("幸福\x01里\x1b社区",))
+    imported("ledger", "export", tmp_path / "导出.xlsx")
+    rows = {r[0]: r for r in load_workbook(tmp_path / "导出.xlsx").active.iter_rows(values_only=True)}
+    assert rows["PT2022-0001"][2] == "幸福\\x01里\\x1b社区"
+    imported("tick", "--as-of", "2022-05-01")
+    form = tmp_path / "城关街道.xlsx"
+    imported("report", "form", "--unit", "城关街道", "--period", "2022-05", form)
+    codes = [r[0].value for r in load_workbook(form)["填报"].iter_rows(min_row=3) if r[0].value]
+    fill_form(form, {code: {"整改进度（%）": 0, "工作状态": "未开工"} for code in codes})
+    said = imported("report", "submit", form, "--unit", "城关街道", "--period", "2022-05", "--as-of", "2022-05-05")
+    assert "城关街道2022-05报表已报送：第1版，2022-05-05" in said.output
+    assert "幸福\\x01里\\x1b社区" in imported("item", "show", "PT2022-0001").output
