@@ -249,6 +249,7 @@ def status(as_of: date, as_json: bool) -> None:
     from duban.status_view import print_status
 
     print_status(out, plan, data)
+    _warn_undeliverable()
 
 
 # -- the monthly round -----------------------------------------------------------------------------
@@ -626,6 +627,7 @@ def outbox(ctx: click.Context, statuses: tuple[str, ...], limit: int, as_json: b
     out.print(table)
     if len(rows) < total:
         out.print(f"共 {total} 条，仅显示最新 {len(rows)} 条（--limit 0 显示全部）")
+    _warn_undeliverable()
 
 
 @outbox.command("retry")
@@ -718,6 +720,15 @@ def notify_test(unit: str) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _warn_undeliverable() -> None:
+    """A dead-letter report that reached nobody: said on every `duban status` and `duban outbox`."""
+    from notifications.deadletters import warning
+
+    line = warning()
+    if line:
+        out.print(styled((line, "bold yellow")))
 
 
 def _print_item(view: dict) -> None:

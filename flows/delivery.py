@@ -7,12 +7,17 @@ from datetime import datetime
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
+from notifications.deadletters import OperatorUnreachable
 from tasks.notifications import dispatch_batch
 
 
 @flow(name="dispatch-outbox")
 def dispatch_outbox(limit: int = 1000, at: datetime | None = None) -> dict[str, int]:
-    """`at` replays a past moment (a tick of a past day); by default, now."""
+    """`at` replays a past moment (a tick of a past day); by default, now. `limit` rows are read per batch.
+
+    The run ends Failed when a report of dead messages could not reach the operator either: no message
+    can tell them, so the run's state does (and the file it names).
+    """
     result = dispatch_batch(limit, at)
     summary = {
         "sent": result.sent,
@@ -21,6 +26,10 @@ def dispatch_outbox(limit: int = 1000, at: datetime | None = None) -> dict[str, 
         "waiting": result.waiting,
         "deferred": result.deferred,
         "messages": result.messages,
+        "undeliverable": len(result.undeliverable),
     }
     create_table_artifact(key="outbox-dispatch", table=[summary], description="本次消息投递情况（不含消息内容）")
+    if result.undeliverable:
+        files = "、".join(str(path) for path in result.undeliverable)
+        raise OperatorUnreachable(f"{len(result.undeliverable)}份未送达消息报告未能送达操作员，详见 {files}")
     return summary

@@ -5,7 +5,7 @@ from models.bulletin import BulletinRecord
 from models.campaign import Campaign, CampaignItem
 from models.escalation import Escalation
 from models.ledger import Evidence, LedgerItem, PlanMilestone, RectificationPlan
-from models.outbox import OutboxMessage, WecomSend
+from models.outbox import DeliveredPart, OutboxMessage, WecomSend
 from models.programme import Category, ProgrammeRecord, UnitRecord
 from models.reporting import (
     MilestoneDone,
@@ -22,6 +22,7 @@ __all__ = [
     "Campaign",
     "CampaignItem",
     "Category",
+    "DeliveredPart",
     "Escalation",
     "Evidence",
     "LedgerItem",

@@ -32,6 +32,10 @@ class OutboxMessage(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = None
     dead_reported: bool = False
+    # Set once part of a send of these rows was delivered: the rows then go again only together, as that
+    # send (Outgoing.send_key), so the parts already delivered (DeliveredPart) are skipped, not repeated.
+    send_key: str | None = Field(default=None, max_length=32, index=True)
+    reported_in: str | None = Field(default=None, max_length=64)  # the dead-letter report that names this row
 
 
 class WecomSend(SQLModel, table=True):
@@ -40,5 +44,19 @@ class WecomSend(SQLModel, table=True):
     __tablename__ = "wecom_send"
 
     id: int | None = Field(default=None, primary_key=True)
-    bot: str = Field(max_length=100, index=True)  # the name of the variable holding the key, not the key
+    bot: str = Field(max_length=100, index=True)  # a hash of the webhook key (one bot, whatever variable holds it)
     sent_at: datetime = Field(index=True)
+
+
+class DeliveredPart(SQLModel, table=True):
+    """One delivered call of a send made of several (WeCom markdown chunks, the mention, files).
+
+    Recorded as each call succeeds, so a send stopped part-way (the minute's limit, a busy server) is
+    resumed by any dispatcher with the parts not yet delivered; (send_key, part) is its natural key.
+    """
+
+    __tablename__ = "outbox_part"
+
+    send_key: str = Field(primary_key=True, max_length=32)
+    part: int = Field(primary_key=True)
+    sent_at: datetime

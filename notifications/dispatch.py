@@ -4,12 +4,14 @@ Each group of rows for one address is claimed (status `sending`, with a lease) i
 transaction just before it is sent, and its outcome is committed right after. Two dispatchers never
 send the same row: the claim is a conditional UPDATE. A dispatcher killed in the middle leaves at
 most one group in `sending`; when its lease expires that group is marked dead with the reason (the
-send may or may not have happened), never sent a second time.
+send may or may not have happened), never sent a second time. A group's rows share one outcome; once
+part of their send was delivered they stay bound to it (`send_key`), so that send resumes where it stopped.
+A dispatch works through batches of `limit` rows until nothing due is left (at most MAX_BATCHES).
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import random
 import re
 import uuid
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, func, or_, select, update
 
 from duban import config
@@ -26,14 +29,16 @@ from duban.db import session_scope
 from duban.plan import Plan
 from duban.programme import plan_in_force
 from models import OutboxMessage
+from notifications import parts
+from notifications.deadletters import report_dead
 from notifications.files import FileTransport
-from notifications.message import Outgoing, SendError
-from notifications.outbox import notify
+from notifications.message import ConfigurationError, Outgoing, SendError
 from notifications.render import render, render_as
 from notifications.secrets import live, secret
 
 LEASE = timedelta(minutes=5)
 RETRYABLE = ("queued", "failed")
+MAX_BATCHES = 100  # a dispatch drains what is due, but a runaway queue cannot hold it forever
 
 
 @dataclass
@@ -45,6 +50,7 @@ class DispatchResult:
     deferred: int = 0
     messages: int = 0  # sends made (a digest of several rows is one)
     reported_dead: int = 0
+    undeliverable: list[Path] = field(default_factory=list)  # dead-letter reports that reached nobody
     errors: list[str] = field(default_factory=list)
 
 
@@ -68,12 +74,10 @@ class Transports:
 
                 url = secret("DUBAN_SMTP_URL")
                 if not url:
-                    raise SendError("未配置邮件服务器（环境变量 DUBAN_SMTP_URL）", retry=False, report=True)
-                self._email = EmailTransport(url)
+                    raise ConfigurationError("未配置邮件服务器（环境变量 DUBAN_SMTP_URL）")
+                self._email = EmailTransport(url, timeout=_seconds("DUBAN_SMTP_TIMEOUT", 20))
             return self._email
         if self._wecom is None:
-            import os
-
             from notifications.ratelimit import reserve
             from notifications.wecom import WecomTransport
 
@@ -82,7 +86,8 @@ class Transports:
                 os.environ.get("DUBAN_WECOM_API", "https://qyapi.weixin.qq.com"),
                 key_of=secret,
                 reserve=lambda bot: reserve(bot, self._clock(), per_minute),
-                timeout=float(os.environ.get("DUBAN_WECOM_TIMEOUT", "10")),
+                parts=parts.PartLog(self._clock),
+                timeout=_seconds("DUBAN_WECOM_TIMEOUT", 10),
             )
         return self._wecom
 
@@ -92,21 +97,45 @@ class Transports:
                 transport.close()
 
 
+def _seconds(name: str, default: float) -> float:
+    """A timeout from the environment, in seconds; anything but a positive number is a configuration error."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds <= 600:
+        raise ConfigurationError(f"环境变量 {name} 应为 0 到 600 之间的秒数（如 20），现为“{value}”")
+    return seconds
+
+
 def dispatch(
     *, clock: Callable[[], datetime] | None = None, limit: int = 1000, only: list[int] | None = None
 ) -> DispatchResult:
-    """Deliver what is due now; rows outside office hours wait unless urgent."""
+    """Deliver what is due now, `limit` rows at a time until none is left; outside office hours only urgent rows.
+
+    Dead messages are reported to the operator within the same dispatch (the report is urgent).
+    """
     clock = clock or (lambda: datetime.now(UTC))
     plan = plan_in_force()
     result = DispatchResult()
     _expire_stale_claims(clock(), result)
+    result.waiting = _waiting(plan, clock(), only)
     transports = Transports(plan, clock)
     try:
-        for group in _due_groups(plan, clock(), limit, only, result):
-            _send_group(plan, transports, group, clock, result)
+        for _ in range(MAX_BATCHES):
+            groups = _due_groups(plan, clock(), limit, only)
+            for group in groups:
+                _send_group(plan, transports, group, clock, result)
+            reported, files = report_dead(plan, clock())
+            result.reported_dead += reported
+            result.undeliverable += files
+            if not groups and not reported:
+                break
     finally:
         transports.close()
-    result.reported_dead = _report_dead(plan, clock())
     return result
 
 
@@ -130,35 +159,50 @@ def _expire_stale_claims(at: datetime, result: DispatchResult) -> None:
             result.dead += 1
 
 
-def _due_groups(
-    plan: Plan, at: datetime, limit: int, only: list[int] | None, result: DispatchResult
-) -> list[list[OutboxMessage]]:
-    open_hours = in_office_hours(plan, at)
+def _due(at: datetime) -> tuple[ColumnElement[bool], ...]:
+    """What makes a row due at `at`: read by the selection and checked again by the claim."""
+    return (
+        col(OutboxMessage.status).in_(RETRYABLE),
+        OutboxMessage.created_on <= at.astimezone(config.TZ).date(),  # a replay of a past day sends its own
+        or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= at),
+    )
+
+
+def _waiting(plan: Plan, at: datetime, only: list[int] | None) -> int:
+    """Routine rows due but held back because it is outside office hours."""
+    if in_office_hours(plan, at):
+        return 0
+    query = select(func.count()).select_from(OutboxMessage).where(*_due(at), col(OutboxMessage.urgent).is_(False))
+    if only is not None:
+        query = query.where(col(OutboxMessage.id).in_(only))
     with session_scope() as session:
-        query = select(OutboxMessage).where(
-            col(OutboxMessage.status).in_(RETRYABLE),
-            OutboxMessage.created_on <= at.astimezone(config.TZ).date(),  # a replay of a past day sends its own
-            or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= at),
-        )
-        if only is not None:
-            query = query.where(col(OutboxMessage.id).in_(only))
-        if not open_hours:  # outside office hours only urgent rows may go: do not let others fill the batch
-            routine = query.where(col(OutboxMessage.urgent).is_(False)).with_only_columns(func.count())
-            result.waiting += session.exec(routine).one()
-            query = query.where(col(OutboxMessage.urgent).is_(True))
+        return session.exec(query).one()
+
+
+def _due_groups(plan: Plan, at: datetime, limit: int, only: list[int] | None) -> list[list[OutboxMessage]]:
+    """Up to `limit` due rows, grouped by address (and by the send they are bound to, if any)."""
+    query = select(OutboxMessage).where(*_due(at))
+    if only is not None:
+        query = query.where(col(OutboxMessage.id).in_(only))
+    if not in_office_hours(plan, at):  # outside office hours only urgent rows may go: do not let others fill the batch
+        query = query.where(col(OutboxMessage.urgent).is_(True))
+    with session_scope() as session:
         rows = session.exec(query.order_by(col(OutboxMessage.id)).limit(limit)).all()
-    groups: dict[tuple[str, str, str], list[OutboxMessage]] = {}
+    groups: dict[tuple[str, str, str, str | None], list[OutboxMessage]] = {}
     for row in rows:
-        groups.setdefault((row.recipient, row.channel, row.address), []).append(row)
+        groups.setdefault((row.recipient, row.channel, row.address, row.send_key), []).append(row)
     return list(groups.values())
 
 
-def _claim(ids: list[int], at: datetime) -> list[OutboxMessage]:
+def _claim(group: list[OutboxMessage], at: datetime) -> list[OutboxMessage]:
+    """Take the group's rows that are still due; a bound group is taken whole, by its send_key."""
     token = uuid.uuid4().hex
+    send_key = group[0].send_key
+    which = OutboxMessage.send_key == send_key if send_key else col(OutboxMessage.id).in_([row.id for row in group])
     with session_scope() as session:
         session.exec(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status).in_(RETRYABLE))
+            .where(which, *_due(at))
             .values(status="sending", claimed_by=token, claimed_until=at + LEASE)
         )
     with session_scope() as session:
@@ -174,17 +218,18 @@ def _send_group(
     clock: Callable[[], datetime],
     result: DispatchResult,
 ) -> None:
-    rows = _claim([row.id for row in group], clock())
+    rows = _claim(group, clock())
     if not rows:
         return  # another dispatcher took them
     outgoing = _compose(plan, rows, clock())
     try:
         transports.for_channel(outgoing.channel).send(outgoing)
     except SendError as exc:
-        _record_failure(plan, rows, exc, clock(), result)
+        _record_failure(plan, rows, outgoing.send_key, exc, clock(), result)
         return
     except Exception as exc:  # noqa: BLE001 - whatever broke, the rows must leave `sending`
-        _record_failure(plan, rows, SendError(f"发送出错（{type(exc).__name__}）", retry=True), clock(), result)
+        error = SendError(f"发送出错（{type(exc).__name__}）", retry=True)
+        _record_failure(plan, rows, outgoing.send_key, error, clock(), result)
         return
     with session_scope() as session:
         session.exec(
@@ -200,33 +245,35 @@ def _send_group(
                 next_attempt_at=None,
             )
         )
+        parts.forget(session, outgoing.send_key)
     result.sent += len(rows)
     result.messages += 1
 
 
 def _record_failure(
-    plan: Plan, rows: list[OutboxMessage], error: SendError, at: datetime, result: DispatchResult
+    plan: Plan, rows: list[OutboxMessage], send_key: str, error: SendError, at: datetime, result: DispatchResult
 ) -> None:
+    """One outcome for the group's rows (they were one send); bound to the send if part of it was delivered."""
     rules = plan.notifications
     result.errors.append(error.reason)
+    attempts = max(row.attempts for row in rows) + 1  # the group's most tried row decides for all
+    values: dict[str, object] = {"claimed_by": None, "claimed_until": None, "last_error": error.reason}
+    one_more = OutboxMessage.attempts + 1  # each row counts its own attempts
+    if parts.delivered(send_key):
+        values["send_key"] = send_key
+    if error.defer:  # a full minute window is not a failed attempt
+        values.update(status="queued", next_attempt_at=at + timedelta(seconds=error.wait_seconds))
+        result.deferred += len(rows)
+    elif error.retry and attempts < rules.max_attempts:
+        delay = min(rules.backoff_seconds * 2 ** (attempts - 1), rules.backoff_max_seconds)
+        delay = max(delay, error.wait_seconds or 0) * random.uniform(0.8, 1.2)
+        values.update(status="failed", next_attempt_at=at + timedelta(seconds=delay), attempts=one_more)
+        result.failed += len(rows)
+    else:
+        values.update(status="dead", attempts=one_more)
+        result.dead += len(rows)
     with session_scope() as session:
-        for row in rows:
-            row = session.get(OutboxMessage, row.id)
-            row.claimed_by, row.claimed_until, row.last_error = None, None, error.reason
-            if error.defer:
-                row.status, row.next_attempt_at = "queued", at + timedelta(seconds=error.wait_seconds)
-                result.deferred += 1  # a full minute window is not a failed attempt
-            elif error.retry and row.attempts + 1 < rules.max_attempts:
-                row.attempts += 1
-                delay = min(rules.backoff_seconds * 2 ** (row.attempts - 1), rules.backoff_max_seconds)
-                delay = max(delay, error.wait_seconds or 0) * random.uniform(0.8, 1.2)
-                row.status, row.next_attempt_at = "failed", at + timedelta(seconds=delay)
-                result.failed += 1
-            else:
-                row.attempts += 1
-                row.status = "dead"
-                result.dead += 1
-            session.add(row)
+        session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows])).values(**values))
 
 
 def _compose(plan: Plan, rows: list[OutboxMessage], at: datetime) -> Outgoing:
@@ -250,8 +297,8 @@ def _compose(plan: Plan, rows: list[OutboxMessage], at: datetime) -> Outgoing:
     if len(rows) == 1:
         return Outgoing(subject=first.subject, body=first.body, body_html=first.body_html, **common)
     overdue = sum(1 for r in rows if r.kind == "escalation" and "逾期未完成整改" in r.subject)
-    parts = [{"subject": r.subject, "body": r.body, "html": _inner_html(r.body_html or "")} for r in rows]
-    context = {"recipient": first.recipient, "parts": parts, "overdue": overdue, "plan": plan}
+    items = [{"subject": r.subject, "body": r.body, "html": _inner_html(r.body_html or "")} for r in rows]
+    context = {"recipient": first.recipient, "parts": items, "overdue": overdue, "plan": plan}
     subject, text = render("digest", **context)
     if first.channel == "wecom":
         return Outgoing(subject=subject, body=render_as("digest", "md", **context), **common)
@@ -261,37 +308,3 @@ def _compose(plan: Plan, rows: list[OutboxMessage], at: datetime) -> Outgoing:
 def _inner_html(document: str) -> str:
     match = re.search(r"<body[^>]*>(.*)</body>", document, re.S)
     return match.group(1).strip() if match else document
-
-
-def _report_dead(plan: Plan, at: datetime) -> int:
-    """One digest of newly dead messages to the Office's operator (never a report of a report)."""
-    with session_scope() as session:
-        dead = list(
-            session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "dead", col(OutboxMessage.dead_reported).is_(False))
-                .order_by(col(OutboxMessage.id))
-            )
-        )
-        if not dead:
-            return 0
-        reportable = [row for row in dead if row.kind != "dead_letters"]
-        for row in dead:
-            row.dead_reported = True
-            session.add(row)
-        if reportable:
-            ids = ",".join(str(r.id) for r in reportable)
-            notify(
-                session,
-                plan,
-                key=f"dead-letters:{hashlib.sha256(ids.encode()).hexdigest()[:24]}",
-                kind="dead_letters",
-                recipient=plan.notifications.operator,
-                as_of=at.astimezone(config.TZ).date(),
-                urgent=True,
-                messages=[
-                    {"recipient": r.recipient, "channel": r.channel, "subject": r.subject, "last_error": r.last_error}
-                    for r in reportable
-                ],
-            )
-        return len(reportable)

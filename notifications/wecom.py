@@ -2,17 +2,21 @@
 
 Markdown is split on line boundaries so that every call stays within the byte limit; mentions go in
 a short text message after it; attachments are uploaded and sent as file messages. Every call first
-takes a slot in the per-bot minute window that all dispatchers share (see `ratelimit`).
+takes a slot in the per-bot minute window that all dispatchers share (see `ratelimit`), and each
+delivered call is recorded (see `parts`), so a send stopped part-way resumes without repeating one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
 from duban.plan import Plan
-from notifications.message import Outgoing, SendError
+from notifications.message import ConfigurationError, Outgoing, SendError
+from notifications.parts import PartLog
+from notifications.ratelimit import bot_of
 from notifications.secrets import scrub
 
 MARKDOWN_LIMIT = 4096  # bytes of markdown.content
@@ -47,17 +51,37 @@ class WecomTransport:
         base_url: str,
         key_of: Callable[[str], str | None],
         reserve: Callable[[str], float | None],
+        parts: PartLog,
         timeout: float = 10,
     ) -> None:
         self.client = httpx.Client(base_url=base_url, timeout=timeout)
         self.key_of = key_of
         self.reserve = reserve  # takes a slot for a bot; returns seconds to wait when the minute is full
+        self.parts = parts
 
     def send(self, message: Outgoing) -> None:
+        """Every part not yet delivered, in order; each is recorded as it goes (see `parts`)."""
         key = self.key_of(message.address)
         if not key:
-            raise SendError(f"未配置企业微信机器人密钥（环境变量 {message.address}）", retry=False, report=True)
-        calls: list[dict] = [
+            raise ConfigurationError(f"未配置企业微信机器人密钥（环境变量 {message.address}）")
+        calls = self._calls(message)
+        done = self.parts.delivered(message.send_key)
+        for index, call in enumerate(calls):
+            if index in done:
+                continue
+            try:
+                if isinstance(call, Path):
+                    call = {"msgtype": "file", "file": {"media_id": self._upload(key, message.address, call)}}
+                self._call(key, message.address, "/cgi-bin/webhook/send", json=call)
+            except SendError as exc:
+                raise exc.after_parts(len(done), len(calls)) if done else exc from None
+            self.parts.record(message.send_key, index)
+            done.add(index)
+
+    @staticmethod
+    def _calls(message: Outgoing) -> list[dict | Path]:
+        """The message as WeCom calls: markdown chunks, the mention, then files (uploaded when their turn comes)."""
+        calls: list[dict | Path] = [
             {"msgtype": "markdown", "markdown": {"content": chunk}}
             for chunk in split_bytes(message.body, MARKDOWN_LIMIT)
         ]
@@ -65,37 +89,25 @@ class WecomTransport:
             calls.append(
                 {"msgtype": "text", "text": {"content": MENTION_TEXT, "mentioned_mobile_list": list(message.mentions)}}
             )
-        delivered = 0
-        try:
-            for path in message.attachments:
-                media_id = self._upload(key, message.address, path.name, path.read_bytes())
-                calls.append({"msgtype": "file", "file": {"media_id": media_id}})
-            for call in calls:
-                self._call(key, message.address, "/cgi-bin/webhook/send", json=call)
-                delivered += 1
-        except SendError as exc:
-            if delivered and exc.retry:
-                raise SendError(
-                    f"{exc.reason}；已发送{delivered}/{len(calls)}段，为免重复不再重试", retry=False
-                ) from None
-            raise
+        return calls + list(message.attachments)
 
-    def _upload(self, key: str, bot: str, name: str, data: bytes) -> str:
+    def _upload(self, key: str, variable: str, path: Path) -> str:
         answer = self._call(
             key,
-            bot,
+            variable,
             "/cgi-bin/webhook/upload_media",
             params={"type": "file"},
-            files={"media": (name, data)},
+            files={"media": (path.name, path.read_bytes())},
             counted=False,
         )
         return answer["media_id"]
 
     def _call(
-        self, key: str, bot: str, path: str, *, params: dict | None = None, counted: bool = True, **kwargs: object
+        self, key: str, variable: str, path: str, *, params: dict | None = None, counted: bool = True, **kwargs: object
     ) -> dict:
+        """One call; `variable` (the key's name) is what error texts show, never the key."""
         if counted:
-            wait = self.reserve(bot)
+            wait = self.reserve(bot_of(key))
             if wait is not None:
                 raise SendError("本分钟发送量已达上限，稍后发送", retry=True, wait_seconds=wait, defer=True)
         try:
@@ -104,7 +116,7 @@ class WecomTransport:
             raise SendError(f"无法连接企业微信接口（{type(exc).__name__}）", retry=True) from None
         except httpx.TransportError as exc:
             raise SendError(
-                f"企业微信接口未应答，投递结果未知（{type(exc).__name__}），为免重复不再重试", retry=False, report=True
+                f"企业微信接口未应答，投递结果未知（{type(exc).__name__}），为免重复不再重试", retry=False
             ) from None
         if response.status_code >= 500:
             raise SendError(f"企业微信接口服务器错误（HTTP {response.status_code}）", retry=True)
@@ -121,7 +133,7 @@ class WecomTransport:
         if code in RETRY_CODES:
             return self._retryable(code, message)
         if code == 93000:
-            raise SendError(f"企业微信机器人地址无效或已被移除（{bot}，errcode 93000）", retry=False, report=True)
+            raise SendError(f"企业微信机器人地址无效或已被移除（{variable}，errcode 93000）", retry=False)
         raise SendError(f"企业微信接口返回错误（errcode {code}：{message}）", retry=False)
 
     @staticmethod

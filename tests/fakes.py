@@ -12,6 +12,7 @@ content).
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import json
 import logging
@@ -80,6 +81,9 @@ class SmtpServer:
         self._logins: list[str] = []
         self._fail_left = 0
         self._fail_code = 451
+        self._rcpt_fail_left = 0
+        self._rcpt_fail_code = 450
+        self._data_delay = 0.0
         self._controller: Controller | None = None
 
     # -- lifecycle
@@ -129,6 +133,17 @@ class SmtpServer:
             self._fail_left = n
             self._fail_code = code
 
+    def fail_rcpt_next(self, n: int, code: int = 450) -> None:
+        """The next ``n`` RCPT commands answer ``code`` (450 greylisting or a busy mailbox; 550 no such user)."""
+        with self._cond:
+            self._rcpt_fail_left = n
+            self._rcpt_fail_code = code
+
+    def answer_data_after(self, seconds: float) -> None:
+        """The next DATA is kept (delivered) but answered only after ``seconds``: a client may time out first."""
+        with self._cond:
+            self._data_delay = seconds
+
     # -- what arrived
     @property
     def messages(self) -> list[SmtpMessage]:
@@ -156,6 +171,19 @@ class SmtpServer:
                 self._logins.append(auth_data.login.decode("utf-8", "replace"))
         return AuthResult(success=True)
 
+    async def handle_RCPT(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        with self._cond:
+            if self._rcpt_fail_left > 0:
+                self._rcpt_fail_left -= 1
+                temporary = self._rcpt_fail_code < 500
+                detail = "4.2.0 Mailbox busy, try again later" if temporary else "5.1.1 No such user"
+                return f"{self._rcpt_fail_code} {detail} (scripted)"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         with self._cond:
             if self._fail_left > 0:
@@ -168,7 +196,30 @@ class SmtpServer:
             assert isinstance(message, EmailMessage)
             self._messages.append((envelope.mail_from or "", list(envelope.rcpt_tos), message))
             self._cond.notify_all()
+            delay, self._data_delay = self._data_delay, 0.0
+        if delay:  # outside the lock: other sessions go on meanwhile
+            await asyncio.sleep(delay)
         return "250 Message accepted for delivery"
+
+
+class SilentServer:
+    """A TCP port on 127.0.0.1 that takes connections and never says a word (a hung mail relay).
+
+    Nothing accepts them: the kernel completes the handshake into the backlog, so a client connects
+    and then waits for a greeting that never comes.
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind((HOST, 0))
+        self._sock.listen(16)
+        self.port = int(self._sock.getsockname()[1])
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
 
 
 @pytest.fixture
