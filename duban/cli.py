@@ -88,7 +88,7 @@ def ledger_import(file: Path, by: str | None, as_of: date, engine: bool | None) 
             f"无变化 {len(result['unchanged'])} 项"
         )
         return
-    rows = importer.check(read_sheet(file), actor=actor, as_of=as_of)
+    rows = importer.check(read_sheet(file, plan_in_force().limits), actor=actor, as_of=as_of)
     result = importer.commit(rows, actor=actor, as_of=as_of)
     out.print(f"台账导入完成：{result.summary()}")
     generated = [r.code for r in rows if not r.code_given and r.code in result.created]

@@ -6,17 +6,17 @@ filled row is judged belongs to each of them.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.utils.exceptions import InvalidFileException
 
-from duban.spreadsheet import SheetError, as_written, column_letter, put
+from duban.plan import Limits
+from duban.spreadsheet import Cell, SheetError, as_written, column_letter, put
+from duban.xlsx_guard import Package, read_sheets
 
 META_SHEET = "表单信息"
 HEADER_ROW = 2
@@ -64,29 +64,52 @@ def add_meta(workbook: Workbook, facts: list[tuple[str, Any]]) -> None:
     meta.protection.sheet = True
 
 
-def open_filled(path: Path, *, sheet: str, required: tuple[str, ...], how_to_get: str) -> tuple[Workbook, dict]:
-    """Open a filled form and its facts, or say (naming the file) why it is not one of duban's forms."""
+@dataclass(frozen=True)
+class Filled:
+    """A filled form's sheet as read: its header, its rows below the header holding anything (row
+    number and values), and the other sheets asked for."""
+
+    header: list[Cell]
+    rows: list[tuple[int, list[Cell]]]
+    others: dict[str, list[tuple[int, list[Cell]]]]
+
+    def cell(self, sheet: str, row: int, column: int) -> Cell:
+        """A cell (row and column from 1) of another sheet asked for; None where it holds nothing."""
+        values = next((v for n, v in self.others.get(sheet, []) if n == row), [])
+        return values[column - 1] if column <= len(values) else None
+
+
+def open_filled(
+    path: Path, *, sheet: str, required: tuple[str, ...], how_to_get: str, limits: Limits, also: tuple[str, ...] = ()
+) -> tuple[Filled, dict]:
+    """Read a filled form and its facts, or say (naming the file) why it is not one of duban's forms.
+
+    The hidden facts are read first, on their own, so a file that is not a form is refused before
+    any other sheet is read; the form's sheet (and the sheets in `also`, where present) are then read
+    within the plan's limits."""
     name = path.name
     if not path.is_file():
         raise SheetError(f"找不到文件 {path}")
     if path.suffix.lower() != ".xlsx":
         raise SheetError(f"文件 {name} 不是填报表：请提交系统生成的 .xlsx 填报表")
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise SheetError(f"文件 {name} 不是有效的 Excel (.xlsx) 文件，无法打开（{type(exc).__name__}）") from exc
-    if META_SHEET not in workbook.sheetnames:
-        raise SheetError(f"文件 {name} 不是系统生成的填报表（缺少表单信息），请先用 {how_to_get} 生成")
-    if sheet not in workbook.sheetnames:
-        raise SheetError(f"文件 {name} 缺少“{sheet}”工作表（工作表被删除或改名），请重新生成填报表后填写")
-    meta = {row[0]: row[1] for row in workbook[META_SHEET].iter_rows(values_only=True) if row and row[0]}
-    if not all(meta.get(k) for k in required):
-        raise SheetError(f"文件 {name} 不是系统生成的填报表（表单信息不完整），请重新生成后填写")
-    return workbook, meta
+    with Package(path, limits) as package:
+        if META_SHEET not in package.sheets:
+            raise SheetError(f"文件 {name} 不是系统生成的填报表（缺少表单信息），请先用 {how_to_get} 生成")
+        if sheet not in package.sheets:
+            raise SheetError(f"文件 {name} 缺少“{sheet}”工作表（工作表被删除或改名），请重新生成填报表后填写")
+        meta = package.facts(META_SHEET)
+        if not all(meta.get(k) for k in required):
+            raise SheetError(f"文件 {name} 不是系统生成的填报表（表单信息不完整），请重新生成后填写")
+        others = [s for s in also if s in package.sheets]
+        extents = package.check({sheet: HEADER_ROW} | {s: None for s in others})
+    read = read_sheets(path, extents, limits)
+    header = next((values for number, values in read[sheet] if number == HEADER_ROW), [])
+    rows = [(number, values) for number, values in read[sheet] if number > HEADER_ROW]
+    return Filled(header, rows, {s: read[s] for s in others}), meta
 
 
-def header_matches(sheet: Any, columns: tuple[FormColumn, ...]) -> bool:
-    return [sheet.cell(row=HEADER_ROW, column=i + 1).value for i in range(len(columns))] == [c.title for c in columns]
+def header_matches(header: list[Cell], columns: tuple[FormColumn, ...]) -> bool:
+    return [*header, *[None] * len(columns)][: len(columns)] == [c.title for c in columns]
 
 
 def plain(value: object) -> str:

@@ -268,6 +268,19 @@ class LedgerRules(_Strict):
     code_digits: int = Field(default=4, ge=2, le=8)
 
 
+class Limits(_Strict):
+    """What one uploaded spreadsheet may hold. Anything beyond is refused before the file is read whole."""
+
+    max_file_bytes: int = Field(default=10_000_000, ge=1)
+    max_unpacked_bytes: int = Field(default=30_000_000, ge=1)  # an .xlsx's parts, from its zip directory
+    max_rows: int = Field(default=10_000, ge=1)  # data rows below the header
+    max_columns: int = Field(default=50, ge=1, le=16_384)
+    max_cell_chars: int = Field(default=10_000, ge=1)
+    max_xml_elements: int = Field(default=50_000, ge=1_000)  # per row, per shared string, per other XML part
+    max_xml_records: int = Field(default=200_000, ge=1_000)  # rows in one sheet, strings in the string table
+    max_problems_listed: int = Field(default=200, ge=1)
+
+
 class Programme(_Strict):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -291,6 +304,7 @@ class Plan(_Strict):
     notifications: Notifications
     bulletin: BulletinRules
     campaigns: Campaigns = Campaigns()
+    limits: Limits = Limits()
     evidence: EvidenceRules = EvidenceRules()
 
     @model_validator(mode="after")

@@ -6,21 +6,21 @@ cell must hold is the business of the importer that reads it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from duban.paths import output_file
+from duban.plan import Limits
 
 Cell = str | int | float | bool | date | datetime | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -53,10 +53,15 @@ class RefusedFile(Exception):
 
     heading = "文件有误，未写入任何数据。"
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, listed: int | None = None) -> None:
+        """`listed`: how many problems the message names (the plan's limits.max_problems_listed); the
+        rest are counted, so a file wrong on every row does not print a line per problem."""
         self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"{self.heading}共发现 {len(problems)} 处问题：\n{lines}")
+        shown = problems[:listed]
+        lines = [f"  {p}" for p in shown]
+        if len(problems) > len(shown):
+            lines.append(f"  另有{len(problems) - len(shown)}处问题未列出")
+        super().__init__(f"{self.heading}共发现 {len(problems)} 处问题：\n" + "\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -71,15 +76,16 @@ def column_letter(index: int) -> str:
     return get_column_letter(index + 1)
 
 
-def read_sheet(path: Path) -> Sheet:
-    """The first worksheet of an .xlsx file, or a .csv file (UTF-8, or GB18030 as Excel saves it)."""
+def read_sheet(path: Path, limits: Limits) -> Sheet:
+    """The first worksheet of an .xlsx file, or a .csv file (UTF-8, GB18030 as Excel saves it, or
+    UTF-16 with its BOM), refused as soon as it crosses one of the plan's limits."""
     if not path.is_file():
         raise SheetError(f"找不到文件 {path}")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        table = _read_xlsx(path)
+        table = _read_xlsx(path, limits)
     elif suffix == ".csv":
-        table = _read_csv(path)
+        table = _read_csv(path, limits)
     elif suffix == ".xls":
         raise SheetError(f"文件 {path.name} 是旧版 .xls 格式，请在 Excel 中另存为 .xlsx 后再导入")
     else:
@@ -87,34 +93,91 @@ def read_sheet(path: Path) -> Sheet:
     return _to_sheet(path, table)
 
 
-def _read_xlsx(path: Path) -> list[list[Cell]]:
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise SheetError(f"文件 {path.name} 不是有效的 Excel (.xlsx) 文件，无法打开（{type(exc).__name__}）") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        return [[_clean(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
+def check_size(path: Path, limits: Limits) -> None:
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise SheetError(
+            f"文件 {path.name} 过大（{size:,} 字节，上限 {limits.max_file_bytes:,} 字节），请删除无关内容或分批提交"
+        )
 
 
-def _read_csv(path: Path) -> list[list[Cell]]:
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise SheetError(f"文件 {path.name} 不是文本格式的 CSV 文件（含二进制内容）")
-    for encoding in ("utf-8-sig", "gb18030"):
+def too_many_rows(name: str, row: int, limits: Limits) -> SheetError:
+    return SheetError(
+        f"文件 {name} 第{row}行：数据超过 {limits.max_rows:,} 行，每个文件最多 {limits.max_rows:,} 行数据，请分批提交"
+    )
+
+
+def too_many_columns(name: str, row: int, column: int, limits: Limits) -> SheetError:
+    """`column` counts from 0, as `column_letter` does."""
+    return SheetError(
+        f"文件 {name} 第{row}行 {column_letter(column)}列：超出 {limits.max_columns} 列，"
+        f"每行最多 {limits.max_columns} 列，请删除多余的列"
+    )
+
+
+def too_long(name: str, row: int, column: int, length: int, limits: Limits) -> SheetError:
+    """`column` counts from 0, as `column_letter` does."""
+    return SheetError(
+        f"文件 {name} 第{row}行 {column_letter(column)}列：单元格内容过长"
+        f"（{length:,}字，每格最多 {limits.max_cell_chars:,} 字）"
+    )
+
+
+def _read_xlsx(path: Path, limits: Limits) -> list[tuple[int, list[Cell]]]:
+    from duban.xlsx_guard import Package, invalid, read_sheets  # the guard reports through this module's errors
+
+    with Package(path, limits) as package:
+        if not package.sheets:
+            raise invalid(path.name, "没有工作表")
+        first = next(iter(package.sheets))
+        extents = package.check({first: None})
+    return [(n, [_clean(v) for v in row]) for n, row in read_sheets(path, extents, limits)[first]]
+
+
+def _read_csv(path: Path, limits: Limits) -> list[tuple[int, list[Cell]]]:
+    """Rows as they come, checked one by one: reading stops at the first row past a limit."""
+    name = path.name
+    check_size(path, limits)
+    reader = csv.reader(io.StringIO(_decoded(path), newline=""))
+    rows: list[tuple[int, list[Cell]]] = []
+    number = 0
+    while True:
+        number += 1
         try:
-            text = raw.decode(encoding)
-            break
+            row = next(reader, None)
+        except csv.Error as exc:  # the only one csv raises here: a cell longer than its field limit
+            raise SheetError(
+                f"文件 {name} 第{number}行无法读取：单元格内容超过 {csv.field_size_limit():,} 字"
+                f"（或引号不配对），每格最多 {limits.max_cell_chars:,} 字"
+            ) from exc
+        if row is None:
+            return rows
+        if not any(row):
+            continue
+        for column, value in enumerate(row):
+            if value and column >= limits.max_columns:
+                raise too_many_columns(name, number, column, limits)
+            if len(value) > limits.max_cell_chars:
+                raise too_long(name, number, column, len(value), limits)
+        if len(rows) > limits.max_rows:  # the header and max_rows data rows already read
+            raise too_many_rows(name, number, limits)
+        rows.append((number, [_clean(v) for v in row[: limits.max_columns]]))
+
+
+def _decoded(path: Path) -> str:
+    raw = path.read_bytes()
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings: tuple[str, ...] = ("utf-16",)
+    elif b"\x00" in raw:
+        raise SheetError(f"文件 {path.name} 不是文本格式的 CSV 文件（含二进制内容）")
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for encoding in encodings:
+        try:
+            return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    else:
-        raise SheetError(f"文件 {path.name} 的编码无法识别：请保存为 UTF-8 或 GBK 编码的 CSV")
-    try:
-        return [[_clean(v) for v in row] for row in csv.reader(io.StringIO(text, newline=""))]
-    except csv.Error as exc:
-        raise SheetError(f"文件 {path.name} 不是有效的 CSV 文件：{exc}") from exc
+    raise SheetError(f"文件 {path.name} 的编码无法识别：请保存为 UTF-8、GBK 或 UTF-16 编码的 CSV")
 
 
 def _clean(value: Any) -> Cell:
@@ -124,8 +187,8 @@ def _clean(value: Any) -> Cell:
     return value
 
 
-def _to_sheet(path: Path, table: list[list[Cell]]) -> Sheet:
-    numbered = [(n, row) for n, row in enumerate(table, start=1) if any(v is not None for v in row)]
+def _to_sheet(path: Path, table: list[tuple[int, list[Cell]]]) -> Sheet:
+    numbered = [(n, row) for n, row in table if any(v is not None for v in row)]
     if not numbered:
         raise SheetError(f"文件 {path.name} 是空表：没有表头，也没有数据")
     header_row, header_cells = numbered[0]

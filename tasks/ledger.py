@@ -10,12 +10,13 @@ from prefect.cache_policies import NO_CACHE
 
 from duban.ledger import importer
 from duban.ledger.importer import ImportResult, LedgerRow
+from duban.programme import plan_in_force
 from duban.spreadsheet import Sheet, read_sheet
 
 
 @task(name="read-ledger", cache_policy=NO_CACHE)
 def read_ledger(path: str) -> Sheet:
-    return read_sheet(Path(path))
+    return read_sheet(Path(path), plan_in_force().limits)
 
 
 @task(name="validate-ledger", cache_policy=NO_CACHE)

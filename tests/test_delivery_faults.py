@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Cli
 from fakes import FakeClock, SilentServer, SmtpServer, WecomServer
-from sqlmodel import col, select
+from sqlmodel import select
+from test_notifications import at, rows
 from test_plan import DEPARTMENTS, TOWNSHIPS
 
 from duban.config import TZ
 from duban.db import session_scope
 from duban.programme import current_plan, plan_in_force
-from models import OutboxMessage, WecomSend
+from models import WecomSend
 from notifications.dispatch import _claim, _due_groups, dispatch
 from notifications.markdown import place_lines
 from notifications.outbox import notify
@@ -48,18 +49,6 @@ def queue(recipient: str, key: str, *, kind: str = "test", day: str = "2022-10-1
             as_of=datetime.fromisoformat(day).date(),
             **context,
         )
-
-
-def rows(**where: object) -> list[OutboxMessage]:
-    with session_scope() as session:
-        query = select(OutboxMessage).order_by(col(OutboxMessage.id))
-        for name, value in where.items():
-            query = query.where(getattr(OutboxMessage, name) == value)
-        return list(session.exec(query))
-
-
-def at(moment: datetime):  # noqa: ANN201 - a clock
-    return lambda: moment
 
 
 def smtp_url(port: int, password: str = PASSWORD) -> str:

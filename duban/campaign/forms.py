@@ -91,20 +91,21 @@ def _rows(session: Session, plan: Plan, campaign: Campaign, unit: str) -> list[d
 
 def read_response_form(session: Session, plan: Plan, campaign: Campaign, unit: str, path: Path) -> list[Answer]:
     name = path.name
-    workbook, meta = open_filled(path, sheet=SHEET, required=("单位", "督导编号"), how_to_get="duban campaign form")
+    form, meta = open_filled(
+        path, sheet=SHEET, required=("单位", "督导编号"), how_to_get="duban campaign form", limits=plan.limits
+    )
     if meta["单位"] != unit:
         raise SheetError(f"文件 {name} 是“{meta['单位']}”的反馈表，不能作为“{unit}”的反馈提交")
     if str(meta["督导编号"]) != str(campaign.id):
         raise SheetError(f"文件 {name} 是第{meta['督导编号']}号专项督导的反馈表，不能作为第{campaign.id}号的反馈提交")
-    sheet = workbook[SHEET]
-    if not header_matches(sheet, COLUMNS):
+    if not header_matches(form.header, COLUMNS):
         raise ResponseRefused([Problem(name, HEADER_ROW, "", "表头被修改，请重新生成反馈表后填写")])
     expected = {row["code"]: row for row in _rows(session, plan, campaign, unit)}
     letters = {c.key: f"{column_letter(i)}列“{c.title}”" for i, c in enumerate(COLUMNS)}
     problems: list[Problem] = []
     answers: list[Answer] = []
     seen: dict[str, int] = {}
-    for number, values in enumerate(sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True), start=HEADER_ROW + 1):
+    for number, values in form.rows:
         cells = dict(zip([c.key for c in COLUMNS], values, strict=False))
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells.values()):
             continue
@@ -133,7 +134,7 @@ def read_response_form(session: Session, plan: Plan, campaign: Campaign, unit: s
     if not answers and not problems:
         problems.append(Problem(name, HEADER_ROW + 1, "", "没有填写任何问题的反馈"))
     if problems:
-        raise ResponseRefused(problems)
+        raise ResponseRefused(problems, listed=plan.limits.max_problems_listed)
     return answers
 
 

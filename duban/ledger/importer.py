@@ -77,7 +77,7 @@ def validate(session: Session, plan: Plan, sheet: Sheet, *, actor: str, as_of: d
     problems: list[Problem] = []
     mapping = _map_header(sheet, problems)
     if problems:
-        raise LedgerImportError(problems)
+        raise LedgerImportError(problems, listed=plan.limits.max_problems_listed)
     actor_kind = plan.unit_kind(actor)
     if actor_kind not in ("office", "department", "township"):
         what = "不在实施方案的组织体系中" if actor_kind is None else "不是台账的报送单位"
@@ -149,7 +149,7 @@ def validate(session: Session, plan: Plan, sheet: Sheet, *, actor: str, as_of: d
         pending.append((number, code, parsed, plan_input))
 
     if problems:
-        raise LedgerImportError(problems)
+        raise LedgerImportError(problems, listed=plan.limits.max_problems_listed)
     return _resolve_codes(plan, pending, existing, by_natural_key)
 
 

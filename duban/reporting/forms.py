@@ -280,7 +280,14 @@ class FilledForm:
 def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: str, draft: bool) -> FilledForm:
     """Check a filled form against the request it answers; raise with every problem, or return its lines."""
     name = path.name
-    workbook, meta = open_filled(path, sheet="填报", required=("单位", "报送期"), how_to_get="duban report form")
+    form, meta = open_filled(
+        path,
+        sheet="填报",
+        required=("单位", "报送期"),
+        how_to_get="duban report form",
+        limits=plan.limits,
+        also=(SUMMARY_TITLE,),
+    )
     if meta.get("单位") != unit:
         raise SheetError(f"文件 {name} 是“{meta.get('单位')}”的填报表，不能作为“{unit}”的报表提交")
     if meta.get("报送期") != period:
@@ -288,12 +295,11 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
     submission = get_submission(session, plan, period, unit)
     expected = {row["code"]: row for row in _form_rows(session, plan, submission)}
     columns = columns_for(submission.kind)
-    sheet = workbook["填报"]
     problems: list[Problem] = []
-    if not header_matches(sheet, columns):
+    if not header_matches(form.header, columns):
         raise FormRefused([Problem(name, HEADER_ROW, "", "表头被修改，请重新生成填报表后填写")])
     lines, seen = [], {}
-    for number, values in enumerate(sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True), start=HEADER_ROW + 1):
+    for number, values in form.rows:
         cells = dict(zip([c.key for c in columns], values, strict=False))
         if all(v is None for v in cells.values()):
             continue
@@ -306,13 +312,13 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
     if not lines and not problems:
         problems.append(Problem(name, HEADER_ROW + 1, "", "没有填报任何问题"))
     summary = ""
-    if submission.kind == "department" and SUMMARY_TITLE in workbook.sheetnames:
+    if submission.kind == "department" and SUMMARY_TITLE in form.others:
         try:
-            summary = long_text(workbook[SUMMARY_TITLE]["A2"].value) or ""
+            summary = long_text(form.cell(SUMMARY_TITLE, 2, 1)) or ""
         except CellError as exc:
             problems.append(Problem(name, 2, f"“{SUMMARY_TITLE}”工作表A列", str(exc)))
     if problems:
-        raise FormRefused(problems)
+        raise FormRefused(problems, listed=plan.limits.max_problems_listed)
     return FilledForm(lines=lines, summary=summary)
 
 
