@@ -360,3 +360,17 @@ def test_control_characters_stored_before_the_gate_are_written_escaped(
     said = imported("report", "submit", form, "--unit", "城关街道", "--period", "2022-05", "--as-of", "2022-05-05")
     assert "城关街道2022-05报表已报送：第1版，2022-05-05" in said.output
     assert "幸福\\x01里\\x1b社区" in imported("item", "show", "PT2022-0001").output
+
+
+def test_drawing_charts_says_nothing_on_the_console(imported: Cli, home: Path) -> None:
+    import subprocess
+    import sys
+
+    duban = Path(sys.executable).parent / "duban"
+    env = {**os.environ, "DUBAN_HOME": str(home)}
+    result = subprocess.run(
+        [duban, "bulletin", "--period", "2022-05", "--as-of", "2022-05-31"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "findfont" not in result.stderr + result.stdout
+    assert result.stderr.startswith("已印发关于2022年5月")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +13,8 @@ from matplotlib import font_manager  # noqa: E402
 
 # Only fonts that are installed: naming a missing one makes matplotlib warn on every command's console.
 _INSTALLED = {font.name for font in font_manager.fontManager.ttflist}
+# WenQuanYi Zen Hei has one weight (500); matplotlib uses it for "normal" text and says so each time.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 plt.rcParams["font.sans-serif"] = [f for f in ("Noto Sans CJK SC", "WenQuanYi Zen Hei") if f in _INSTALLED] + [
     "DejaVu Sans"
 ]
