@@ -16,6 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from duban import textgate
+
 UnitKind = Literal["leadership_group", "leader", "office", "department", "township"]
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -438,11 +440,9 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         raise PlanError(f"方案文件 {source} 不是有效的 YAML：{exc}") from exc
     if not isinstance(data, dict):
         raise PlanError(f"方案文件 {source} 的顶层须为键值映射")
-    secrets = list(_secrets_in(data, ""))
-    if secrets:
-        lines = "\n".join(
-            f"  - {key}：{what}，密钥不得写入方案文件（请用 key_env 给出保存密钥的环境变量名）" for key, what in secrets
-        )
+    unsafe = list(_unsafe_values(data, ""))
+    if unsafe:
+        lines = "\n".join(f"  - {key}：{what}" for key, what in unsafe)
         raise PlanError(f"方案文件 {source} 有误：\n{lines}")
     try:
         return Plan.model_validate(data)
@@ -454,23 +454,30 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
 _WEBHOOK = re.compile(r"qyapi\.weixin\.qq\.com|webhook/send|[?&]key=", re.I)
 _KEY_LIKE = re.compile(r"(?=[0-9A-Fa-f-]*[A-Fa-f])(?=[0-9A-Fa-f-]*[0-9])(?:[0-9A-Fa-f]-?){16,}")
 _CREDENTIALS = re.compile(r"://[^/@\s]*:[^/@\s]*@")
+_SECRETS = (
+    (_WEBHOOK, "含有企业微信机器人的网址"),
+    (_KEY_LIKE, "含有疑似密钥的字符串"),
+    (_CREDENTIALS, "含有带密码的网址"),
+)
 
 
-def _secrets_in(node: object, key: str) -> Iterator[tuple[str, str]]:
-    """Every value anywhere in the plan that is, or holds, a webhook address, a key or a password."""
+def _unsafe_values(node: object, key: str) -> Iterator[tuple[str, str]]:
+    """Every value anywhere in the plan that holds a control character, or is or holds a webhook address,
+    a key or a password; with what is wrong."""
     if isinstance(node, dict):
         for name, value in node.items():
-            yield from _secrets_in(value, f"{key}.{name}" if key else str(name))
+            yield from _unsafe_values(value, f"{key}.{name}" if key else str(name))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _secrets_in(value, f"{key}[{index}]")
+            yield from _unsafe_values(value, f"{key}[{index}]")
     elif isinstance(node, str):
-        if _WEBHOOK.search(node):
-            yield key, "含有企业微信机器人的网址"
-        elif _KEY_LIKE.search(node):
-            yield key, "含有疑似密钥的字符串"
-        elif _CREDENTIALS.search(node):
-            yield key, "含有带密码的网址"
+        try:
+            textgate.clean(node, multiline=True)
+        except textgate.TextRefused as exc:
+            yield key, str(exc)
+        secret = next((what for pattern, what in _SECRETS if pattern.search(node)), None)
+        if secret:
+            yield key, f"{secret}，密钥不得写入方案文件（请用 key_env 给出保存密钥的环境变量名）"
 
 
 def load_plan(path: Path) -> tuple[Plan, str]:
