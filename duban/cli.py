@@ -6,7 +6,6 @@ is used where it earns its start-up cost (a server configured to record the run,
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import date
@@ -17,7 +16,16 @@ from rich.table import Table
 
 from duban import config
 from duban.campaign.commands import campaign
-from duban.cli_common import as_of_option, engine_option, err, out, parse_date, use_engine, user_errors
+from duban.cli_common import (
+    as_of_option,
+    engine_option,
+    err,
+    out,
+    parse_date,
+    print_json,
+    use_engine,
+    user_errors,
+)
 from duban.closeout import STATUS_LABELS, ClosureError
 from duban.console import styled
 from duban.paths import output_dir
@@ -142,7 +150,7 @@ def item_show(code: str, as_json: bool) -> None:
     with session_scope() as session:
         view = item_view(session, current_plan(session), code)
     if as_json:
-        out.print_json(json.dumps(view, ensure_ascii=False))
+        print_json(view)
         return
     _print_item(view)
 
@@ -244,7 +252,7 @@ def status(as_of: date, as_json: bool) -> None:
         plan = current_plan(session)
         data = summary(session, plan, as_of)
     if as_json:
-        out.print_json(json.dumps(data, ensure_ascii=False))
+        print_json(data)
         return
     from duban.status_view import print_status
 
@@ -414,7 +422,7 @@ def period_show(period_code: str, as_of: date, as_json: bool) -> None:
     with session_scope() as session:
         view = period_view(session, current_plan(session), period_code, as_of)
     if as_json:
-        out.print_json(json.dumps(view, ensure_ascii=False))
+        print_json(view)
         return
     from duban.status_view import print_period
 
@@ -608,7 +616,7 @@ def outbox(ctx: click.Context, statuses: tuple[str, ...], limit: int, as_json: b
             for m in session.exec(query)
         ]
     if as_json:
-        out.print_json(json.dumps(rows, ensure_ascii=False))
+        print_json(rows)
         return
     table = Table(title="消息队列")
     for column in ("编号", "状态", "类型", "收件单位", "渠道", "标题", "尝试", "原因"):

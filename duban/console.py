@@ -7,20 +7,17 @@ Styling is given by the code, as `style=` or with `styled`, never by brackets in
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from duban.textgate import shown
 
 
 def literal(text: str) -> str:
     """Control characters as visible escapes; tab and newline as they are."""
-    return _CONTROL.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
-    )
+    return shown(text)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -21,10 +20,10 @@ from openpyxl.utils import get_column_letter
 
 from duban.paths import output_file
 from duban.plan import Limits
+from duban.textgate import xml_safe
 
 Cell = str | int | float | bool | date | datetime | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class SheetError(Exception):
@@ -243,8 +242,8 @@ def put(sheet: Any, row: int, column: int, value: Cell) -> Any:
 
 
 def as_written(text: str) -> str:
-    """Text as `put` writes it: control characters (which a workbook cannot hold) as visible \\xNN."""
-    return _UNWRITABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Text as `put` writes it, and as a form's locked cell is compared when read back."""
+    return xml_safe(text)
 
 
 def style_header(sheet: Any, width: int) -> None:

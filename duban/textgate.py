@@ -10,8 +10,18 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls but tab and line feed; CR is handled apart (CRLF and CR mean a line break).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The one definition of what must not pass, used by every writer too. C0 and C1 controls but tab and
+# line feed (CR is handled apart: CRLF and CR mean a line break), the line and paragraph separators,
+# bidirectional overrides and isolates, the directional marks, surrogates (undecodable bytes from a
+# command line) and the non-characters U+FDD0-U+FDEF, U+FFFE, U+FFFF (no XML can hold them).
+INVISIBLE = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+)
+_CONTROL = re.compile(f"[{INVISIBLE}]")
+_SHOWN = re.compile(f"[{INVISIBLE}\r]")
+# What an XML document (a workbook) cannot hold at all.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _CODE = re.compile(r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_-]*")
 CODE_LIMIT = 40
 NOTE_LIMIT = 2000  # a note, a reason, a measure
@@ -36,6 +46,21 @@ def clean(value: str, *, multiline: bool = False, limit: int | None = None, fiel
     if limit is not None and len(text) > limit:
         raise TextRefused(f"{where}内容过长（{len(text)}字，最多{limit}字）")
     return text
+
+
+def shown(text: str) -> str:
+    """Text for a screen: every invisible character (CR too) as a visible escape, tab and LF as they are."""
+    return _SHOWN.sub(_escape, text)
+
+
+def xml_safe(text: str) -> str:
+    """Text a workbook can hold: what XML cannot carry as a visible escape, the rest as it is."""
+    return _NOT_XML.sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    point = ord(match.group())
+    return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}"
 
 
 def code(value: str, *, field: str = "编号") -> str:

@@ -17,11 +17,13 @@ import re
 
 from markupsafe import Markup
 
+from duban.textgate import INVISIBLE
+
 INERT = str.maketrans(
     {"#": "＃", "*": "＊", "[": "［", "]": "］", "`": "｀", ">": "＞", "<": "＜", "&": "＆", "~": "～"}
 )
 _BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[{INVISIBLE}]")  # after line breaks became LF
 LINE = "\x1e"  # a value's own line break until the line it sits on is known (never in a value: a control)
 
 

@@ -12,6 +12,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+from duban.textgate import INVISIBLE
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -68,7 +70,7 @@ class ConfigurationError(SendError):
 
 
 _TO_SPACE = re.compile(r"\r\n|[\t\r\n\v\f\x85\u2028\u2029]")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(f"[{INVISIBLE}]")  # after line breaks became spaces: nothing else may stay
 
 
 def header_text(value: str) -> str:

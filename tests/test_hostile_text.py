@@ -9,6 +9,7 @@ row, column and code point, and nothing changes. Evidence files, output paths an
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import zipfile
@@ -361,6 +362,11 @@ def test_control_characters_stored_before_the_gate_are_written_escaped(
     said = imported("report", "submit", form, "--unit", "城关街道", "--period", "2022-05", "--as-of", "2022-05-05")
     assert "城关街道2022-05报表已报送：第1版，2022-05-05" in said.output
     assert "幸福\\x01里\\x1b社区" in imported("item", "show", "PT2022-0001").output
+    with sqlite3.connect(home / "duban.db") as db:
+        db.execute("update ledger_item set description = ? where code = 'PT2022-0001'", ("用房\u202e被占\x9b",))
+    raw = imported("item", "show", "PT2022-0001", "--json").output
+    assert "\u202e" not in raw and "\x9b" not in raw and "\\u202e" in raw
+    assert json.loads(raw)["description"] == "用房\u202e被占\x9b"
 
 
 def test_drawing_charts_says_nothing_on_the_console(imported: Cli, home: Path) -> None:

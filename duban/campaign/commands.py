@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sqlmodel import select
 from duban.bulletin.content import LEVELS
 from duban.campaign.scope import CampaignError, Scope
 from duban.campaign.view import ANSWERS, STAGES, figures
-from duban.cli_common import as_of_option, engine_option, out, parse_date, use_engine, user_errors
+from duban.cli_common import as_of_option, engine_option, out, parse_date, print_json, use_engine, user_errors
 from duban.closeout import STATUS_LABELS
 from duban.console import styled
 from models import Campaign
@@ -159,7 +158,7 @@ def campaign_show(campaign_id: int, as_of: date, as_json: bool) -> None:
             )
         data = figures(session, plan, found, as_of)
     if as_json:
-        out.print_json(json.dumps(data, ensure_ascii=False))
+        print_json(data)
         return
     c, t = data["campaign"], data["totals"]
     out.print(
