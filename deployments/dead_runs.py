@@ -6,6 +6,8 @@ started by hand meanwhile waits in AwaitingConcurrencySlot. So every duban flow 
 every HEARTBEAT_SECONDS (the shortest Prefect allows), and an automation on the server marks a
 flow run Crashed when, after it started (or sent a heartbeat), no heartbeat and no end has come for
 SILENT_SECONDS. A Crashed run frees its slot at once, and every duban flow is safe to run again.
+Only runs of duban's deployments are watched; flows run by `duban tick` in-process send no
+heartbeats and are not.
 
 `duban serve` owns its server: when it starts, no run of a previous serve can still be working, so
 the runs that one left unfinished (a power cut, a kill) are marked Crashed at once.
@@ -18,6 +20,7 @@ from datetime import timedelta
 HEARTBEAT_SECONDS = 30
 SILENT_SECONDS = 90  # three heartbeats missed: a machine gone, not a slow network
 AUTOMATION = "duban: crash flow runs that stopped sending heartbeats"
+TAG = "prefect.tag.duban"  # deployments/build.py tags every deployment, and so every run of it, "duban"
 HEARTBEAT_ENV = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)}
 
 
@@ -92,6 +95,8 @@ def _automation():  # noqa: ANN202 - a prefect Automation
                 "prefect.flow-run.Crashed",
             },
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            # duban's runs only (its deployments' tag): another team's runs on a shared server are theirs
+            match_related=ResourceSpecification({"prefect.resource.role": "tag", "prefect.resource.id": TAG}),
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
             threshold=1,

@@ -6,7 +6,6 @@ it, each would start a temporary server of its own and lose the deployment's con
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -18,9 +17,10 @@ from pathlib import Path
 
 import httpx
 
+from duban.lifetime import die_with_parent
+
 STARTUP_SECONDS = 120  # a cold start on SQLite takes 10-20 s on 2 cores; migrations on first use take longer
 STOP_SECONDS = 30
-_PR_SET_PDEATHSIG = 1
 
 
 class ServerError(Exception):
@@ -61,7 +61,7 @@ def start(folder: Path, *, host: str, port: int) -> LocalServer:
     _check_port_free(host, port)
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "server.log"
-    connect = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    connect = _reachable(host)
     with log.open("ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
@@ -86,8 +86,18 @@ def start(folder: Path, *, host: str, port: int) -> LocalServer:
     raise ServerError(f"Prefect 服务器在 {STARTUP_SECONDS} 秒内未就绪，详见 {log}")
 
 
+def _reachable(host: str) -> str:
+    """The host as this machine reaches it, in a URL (an IPv6 address in brackets)."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def _check_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a closed port is free
         try:
             probe.bind((host, port))
@@ -99,5 +109,4 @@ def _detach_but_die_with_parent() -> None:
     """Ctrl+C in the terminal reaches duban serve alone (it stops the runs first, then this server);
     if duban serve is killed outright, the kernel ends the server with it."""
     os.setsid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    die_with_parent(signal.SIGTERM)

@@ -24,6 +24,7 @@ from deployments import local_server
 from deployments.dead_runs import HEARTBEAT_ENV
 from deployments.schedules import schedules
 from duban.config import TZ
+from duban.lifetime import SERVE_PID
 from duban.plan import Plan
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def serve(
             for key, value in HEARTBEAT_ENV.items():
                 os.environ.setdefault(key, value)
             os.environ["DUBAN_HOME"] = str(home)  # runs may start in another folder
+            os.environ[SERVE_PID] = str(os.getpid())  # each run's process ends with this one
             from deployments.build import build  # Prefect reads PREFECT_API_URL when first imported
 
             asyncio.run(_run(build(plan), server, announce))

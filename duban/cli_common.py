@@ -27,6 +27,7 @@ from duban.reporting.periods import PeriodError
 from duban.reporting.reports import ReportError
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import INVISIBLE, TextRefused
+from notifications.deadletters import OperatorUnreachable
 
 _INVISIBLE = re.compile(f"[{INVISIBLE}\r]")
 out = LiteralConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -45,6 +46,7 @@ USER_ERRORS = (
     TextRefused,
     PathRefused,
     EvidenceRefused,
+    OperatorUnreachable,  # through the engine, `tick` fails with the dispatch flow: say so, in Chinese
 )
 
 

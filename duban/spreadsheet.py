@@ -203,10 +203,10 @@ def _to_sheet(path: Path, table: list[tuple[int, list[Cell]]]) -> Sheet:
 
 def write_table(path: Path, title: str, header: list[str], rows: list[list[Cell]]) -> None:
     """Write rows as .csv (UTF-8 with BOM, so Excel shows the Chinese) or as a formatted .xlsx."""
-    output_file(path)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
+    if suffix not in (".csv", ".xlsx") and not path.is_dir():
         raise SheetError(f"只能写出 .xlsx 或 .csv 文件：{path.name}")
+    output_file(path)
     if suffix == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)

@@ -265,6 +265,8 @@ def test_output_paths_are_checked(imported: Cli, tmp_path: Path) -> None:
     assert f"无法写入 {blocker / '台账.xlsx'}：{blocker} 是文件，不是文件夹" in out
     out = imported("bulletin", "--period", "2022-05", "--as-of", "2022-05-31", "--out", blocker, status=2).output
     assert f"{blocker} 是文件，不是文件夹：--out 须给出文件夹" in out
+    out = imported("ledger", "export", tmp_path / "别处" / "台账.txt", status=2).output
+    assert "只能写出 .xlsx 或 .csv 文件：台账.txt" in out and not (tmp_path / "别处").exists()
     imported("ledger", "export", tmp_path / "新建" / "子目录" / "台账.xlsx")
     assert (tmp_path / "新建" / "子目录" / "台账.xlsx").is_file()
 

@@ -114,6 +114,7 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
     assert "已设置自动处理：90秒无心跳的运行" in _run(env, BIN / "duban", "deploy", "--dead-runs-only")
     # A run whose process died between starting and its first heartbeat: Running, and then silence.
     silent = _run(env, BIN / "python", "-c", STARTED_THEN_SILENT, "monthly-bulletin/monthly-bulletin").split()[-1]
+    not_ours = _run(env, BIN / "python", "-c", STARTED_THEN_SILENT, "-").split()[-1]  # another team's flow
     assert json.loads(_run(env, BIN / "python", "-c", READ_DEPLOYMENTS).strip().splitlines()[-1]) == LISTING
     kindergartens = {r["问题编号"]: r["责任单位"] or r["镇办"] for r in sample_rows() if r["设施类型"] == "幼儿园"}
     units = len(set(kindergartens.values()))
@@ -155,6 +156,7 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
         time.sleep(2)
     assert _query(prefect_db, STATE_OF, dead) == [("CRASHED",)]
     assert _query(prefect_db, STATE_OF, silent) == [("CRASHED",)]
+    assert _query(prefect_db, STATE_OF, not_ours) == [("RUNNING",)]
     worker = _worker(env)
     try:
         again = _run(env, BIN / "duban", *START_KINDERGARTENS, "--wait", "120")
@@ -220,13 +222,20 @@ RUNS_OF = "select r.id::text from flow_run r join deployment d on d.id = r.deplo
 STATE_OF = "select state_type::text from flow_run where id = %s"
 STARTED_THEN_SILENT = """
 import asyncio, sys
-from prefect import get_client
+from prefect import flow, get_client
 from prefect.states import Running
+
+@flow(name="another-teams-flow")
+def another_team():
+    pass
 
 async def main():
     async with get_client() as client:
-        deployment = await client.read_deployment_by_name(sys.argv[1])
-        run = await client.create_flow_run_from_deployment(deployment.id)
+        if sys.argv[1] == "-":
+            run = await client.create_flow_run(another_team, tags=["another-team"])
+        else:
+            deployment = await client.read_deployment_by_name(sys.argv[1])
+            run = await client.create_flow_run_from_deployment(deployment.id)
         await client.set_flow_run_state(run.id, Running(), force=True)
         print(run.id)
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from conftest import PLAN, ROOT, SAMPLE
 from fakes import free_port
-from prefect_servers import BIN, alive, command_line, descendants, kill_tree
+from prefect_servers import BIN, alive, command_line, descendants
 
 READY = "正在运行，按 Ctrl+C 停止"
 OPEN_MAY = "as_of=2022-05-01"
@@ -84,9 +84,11 @@ def test_serve_runs_its_own_server_and_every_run_reaches_duban(tmp_path: Path) -
         said = (tmp_path / "serve.log").read_text()
         assert f"Prefect 界面：http://127.0.0.1:{port}" in said
         shanghai = ZoneInfo("Asia/Shanghai")
-        now = datetime.now(shanghai)
-        first_of_next_month = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, 8, 0)
-        assert f"open-period        {first_of_next_month:%Y-%m-%d %H:%M}（0 8 1 * *）" in said
+        now = datetime.now(shanghai).replace(tzinfo=None)
+        next_first = datetime(now.year, now.month, 1, 8, 0)
+        if next_first <= now:
+            next_first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, 8, 0)
+        assert f"open-period        {next_first:%Y-%m-%d %H:%M}（0 8 1 * *）" in said
         assert (home / "prefect" / "prefect.db").exists()  # the server's SQLite, under DUBAN_HOME
         assert httpx.get(f"{api}/health", timeout=5).status_code == 200
 
@@ -167,7 +169,14 @@ def test_serve_killed_outright_and_started_again(tmp_path: Path) -> None:
     try:
         cut = _run_id(_cli(client_env, *run))
         _wait_for(api, cut, {"RUNNING"})
-        kill_tree(serve.pid, signal.SIGKILL)  # serve, its server and the run: nothing ends cleanly
+        left = descendants(serve.pid)
+        assert any("prefect server start" in command_line(pid) for pid in left) and len(left) >= 2
+        serve.kill()  # serve alone, as a power cut or `kill -9` would: its server and its run end with it
+        serve.wait()
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in left) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [command_line(pid) for pid in left if alive(pid)] == []
     finally:
         lock.rollback()
         lock.close()
