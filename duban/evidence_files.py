@@ -41,9 +41,17 @@ def checked_bytes(path: Path, *, max_bytes: int, types: tuple[str, ...]) -> byte
         raise EvidenceRefused(f"佐证材料 {name} 是空文件（0字节）")
     if info.st_size > max_bytes:
         raise EvidenceRefused(f"佐证材料 {name} 过大（{_mb(info.st_size)}，最多{_mb(max_bytes)}）")
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:  # no symlink, and no waiting on a pipe swapped in after the check
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        raise EvidenceRefused(f"佐证材料 {name} 无法读取") from None
     with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(handle.fileno())
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(opened.st_mode):
+            raise EvidenceRefused(f"佐证材料 {name} 在检查过程中被替换，请重新提交")
         data = handle.read(max_bytes + 1)
+    if not data:
+        raise EvidenceRefused(f"佐证材料 {name} 是空文件（0字节）")
     if len(data) > max_bytes:
         raise EvidenceRefused(f"佐证材料 {name} 过大（最多{_mb(max_bytes)}）")
     kind = kind_of(data)
