@@ -6,6 +6,7 @@ it, each would start a temporary server of its own and lose the deployment's con
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -101,7 +102,11 @@ def _check_port_free(host: str, port: int) -> None:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a closed port is free
         try:
             probe.bind((host, port))
-        except OSError:
+        except (socket.gaierror, UnicodeError):
+            raise ServerError(f"“{host}”不是本机可用的地址，请用 --host 给出本机地址（如 127.0.0.1）") from None
+        except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise ServerError(f"“{host}”不是本机的地址，请用 --host 给出本机地址（如 127.0.0.1）") from None
             raise ServerError(f"端口 {port} 已被占用，请用 --port 指定另一个端口") from None
 
 

@@ -383,3 +383,10 @@ def test_drawing_charts_says_nothing_on_the_console(imported: Cli, home: Path) -
     assert result.returncode == 0, result.stderr
     assert "findfont" not in result.stderr + result.stdout
     assert result.stderr.startswith("已印发关于2022年5月")
+
+
+def test_serve_refuses_a_host_that_is_not_an_address(initialised: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    for host in ("../", "[/x]"):
+        out = initialised("serve", "--host", host, "--port", "4399", status=2).output
+        assert f"“{host}”不是本机可用的地址，请用 --host 给出本机地址（如 127.0.0.1）" in out
