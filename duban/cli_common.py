@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -26,10 +25,9 @@ from duban.programme import NotInitialised
 from duban.reporting.periods import PeriodError
 from duban.reporting.reports import ReportError
 from duban.spreadsheet import RefusedFile, SheetError
-from duban.textgate import INVISIBLE, TextRefused
+from duban.textgate import TextRefused, json_shown
 from notifications.deadletters import OperatorUnreachable
 
-_INVISIBLE = re.compile(f"[{INVISIBLE}\r]")
 out = LiteralConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = LiteralConsole(stderr=True, soft_wrap=True)
 USER_ERRORS = (
@@ -54,7 +52,7 @@ def print_json(data: object) -> None:
     """JSON for machines, straight to stdout: no highlighting or wrapping, and no character that a
     terminal would act on (the invisible ones go as \\uXXXX escapes, which JSON reads back alike)."""
     text = json.dumps(data, ensure_ascii=False, indent=2)
-    sys.stdout.write(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    sys.stdout.write(json_shown(text) + "\n")
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:

@@ -15,17 +15,12 @@ from rich.text import Text
 from duban.textgate import shown
 
 
-def literal(text: str) -> str:
-    """Control characters as visible escapes; tab and newline as they are."""
-    return shown(text)
-
-
 def styled(*parts: str | tuple[str, str]) -> Text:
     """A line made of plain parts and (text, style) parts, every part literal."""
     line = Text()
     for part in parts:
         text, style = (part, "") if isinstance(part, str) else part
-        line.append(literal(text), style=style)
+        line.append(shown(text), style=style)
     return line
 
 
@@ -34,4 +29,4 @@ class LiteralConsole(Console):
         super().__init__(markup=False, emoji=False, highlight=False, **options)
 
     def render_str(self, text: str, **options: Any) -> Text:
-        return super().render_str(literal(text), **options)
+        return super().render_str(shown(text), **options)

@@ -58,6 +58,11 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub(_escape, text)
 
 
+def json_shown(text: str) -> str:
+    """JSON text with every invisible character as a \\uXXXX escape (JSON reads it back alike)."""
+    return _SHOWN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _escape(match: re.Match) -> str:
     point = ord(match.group())
     return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}"

@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT, Cli
 from fakes import FakeClock, SilentServer, SmtpServer, WecomServer
 from sqlmodel import select
-from test_notifications import at, rows
+from test_notifications import at, queue, rows
 from test_plan import DEPARTMENTS, TOWNSHIPS
 
 from duban.config import TZ
@@ -36,19 +36,6 @@ MORNING = datetime(2022, 10, 10, 9, 0, tzinfo=TZ)  # a Monday, in office hours
 OFFICE = "XX区社区配套设施规划建设管理工作领导小组办公室"
 PASSWORD = "s3cret-pw"
 LONG_REASON = "、".join(f"第{n}项问题的整改进度与现场核查情况不符，请逐项核实后重新填报" for n in range(1, 120))
-
-
-def queue(recipient: str, key: str, *, kind: str = "test", day: str = "2022-10-10", **context: object) -> None:
-    with session_scope() as session:
-        notify(
-            session,
-            current_plan(session),
-            key=key,
-            kind=kind,
-            recipient=recipient,
-            as_of=datetime.fromisoformat(day).date(),
-            **context,
-        )
 
 
 def smtp_url(port: int, password: str = PASSWORD) -> str:
