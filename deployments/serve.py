@@ -86,11 +86,11 @@ def serve(
             server = local_server.start(home / "prefect", host=host, port=port)
             api_url = server.api_url
             os.environ["PREFECT_API_URL"] = api_url  # read by Prefect below and by every run's process
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"进程 {os.getpid()}，Prefect 服务器 {api_url}")
-        lock.flush()
         try:
+            lock.seek(0)
+            lock.truncate()
+            lock.write(f"进程 {os.getpid()}，Prefect 服务器 {api_url}")
+            lock.flush()
             for key, value in HEARTBEAT_ENV.items():
                 os.environ.setdefault(key, value)
             os.environ["DUBAN_HOME"] = str(home)  # runs may start in another folder

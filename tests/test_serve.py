@@ -119,7 +119,8 @@ def test_serve_runs_its_own_server_and_every_run_reaches_duban(tmp_path: Path) -
         due = _parse(scheduled["next_scheduled_start_time"])
         assert due >= asked_at + timedelta(seconds=5)
         assert [_wait_for(api, run, {"COMPLETED"}) for run in runs] == ["COMPLETED", "COMPLETED"]
-        assert _parse(httpx.get(f"{api}/flow_runs/{runs[1]}").json()["start_time"]) >= due
+        started_at = _parse(httpx.get(f"{api}/flow_runs/{runs[1]}").json()["start_time"])
+        assert started_at >= due - timedelta(seconds=1)  # at its time (the runner may be a few ms early), not at once
         assert _opened(env, "2022-05", "2022-05-01") == UNITS_ASKED
         assert _opened(env, "2022-06", "2022-06-01") == UNITS_ASKED
 
