@@ -179,25 +179,41 @@ def set_status(
     action: str,
     files: list[str] | None = None,
 ) -> None:
-    before = {"status": item.status}
-    item.status = target
-    if target == "closed":
-        item.progress = 100
+    audit.record(
+        session, **status_change(item, target, actor=actor, as_of=as_of, note=note, action=action, files=files)
+    )
     session.add(item)
-    after = {"status": target, "action": action}
+
+
+def status_change(
+    item: LedgerItem,
+    target: str,
+    *,
+    actor: str,
+    as_of: date,
+    note: str,
+    action: str,
+    files: list[str] | None = None,
+) -> dict:
+    """Move the item's kept state and return the audit entry that says so (the caller writes both)."""
+    before: dict = {"status": item.status}
+    after: dict = {"status": target, "action": action}
+    if target == "closed" and item.progress != 100:
+        before["progress"], after["progress"] = item.progress, 100
+        item.progress = 100
+    item.status = target
     if files:
         after["evidence"] = files
-    audit.record(
-        session,
-        actor=actor,
-        subject="item",
-        key=item.code,
-        action="transition",
-        effective_on=as_of,
-        before=before,
-        after=after,
-        note=note,
-    )
+    return {
+        "actor": actor,
+        "subject": "item",
+        "key": item.code,
+        "action": "transition",
+        "effective_on": as_of,
+        "before": before,
+        "after": after,
+        "note": note,
+    }
 
 
 def attach(session: Session, plan: Plan, item: LedgerItem, path: Path, by: str, evidence_dir: Path | None) -> Evidence:

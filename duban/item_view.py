@@ -21,6 +21,7 @@ FIELD_LABELS = {
     "responsible_unit": "责任单位",
     "key_difficult": "重点难点",
     "status": "状态",
+    "progress": "整改进度",
     "measures": "整改措施",
     "deadline": "完成时限",
     "revision": "方案版本",

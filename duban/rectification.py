@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from sqlalchemy import and_, insert, true
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
-from duban.closeout import TERMINAL, ClosureError, ensure_in_order, get_item, roles_of, set_status
+from duban.closeout import TERMINAL, ClosureError, ensure_in_order, get_item, roles_of, status_change
 from duban.plan import Plan
 from models import LedgerItem, PlanMilestone, RectificationPlan
 
@@ -64,43 +65,110 @@ def milestone_problems(new: PlanInput) -> list[str]:
     ]
 
 
+def in_force(session: Session, item_ids: list[int] | None = None) -> dict[int, PlanInput]:
+    """The plan in force of each item that has one (of the given items, or all), in two queries."""
+    query = select(RectificationPlan).join(
+        LedgerItem,
+        and_(
+            col(LedgerItem.id) == RectificationPlan.item_id, col(LedgerItem.plan_revision) == RectificationPlan.revision
+        ),
+    )
+    if item_ids is not None:
+        query = query.where(col(RectificationPlan.item_id).in_(item_ids))
+    plans = {p.id: p for p in session.exec(query)}
+    steps: dict[int, list[tuple[date, str]]] = {}
+    if plans:
+        rows = select(PlanMilestone).where(col(PlanMilestone.plan_id).in_(list(plans)) if item_ids else true())
+        for step in session.exec(rows.order_by(col(PlanMilestone.plan_id), col(PlanMilestone.seq))):
+            if step.plan_id in plans:
+                steps.setdefault(step.plan_id, []).append((step.due, step.title))
+    return {
+        p.item_id: PlanInput(
+            measures=p.measures,
+            deadline=p.deadline,
+            lead_unit=p.lead_unit,
+            responsible_unit=p.responsible_unit,
+            milestones=tuple(steps.get(p.id, ())),
+        )
+        for p in plans.values()
+    }
+
+
 def revise(
     session: Session, item: LedgerItem, new: PlanInput, *, actor: str, as_of: date, note: str = ""
 ) -> RectificationPlan | None:
     """Append a revision when the plan differs from the one in force; None when nothing changed."""
-    old = current(session, item)
-    before = as_input(session, old) if old else None
-    if before == new:
-        return None
-    revision = RectificationPlan(
-        item_id=item.id,
-        revision=(old.revision + 1) if old else 1,
-        measures=new.measures,
-        lead_unit=new.lead_unit,
-        responsible_unit=new.responsible_unit,
-        deadline=new.deadline,
-        effective_on=as_of,
-        made_by=actor,
-        made_at=datetime.now(UTC),
-    )
-    session.add(revision)
+    revised = revise_all(session, [(item, new, note)], in_force(session, [item.id]), actor=actor, as_of=as_of)
+    return revised[0] if revised else None
+
+
+def revise_all(
+    session: Session,
+    changes: list[tuple[LedgerItem, PlanInput, str]],
+    olds: dict[int, PlanInput],
+    *,
+    actor: str,
+    as_of: date,
+    preceding: list[dict] | None = None,
+) -> list[RectificationPlan]:
+    """Revise many items' plans at once: `olds` are their plans in force (`in_force`).
+
+    Items may still be pending (an import's new rows): their kept state is set before they are
+    written, so they are inserted as they end up, and the audit log still tells every step, after
+    the `preceding` entries (their creation).
+    """
+    entries, moves, revised = [], [], []
+    for item, new, note in changes:
+        before = olds.get(item.id) if item.id is not None else None
+        if before == new:
+            continue
+        item.deadline, item.plan_revision = new.deadline, item.plan_revision + 1
+        revised.append((item, new, note))
+        entries.append(
+            {
+                "actor": actor,
+                "subject": "item",
+                "key": item.code,
+                "action": "plan",
+                "effective_on": as_of,
+                "before": before.as_dict() if before else None,
+                "after": {"revision": item.plan_revision, **new.as_dict()},
+                "note": note,
+            }
+        )
+        if item.status == "open":
+            moves.append(status_change(item, "planned", actor=actor, as_of=as_of, note=note, action="制定整治方案"))
+        session.add(item)
+    if not revised:
+        audit.record_all(session, preceding or [])
+        return []
     session.flush()
-    for seq, (due, title) in enumerate(new.milestones, start=1):
-        session.add(PlanMilestone(plan_id=revision.id, seq=seq, title=title, due=due))
-    audit.record(
-        session,
-        actor=actor,
-        subject="item",
-        key=item.code,
-        action="plan",
-        effective_on=as_of,
-        before=before.as_dict() if before else None,
-        after={"revision": revision.revision, **new.as_dict()},
-        note=note,
-    )
-    if item.status == "open":
-        set_status(session, item, "planned", actor=actor, as_of=as_of, note=note, action="制定整治方案")
-    return revision
+    made_at = datetime.now(UTC)
+    plans = [
+        RectificationPlan(
+            item_id=item.id,
+            revision=item.plan_revision,
+            measures=new.measures,
+            lead_unit=new.lead_unit,
+            responsible_unit=new.responsible_unit,
+            deadline=new.deadline,
+            effective_on=as_of,
+            made_by=actor,
+            made_at=made_at,
+        )
+        for item, new, _ in revised
+    ]
+    session.add_all(plans)
+    session.flush()
+    steps = [
+        {"plan_id": plan.id, "seq": seq, "title": title, "due": due}
+        for plan, (_, new, _) in zip(plans, revised, strict=True)
+        for seq, (due, title) in enumerate(new.milestones, start=1)
+    ]
+    if steps:
+        session.execute(insert(PlanMilestone), steps)
+    audit.record_all(session, [*(preceding or []), *entries, *moves])
+    return plans
 
 
 def make_plan(

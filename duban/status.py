@@ -1,21 +1,26 @@
 """Where the programme stands on a given date: counts, overdue items, traffic lights.
 
-The picture is rebuilt from the audit log, so a date in the past shows the ledger as it was then
-(items filed later left out, statuses and deadlines as they stood that day).
+Today's answer reads the state each item keeps (indexed columns, the light computed in the query).
+A date before the newest change replays the audit log up to that day (duban/item_log.py), so the
+past shows the ledger as it was then: items filed later left out, fields, statuses and deadlines as
+they stood that day.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from sqlalchemy import and_, case, literal
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
 from duban.closeout import STATUS_LABELS, TERMINAL
+from duban.item_log import last_change, replay
 from duban.plan import Plan
-from models import AuditEntry, LedgerItem
+from models import LedgerItem, PlanMilestone, RectificationPlan
 
+HIDDEN = ("milestones", "facility_type", "stage", "progress")  # not in `status --json`'s item_lights
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "未定时限"}
 
 
@@ -33,62 +38,175 @@ class ItemState:
     deadline: date | None
     working_days_left: int | None
     light: str | None  # None for closed and cancelled items
+    facility_type: str | None = None
+    stage: str = ""
+    progress: int = 0
     milestones: tuple[tuple[date, str], ...] = ()  # of the plan in force that day
 
 
-def item_states(session: Session, plan: Plan, as_of: date) -> list[ItemState]:
+@dataclass(frozen=True)
+class Lights:
+    """A light follows from the deadline and the day: red before `as_of`, yellow up to `yellow_until`."""
+
+    as_of: date
+    yellow_until: date
+
+    @classmethod
+    def on(cls, plan: Plan, calendar: WorkingCalendar, as_of: date) -> Lights:
+        within, day = plan.traffic_light.yellow_within_working_days, as_of
+        while calendar.working_days_after(as_of, day + timedelta(days=1)) <= within:
+            day += timedelta(days=1)
+        return cls(as_of, day)
+
+    def of(self, status: str, deadline: date | None) -> str | None:
+        if status in TERMINAL:
+            return None
+        if deadline is None:
+            return "none"
+        if deadline < self.as_of:
+            return "red"
+        return "yellow" if deadline <= self.yellow_until else "green"
+
+    def column(self):  # noqa: ANN201 - a SQL expression
+        """The same rule as `of`, as a column of the query."""
+        deadline = col(LedgerItem.deadline)
+        return case(
+            (col(LedgerItem.status).in_(TERMINAL), literal(None)),
+            (deadline.is_(None), literal("none")),
+            (deadline < self.as_of, literal("red")),
+            (deadline <= self.yellow_until, literal("yellow")),
+            else_=literal("green"),
+        )
+
+
+def item_states(session: Session, plan: Plan, as_of: date, *, open_only: bool = False) -> list[ItemState]:
+    """Every item filed by `as_of` (only those not closed or cancelled with `open_only`), by code."""
     calendar = WorkingCalendar(plan.calendar)
-    entries = session.exec(
-        select(AuditEntry)
-        .where(AuditEntry.subject == "item", AuditEntry.effective_on <= as_of)
-        .order_by(col(AuditEntry.id))
-    )
-    status: dict[str, str] = {}
-    deadline: dict[str, date] = {}
-    steps: dict[str, tuple[tuple[date, str], ...]] = {}
-    for entry in entries:
-        after = entry.after or {}
-        if "status" in after:
-            status[entry.subject_key] = after["status"]
-        if entry.action == "plan":
-            deadline[entry.subject_key] = date.fromisoformat(after["deadline"])
-            steps[entry.subject_key] = tuple((date.fromisoformat(d), t) for d, t in after.get("milestones", []))
+    lights = Lights.on(plan, calendar, as_of)
+    newest = last_change(session)
+    if newest is None or newest <= as_of:
+        return _kept(session, plan, calendar, lights, open_only)
+    return _replayed(session, plan, calendar, lights, open_only)
+
+
+KEPT_COLUMNS = (
+    "id",
+    "code",
+    "township",
+    "community",
+    "category",
+    "facility_type",
+    "stage",
+    "lead_department",
+    "responsible_unit",
+    "key_difficult",
+    "status",
+    "progress",
+    "deadline",
+)
+
+
+def _kept(session: Session, plan: Plan, calendar: WorkingCalendar, lights: Lights, open_only: bool) -> list[ItemState]:
+    table = LedgerItem.__table__.c
+    query = select(*(table[name] for name in KEPT_COLUMNS), lights.column().label("light"))
+    if open_only:
+        query = query.where(table.status.not_in(TERMINAL))
+    rows = session.exec(query.order_by(table.code)).all()
+    steps = _milestones_in_force(session, open_only)
+    must = _must_finish(plan)
+    return [
+        ItemState(
+            code=row.code,
+            township=row.township,
+            community=row.community,
+            category=row.category,
+            lead_department=row.lead_department,
+            responsible_unit=row.responsible_unit,
+            key_difficult=row.key_difficult,
+            must_finish_by=must(row.category, row.facility_type),
+            status=row.status,
+            deadline=row.deadline,
+            working_days_left=_left(calendar, lights.as_of, row.status, row.deadline),
+            light=row.light,
+            facility_type=row.facility_type,
+            stage=row.stage,
+            progress=row.progress,
+            milestones=steps.get(row.id, ()),
+        )
+        for row in rows
+    ]
+
+
+def _replayed(
+    session: Session, plan: Plan, calendar: WorkingCalendar, lights: Lights, open_only: bool
+) -> list[ItemState]:
+    must = _must_finish(plan)
     states = []
-    for item in session.exec(select(LedgerItem).order_by(col(LedgerItem.code))):
-        if item.code not in status:
-            continue  # filed after as_of
-        state = status[item.code]
-        due = deadline.get(item.code)
-        left = calendar.working_days_after(as_of, due) if due and state not in TERMINAL else None
-        must = plan.must_finish(item.category, item.facility_type)
+    for code, logged in sorted(replay(session, lights.as_of).items()):
+        if open_only and logged.status in TERMINAL:
+            continue
+        f = logged.fields
         states.append(
             ItemState(
-                code=item.code,
-                township=item.township,
-                community=item.community,
-                category=item.category,
-                lead_department=item.lead_department,
-                responsible_unit=item.responsible_unit,
-                key_difficult=item.key_difficult,
-                must_finish_by=must.due if must else None,
-                status=state,
-                deadline=due,
-                working_days_left=left,
-                light=_light(plan, state, due, as_of, left),
-                milestones=steps.get(item.code, ()),
+                code=code,
+                township=f["township"],
+                community=f["community"],
+                category=f["category"],
+                lead_department=f["lead_department"],
+                responsible_unit=f["responsible_unit"],
+                key_difficult=f["key_difficult"],
+                must_finish_by=must(f["category"], f.get("facility_type")),
+                status=logged.status,
+                deadline=logged.deadline,
+                working_days_left=_left(calendar, lights.as_of, logged.status, logged.deadline),
+                light=lights.of(logged.status, logged.deadline),
+                facility_type=f.get("facility_type"),
+                stage=f["stage"],
+                progress=logged.progress,
+                milestones=logged.milestones,
             )
         )
     return states
 
 
-def _light(plan: Plan, state: str, due: date | None, as_of: date, left: int | None) -> str | None:
-    if state in TERMINAL:
-        return None
-    if due is None:
-        return "none"
-    if due < as_of:
-        return "red"
-    return "yellow" if left is not None and left <= plan.traffic_light.yellow_within_working_days else "green"
+def _milestones_in_force(session: Session, open_only: bool) -> dict[int, tuple[tuple[date, str], ...]]:
+    """Each item's milestones of the revision in force, in one query."""
+    query = (
+        select(RectificationPlan.item_id, PlanMilestone.due, PlanMilestone.title)
+        .join(PlanMilestone, col(PlanMilestone.plan_id) == RectificationPlan.id)
+        .join(
+            LedgerItem,
+            and_(
+                col(LedgerItem.id) == RectificationPlan.item_id,
+                col(LedgerItem.plan_revision) == RectificationPlan.revision,
+            ),
+        )
+        .order_by(col(RectificationPlan.item_id), col(PlanMilestone.seq))
+    )
+    if open_only:
+        query = query.where(col(LedgerItem.status).not_in(TERMINAL))
+    steps: dict[int, tuple[tuple[date, str], ...]] = {}
+    for item_id, due, title in session.exec(query):
+        steps[item_id] = (*steps.get(item_id, ()), (due, title))
+    return steps
+
+
+def _must_finish(plan: Plan):  # noqa: ANN202 - a memoised lookup
+    """The plan's must-finish date of a category and facility type, looked up once per pair."""
+    known: dict[tuple[str, str | None], date | None] = {}
+
+    def lookup(category: str, facility_type: str | None) -> date | None:
+        key = (category, facility_type)
+        if key not in known:
+            milestone = plan.must_finish(category, facility_type)
+            known[key] = milestone.due if milestone else None
+        return known[key]
+
+    return lookup
+
+
+def _left(calendar: WorkingCalendar, as_of: date, status: str, deadline: date | None) -> int | None:
+    return calendar.working_days_after(as_of, deadline) if deadline and status not in TERMINAL else None
 
 
 def is_overdue(state: ItemState, as_of: date) -> bool:
@@ -133,7 +251,7 @@ def summary(session: Session, plan: Plan, as_of: date) -> dict:
         },
         "lights": count("light", list(LIGHT_LABELS)),
         "item_lights": [
-            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(s).items() if k != "milestones"}
+            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(s).items() if k not in HIDDEN}
             for s in states
         ],
     }

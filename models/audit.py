@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
 class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_entry"
+    # A past date replays one subject's entries up to that day; the newest change tells whether the
+    # kept state already answers a date.
+    __table_args__ = (
+        Index("ix_audit_entry_subject_day", "subject", "effective_on"),
+        Index("ix_audit_entry_subject_key_day", "subject", "subject_key", "effective_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime

@@ -24,8 +24,12 @@ class LedgerItem(SQLModel, table=True):
     lead_department: str = Field(foreign_key="unit.name", max_length=64, index=True)
     responsible_unit: str = Field(foreign_key="unit.name", max_length=64, index=True)
     key_difficult: bool = False
+    # Today's state, changed in the same transaction as the audit entry that changes it; a past
+    # date is answered from the audit log instead (duban/status.py), and `duban check` compares the two.
     status: str = Field(default="open", max_length=32, index=True)
     progress: int = 0
+    deadline: date | None = Field(default=None, index=True)  # of the plan revision in force
+    plan_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 0: no plan yet
     created_on: date
 
 

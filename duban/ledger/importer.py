@@ -14,27 +14,15 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from duban import audit
 from duban.closeout import STATUS_LABELS, TERMINAL
+from duban.item_log import ITEM_FIELDS
 from duban.ledger import cells
 from duban.ledger.columns import COLUMNS, EXPORT_ONLY, IGNORED, LIMITS, LedgerColumn, column_for
 from duban.plan import Plan
-from duban.rectification import PlanInput, current, revise
+from duban.rectification import PlanInput, current, in_force, revise_all
 from duban.rectification import as_input as plan_as_input
 from duban.spreadsheet import Problem, RefusedFile, Sheet, column_letter
 from models import AuditEntry, LedgerItem
-
-ITEM_FIELDS = (
-    "township",
-    "community",
-    "category",
-    "facility_type",
-    "stage",
-    "description",
-    "lead_department",
-    "responsible_unit",
-    "key_difficult",
-)
 
 
 class LedgerImportError(RefusedFile):
@@ -154,53 +142,55 @@ def validate(session: Session, plan: Plan, sheet: Sheet, *, actor: str, as_of: d
 
 
 def write(session: Session, rows: list[LedgerRow], *, actor: str, as_of: date) -> ImportResult:
-    """Upsert validated rows in the caller's transaction; unchanged rows touch nothing."""
+    """Upsert validated rows in the caller's transaction; unchanged rows touch nothing.
+
+    One query for the ledger, two for the plans in force, then bulk writes: linear in the rows.
+    """
     result = ImportResult()
     existing = {item.code: item for item in session.exec(select(LedgerItem))}
+    olds = in_force(session)
+    entries: list[dict] = []
+    plans: list[tuple[LedgerItem, PlanInput, str]] = []
     for row in rows:
+        note = f"台账导入（第{row.row}行）"
         item = existing.get(row.code)
         if item is None:
             item = LedgerItem(code=row.code, created_on=as_of, status="open", **row.fields)
             session.add(item)
-            session.flush()
-            audit.record(
-                session,
-                actor=actor,
-                subject="item",
-                key=row.code,
-                action="create",
-                effective_on=as_of,
-                after={**row.fields, "status": "open"},
-                note=f"台账导入（第{row.row}行）",
-            )
+            entries.append(_entry(actor, as_of, note, item.code, "create", None, {**row.fields, "status": "open"}))
             result.created.append(row.code)
         else:
             changes = _item_changes(item, row.fields)
             if changes:
-                audit.record(
-                    session,
-                    actor=actor,
-                    subject="item",
-                    key=row.code,
-                    action="update",
-                    effective_on=as_of,
-                    before={k: getattr(item, k) for k in changes},
-                    after=changes,
-                    note=f"台账导入（第{row.row}行）",
-                )
+                before = {k: getattr(item, k) for k in changes}
+                entries.append(_entry(actor, as_of, note, item.code, "update", before, changes))
                 for key, value in changes.items():
                     setattr(item, key, value)
                 session.add(item)
                 result.updated.append(row.code)
         if row.plan is not None:
-            old = current(session, item)
-            new = replace(row.plan, milestones=plan_as_input(session, old).milestones) if old else row.plan
-            revised = revise(session, item, new, actor=actor, as_of=as_of, note=f"台账导入（第{row.row}行）")
-            if revised is not None and row.code not in result.created:
-                result.replanned.append(row.code)
-        if row.code not in result.created + result.updated + result.replanned:
-            result.unchanged.append(row.code)
+            old = olds.get(item.id) if item.id is not None else None
+            plans.append((item, replace(row.plan, milestones=old.milestones) if old else row.plan, note))
+    revised = revise_all(session, plans, olds, actor=actor, as_of=as_of, preceding=entries)
+    created = set(result.created)
+    codes = {item.id: item.code for item, _, _ in plans}
+    result.replanned = [codes[p.item_id] for p in revised if codes[p.item_id] not in created]
+    changed = created | set(result.updated) | set(result.replanned)
+    result.unchanged = [row.code for row in rows if row.code not in changed]
     return result
+
+
+def _entry(actor: str, as_of: date, note: str, code: str, action: str, before: dict | None, after: dict) -> dict:
+    return {
+        "actor": actor,
+        "subject": "item",
+        "key": code,
+        "action": action,
+        "effective_on": as_of,
+        "before": before,
+        "after": after,
+        "note": note,
+    }
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""The state each item keeps and the state its audit log tells agree; `duban check` finds where not.
+
+After the whole 2022 programme is replayed (the demo's synthetic units: plans, reports, close-outs,
+campaigns), today's answer (read from the kept state) must equal the answer rebuilt from the log,
+on SQLite and on PostgreSQL. Then the database is broken by hand and `check` must name each broken
+field, and `check --repair` must put back exactly what the log says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import EVIDENCE, ROOT, Cli
+from sqlalchemy import create_engine, text
+
+from duban import config
+
+
+def _status(cli: Cli, day: str) -> dict:
+    return json.loads(cli("status", "--json", "--as-of", day).output)
+
+
+def _check(cli: Cli, *args: str, status: int = 0) -> dict:
+    return json.loads(cli("check", "--json", *args, status=status).output)
+
+
+def _sql(statement: str, **params: object) -> list:
+    engine = create_engine(config.database_url())
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(statement), params)
+            return list(result) if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def _replay_2022() -> None:
+    subprocess.run([sys.executable, str(ROOT / "scripts/replay_2022.py")], check=True, env=os.environ.copy())
+
+
+def _agree_after_the_year(cli: Cli) -> None:
+    _replay_2022()
+    assert _check(cli) == {"differences": [], "repaired_items": 0}
+    today = _status(cli, "2022-12-31")  # no change is dated later: the kept state answers
+    assert today["items"]["total"] == 66
+    assert today["items"]["by_status"]["closed"] > 0 and today["items"]["by_status"]["in_progress"] > 0
+    # one change in January: the same day, 2022-12-31, is now a past date, answered from the log
+    cli(
+        "item", "transition", "PT2022-0003", "--to", "close_requested", "--by", "城关街道",
+        "--as-of", "2023-01-05", "--note", "已竣工。", "--evidence", EVIDENCE,
+    )  # fmt: skip
+    assert _status(cli, "2022-12-31") == today
+    assert _status(cli, "2023-01-05")["items"]["by_status"]["close_requested"] == (
+        today["items"]["by_status"]["close_requested"] + 1
+    )
+    assert _check(cli) == {"differences": [], "repaired_items": 0}
+
+
+def test_kept_state_and_log_agree_after_the_2022_replay_on_sqlite(imported: Cli) -> None:
+    _agree_after_the_year(imported)
+
+
+def test_kept_state_and_log_agree_after_the_2022_replay_on_postgresql(pg_url: str, imported: Cli) -> None:
+    assert config.database_url() == pg_url
+    _agree_after_the_year(imported)
+
+
+def test_check_names_every_field_broken_by_hand_and_repair_puts_the_log_back(imported: Cli) -> None:
+    cli = imported
+    cli("item", "plan", "PT2022-0007", "--by", "区配套办", "--as-of", "2022-05-10",
+        "--measures", "新建社区用房", "--deadline", "2022-11-30", "--milestone", "2022-08-31:完成主体施工")  # fmt: skip
+    before = _status(cli, "2022-05-10")
+    assert _check(cli) == {"differences": [], "repaired_items": 0}
+    kept = {
+        code: (status, progress, deadline, revision)
+        for code, status, progress, deadline, revision in _sql(
+            "SELECT code, status, progress, deadline, plan_revision FROM ledger_item"
+            " WHERE code IN ('PT2022-0007', 'PT2022-0012')"
+        )
+    }
+    assert kept["PT2022-0007"][0] == "planned" and str(kept["PT2022-0007"][2]) == "2022-11-30"
+    _sql("UPDATE ledger_item SET status = 'closed', progress = 100 WHERE code = 'PT2022-0007'")
+    _sql("UPDATE ledger_item SET deadline = '2030-01-01', township = '河东镇' WHERE code = 'PT2022-0012'")
+    _sql("DELETE FROM plan_milestone")
+
+    found = _check(cli, status=1)["differences"]
+    assert found == [
+        {"code": "PT2022-0007", "field": "status", "kept": "closed", "logged": "planned"},
+        {"code": "PT2022-0007", "field": "progress", "kept": 100, "logged": kept["PT2022-0007"][1]},
+        {"code": "PT2022-0007", "field": "plan", "kept": "（无）", "logged": "2022-08-31 完成主体施工"},
+        {"code": "PT2022-0012", "field": "township", "kept": "河东镇", "logged": _township("PT2022-0012")},
+        {"code": "PT2022-0012", "field": "deadline", "kept": "2030-01-01", "logged": str(kept["PT2022-0012"][2])},
+    ]
+    table = cli("check", status=1).output
+    assert "现状数据与审计日志不一致（5处）" in table and "PT2022-0012" in table and "镇办" in table
+
+    repaired = _check(cli, "--repair", "--as-of", "2022-05-11")
+    assert repaired["repaired_items"] == 2
+    remaining = _check(cli, status=1)["differences"]  # the deleted milestone rows cannot come back from a field
+    assert remaining == [found[2]]
+    assert _status(cli, "2022-05-10") == before
+    audit = _sql("SELECT actor, subject, action, note FROM audit_entry WHERE subject = 'ledger' AND action = 'repair'")
+    assert [tuple(row) for row in audit] == [("区配套办", "ledger", "repair", "按审计日志修复2项问题的现状数据")]
+
+
+def _township(code: str) -> str:
+    from conftest import sample_rows
+
+    row = next(r for r in sample_rows() if r["问题编号"] == code)
+    return row["镇办"]
+
+
+def test_an_old_database_gets_its_deadlines_from_the_plans_when_migrated(imported: Cli, home: Path) -> None:
+    """Migration 0007 fills each item's deadline and revision from its newest plan."""
+    rows = _sql(
+        "SELECT i.code, p.deadline, p.revision FROM ledger_item i JOIN rectification_plan p ON p.item_id = i.id"
+    )
+    expected = {code: (str(deadline), revision) for code, deadline, revision in rows}
+    _sql("UPDATE ledger_item SET deadline = NULL, plan_revision = 0")
+    _sql("DROP INDEX ix_audit_entry_subject_key_day")
+    _sql("DROP INDEX ix_audit_entry_subject_day")
+    _sql("DROP INDEX ix_ledger_item_deadline")
+    _sql("ALTER TABLE ledger_item DROP COLUMN plan_revision")
+    _sql("ALTER TABLE ledger_item DROP COLUMN deadline")
+    _sql("UPDATE alembic_version SET version_num = '0006'")
+    from conftest import PLAN
+
+    imported("init", "--plan", PLAN, "--as-of", "2022-04-09")
+    migrated = _sql("SELECT code, deadline, plan_revision FROM ledger_item WHERE plan_revision > 0")
+    assert {code: (str(deadline), revision) for code, deadline, revision in migrated} == expected
+    assert len(expected) == sum(1 for r in _sample_plans() if r)
+    assert _check(imported) == {"differences": [], "repaired_items": 0}
+
+
+def _sample_plans() -> list[bool]:
+    from conftest import sample_rows
+
+    return [bool(r["完成时限"]) for r in sample_rows()]
