@@ -33,6 +33,9 @@ from duban.programme import plan_in_force
 from duban.reporting.reports import ReportError
 
 
+LISTED = 20  # codes named on the console; the ledger export has them all
+
+
 @click.group()
 def main() -> None:
     """duban (督办): the Office's ledger, close-out, status and reporting for a district programme."""
@@ -99,9 +102,11 @@ def ledger_import(file: Path, by: str | None, as_of: date, engine: bool | None) 
     rows = importer.check(read_sheet(file, plan_in_force().limits), actor=actor, as_of=as_of)
     result = importer.commit(rows, actor=actor, as_of=as_of)
     out.print(f"台账导入完成：{result.summary()}")
-    generated = [r.code for r in rows if not r.code_given and r.code in result.created]
+    created = set(result.created)
+    generated = [r.code for r in rows if not r.code_given and r.code in created]
     if generated:
-        out.print(f"  系统生成问题编号：{'、'.join(generated)}")
+        more = f"等{len(generated)}项（可用 duban ledger export 查看全部）" if len(generated) > LISTED else ""
+        out.print(f"  系统生成问题编号：{'、'.join(generated[:LISTED])}{more}")
 
 
 @ledger.command("export")

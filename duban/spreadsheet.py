@@ -14,10 +14,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from duban.paths import output_file
 from duban.plan import Limits
 from duban.textgate import xml_safe
@@ -72,7 +68,12 @@ class Sheet:
 
 
 def column_letter(index: int) -> str:
-    return get_column_letter(index + 1)
+    """A, B, ... Z, AA, ...: the name of column `index` (from 0)."""
+    name, number = "", index + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
 
 
 def read_sheet(path: Path, limits: Limits) -> Sheet:
@@ -216,7 +217,9 @@ def write_table(path: Path, title: str, header: list[str], rows: list[list[Cell]
         table_workbook(title, header, rows).save(path)
 
 
-def table_workbook(title: str, header: list[str], rows: list[list[Cell]]) -> Workbook:
+def table_workbook(title: str, header: list[str], rows: list[list[Cell]]) -> Any:
+    from openpyxl import Workbook  # not at import: openpyxl (and numpy) cost every command 0.3 s
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title
@@ -247,6 +250,8 @@ def as_written(text: str) -> str:
 
 
 def style_header(sheet: Any, width: int) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     fill = PatternFill("solid", fgColor="DDEBF7")
     for index in range(width):
         cell = sheet.cell(row=1, column=index + 1)

@@ -8,8 +8,9 @@ they stood that day.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, case, literal
 from sqlmodel import Session, col, select
@@ -24,8 +25,9 @@ HIDDEN = ("milestones", "facility_type", "stage", "progress")  # not in `status 
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "未定时限"}
 
 
-@dataclass(frozen=True)
-class ItemState:
+class ItemState(NamedTuple):
+    """One item on a day (a tuple: tens of thousands are built per question)."""
+
     code: str
     township: str
     community: str
@@ -83,10 +85,15 @@ def item_states(session: Session, plan: Plan, as_of: date, *, open_only: bool = 
     """Every item filed by `as_of` (only those not closed or cancelled with `open_only`), by code."""
     calendar = WorkingCalendar(plan.calendar)
     lights = Lights.on(plan, calendar, as_of)
-    newest = last_change(session)
-    if newest is None or newest <= as_of:
+    if kept_state_answers(session, as_of):
         return _kept(session, plan, calendar, lights, open_only)
     return _replayed(session, plan, calendar, lights, open_only)
+
+
+def kept_state_answers(session: Session, as_of: date) -> bool:
+    """True unless some item changed after `as_of` (then that day is answered from the log)."""
+    newest = last_change(session)
+    return newest is None or newest <= as_of
 
 
 KEPT_COLUMNS = (
@@ -113,34 +120,49 @@ def _kept(session: Session, plan: Plan, calendar: WorkingCalendar, lights: Light
         query = query.where(table.status.not_in(TERMINAL))
     rows = session.exec(query.order_by(table.code)).all()
     steps = _milestones_in_force(session, open_only)
-    must = _must_finish(plan)
+    must = must_finish_lookup(plan)
     return [
         ItemState(
-            code=row.code,
-            township=row.township,
-            community=row.community,
-            category=row.category,
-            lead_department=row.lead_department,
-            responsible_unit=row.responsible_unit,
-            key_difficult=row.key_difficult,
-            must_finish_by=must(row.category, row.facility_type),
-            status=row.status,
-            deadline=row.deadline,
-            working_days_left=_left(calendar, lights.as_of, row.status, row.deadline),
-            light=row.light,
-            facility_type=row.facility_type,
-            stage=row.stage,
-            progress=row.progress,
-            milestones=steps.get(row.id, ()),
+            code,
+            township,
+            community,
+            category,
+            lead,
+            responsible,
+            key,
+            must(category, facility_type),
+            status,
+            deadline,
+            _left(calendar, lights.as_of, status, deadline),
+            light,
+            facility_type,
+            stage,
+            progress,
+            steps.get(item_id, ()),
         )
-        for row in rows
+        for (
+            item_id,
+            code,
+            township,
+            community,
+            category,
+            facility_type,
+            stage,
+            lead,
+            responsible,
+            key,
+            status,
+            progress,
+            deadline,
+            light,
+        ) in rows
     ]
 
 
 def _replayed(
     session: Session, plan: Plan, calendar: WorkingCalendar, lights: Lights, open_only: bool
 ) -> list[ItemState]:
-    must = _must_finish(plan)
+    must = must_finish_lookup(plan)
     states = []
     for code, logged in sorted(replay(session, lights.as_of).items()):
         if open_only and logged.status in TERMINAL:
@@ -191,7 +213,7 @@ def _milestones_in_force(session: Session, open_only: bool) -> dict[int, tuple[t
     return steps
 
 
-def _must_finish(plan: Plan):  # noqa: ANN202 - a memoised lookup
+def must_finish_lookup(plan: Plan):  # noqa: ANN202 - a memoised lookup
     """The plan's must-finish date of a category and facility type, looked up once per pair."""
     known: dict[tuple[str, str | None], date | None] = {}
 
@@ -251,7 +273,7 @@ def summary(session: Session, plan: Plan, as_of: date) -> dict:
         },
         "lights": count("light", list(LIGHT_LABELS)),
         "item_lights": [
-            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(s).items() if k not in HIDDEN}
+            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in s._asdict().items() if k not in HIDDEN}
             for s in states
         ],
     }

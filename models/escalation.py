@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 class Escalation(SQLModel, table=True):
     __tablename__ = "escalation"
-    __table_args__ = (UniqueConstraint("cause_key", "level"),)
+    # the sweep reads the open escalations only: their number is today's, not the history's
+    __table_args__ = (UniqueConstraint("cause_key", "level"), Index("ix_escalation_open", "resolved_on", "cause"))
 
     id: int | None = Field(default=None, primary_key=True)
     cause: str = Field(max_length=32, index=True)  # missing_submission | overdue_item | overdue_milestone

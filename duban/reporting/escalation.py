@@ -12,14 +12,23 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import and_, func, literal, text, union_all
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
 from duban.closeout import TERMINAL
 from duban.db import insert_once
 from duban.plan import Ladder, Plan
-from duban.status import item_states
-from models import Escalation, MilestoneDone, ReportingPeriod, Submission
+from duban.status import item_states, kept_state_answers, must_finish_lookup
+from models import (
+    Escalation,
+    LedgerItem,
+    MilestoneDone,
+    PlanMilestone,
+    RectificationPlan,
+    ReportingPeriod,
+    Submission,
+)
 from notifications.outbox import notify
 from notifications.render import cn_period
 
@@ -78,47 +87,77 @@ def late_submissions(session: Session, as_of: date) -> list[Cause]:
 
 
 def overdue_work(session: Session, plan: Plan, as_of: date) -> list[Cause]:
-    """Items past their deadline and milestones past their date, as things stood on `as_of`."""
+    """Items past their deadline and milestones past their date, as things stood on `as_of`.
+
+    Today's sweep is two indexed queries over the kept state; only an earlier day replays the log.
+    """
+    late = _late_today(session, as_of) if kept_state_answers(session, as_of) else _late_then(session, plan, as_of)
+    must = must_finish_lookup(plan)
+    names = {c.code: c.name for c in plan.categories}
+    causes = []
+    for code, community, category, facility_type, unit, lead, key, due, title in late:
+        cause = "overdue_milestone" if title is not None else "overdue_item"
+        context = {"community": community, "category": names[category]}
+        if title is not None:
+            context["milestone"] = title
+        causes.append(
+            Cause(
+                cause=cause,
+                key=f"item:{code}@{due}"
+                if title is None
+                else f"milestone:{code}@{due}:{hashlib.sha1(title.encode()).hexdigest()[:8]}",
+                unit=unit,
+                superiors=(lead,) if lead != unit else (),
+                missed_due=due,
+                headline=f"问题{code}逾期未完成整改" if title is None else f"问题{code}时间节点逾期未完成",
+                item_code=code,
+                key_difficult=key,
+                must_finish_by=must(category, facility_type),
+                context=context,
+            )
+        )
+    return causes
+
+
+def _late_today(session: Session, as_of: date) -> list[tuple]:
+    """Overdue items, then per item its overdue milestones not reported done, from the kept state."""
+    item = LedgerItem.__table__.c
+    columns = (item.code, item.community, item.category, item.facility_type)
+    columns += (item.responsible_unit, item.lead_department, item.key_difficult)
+    live = item.status.not_in(TERMINAL)
+    overdue = select(*columns, item.deadline, literal(None), literal(0)).where(live, item.deadline < as_of)
+    step, plan_row, done = PlanMilestone.__table__.c, RectificationPlan.__table__.c, MilestoneDone.__table__.c
+    reported = (
+        select(done.id)
+        .where(done.item_code == item.code, done.due == step.due, done.title == step.title, done.done_on <= as_of)
+        .exists()
+    )
+    steps = (
+        select(*columns, step.due, step.title, step.seq)
+        .join_from(
+            LedgerItem, RectificationPlan, and_(plan_row.item_id == item.id, plan_row.revision == item.plan_revision)
+        )
+        .join(PlanMilestone, step.plan_id == plan_row.id)
+        .where(live, step.due < as_of, ~reported)
+    )
+    rows = session.exec(union_all(overdue, steps).order_by(text("1"), text("10")))  # by code, item first
+    return [row[:9] for row in rows]
+
+
+def _late_then(session: Session, plan: Plan, as_of: date) -> list[tuple]:
+    """The same rows as `_late_today`, for an earlier day: the item states replayed from the log."""
     done = {
         (m.item_code, m.due, m.title) for m in session.exec(select(MilestoneDone).where(MilestoneDone.done_on <= as_of))
     }
-    causes = []
-    for state in item_states(session, plan, as_of):
-        if state.status in TERMINAL or state.deadline is None:
+    rows = []
+    for s in item_states(session, plan, as_of, open_only=True):
+        if s.deadline is None:
             continue
-        common = {
-            "unit": state.responsible_unit,
-            "superiors": tuple(u for u in (state.lead_department,) if u != state.responsible_unit),
-            "item_code": state.code,
-            "key_difficult": state.key_difficult,
-            "must_finish_by": state.must_finish_by,
-        }
-        context = {"community": state.community, "category": plan.category(state.category).name}
-        if state.deadline < as_of:
-            causes.append(
-                Cause(
-                    cause="overdue_item",
-                    key=f"item:{state.code}@{state.deadline}",
-                    missed_due=state.deadline,
-                    headline=f"问题{state.code}逾期未完成整改",
-                    context=context,
-                    **common,
-                )
-            )
-        for due, title in state.milestones:
-            if due < as_of and (state.code, due, title) not in done:
-                tag = hashlib.sha1(title.encode()).hexdigest()[:8]
-                causes.append(
-                    Cause(
-                        cause="overdue_milestone",
-                        key=f"milestone:{state.code}@{due}:{tag}",
-                        missed_due=due,
-                        headline=f"问题{state.code}时间节点逾期未完成",
-                        context={**context, "milestone": title},
-                        **common,
-                    )
-                )
-    return causes
+        who = (s.code, s.community, s.category, s.facility_type, s.responsible_unit, s.lead_department, s.key_difficult)
+        if s.deadline < as_of:
+            rows.append((*who, s.deadline, None))
+        rows += [(*who, due, title) for due, title in s.milestones if due < as_of and (s.code, due, title) not in done]
+    return rows
 
 
 def run_ladder(
@@ -144,7 +183,7 @@ def run_ladder(
     calendar = WorkingCalendar(plan.calendar)
     if not calendar.is_working_day(as_of):
         return run
-    highest = _highest_levels(session)
+    highest = _highest_levels(session, scope)
     for cause in causes:
         days_late = calendar.working_days_after(cause.missed_due, as_of)
         ladder = plan.escalation.overdue_item if cause.cause in WORK_CAUSES else plan.escalation.missing_submission
@@ -208,11 +247,15 @@ def _level(ladder: Ladder, days_late: int) -> int:
     )
 
 
-def _highest_levels(session: Session) -> dict[str, int]:
-    levels: dict[str, int] = {}
-    for key, level in session.exec(select(Escalation.cause_key, Escalation.level)):
-        levels[key] = max(level, levels.get(key, 0))
-    return levels
+def _highest_levels(session: Session, scope: tuple[str, ...]) -> dict[str, int]:
+    """The level each open escalation reached: today's state, not the ladder's whole history (a
+    cleared cause that comes back raises again only where `insert_once` finds no row)."""
+    query = (
+        select(Escalation.cause_key, func.max(Escalation.level))
+        .where(col(Escalation.resolved_on).is_(None), col(Escalation.cause).in_(scope))
+        .group_by(Escalation.cause_key)
+    )
+    return dict(session.exec(query).all())
 
 
 def _raise(session: Session, plan: Plan, cause: Cause, level: int, as_of: date) -> Escalation | None:

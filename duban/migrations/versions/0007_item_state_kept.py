@@ -1,4 +1,5 @@
-"""ledger items keep their deadline and plan revision; the audit log is indexed by subject and day
+"""ledger items keep their deadline and plan revision; the audit log is indexed by subject and day,
+the open escalations by their state
 
 Revision ID: 0007
 Revises: 0006
@@ -27,6 +28,7 @@ def upgrade() -> None:
             "(SELECT max(q.revision) FROM rectification_plan q WHERE q.item_id = ledger_item.id)"
         )
     )
+    op.create_index("ix_escalation_open", "escalation", ["resolved_on", "cause"], unique=False)
     op.create_index("ix_audit_entry_subject_day", "audit_entry", ["subject", "effective_on"], unique=False)
     op.create_index(
         "ix_audit_entry_subject_key_day", "audit_entry", ["subject", "subject_key", "effective_on"], unique=False
@@ -34,6 +36,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_escalation_open", table_name="escalation")
     op.drop_index("ix_audit_entry_subject_key_day", table_name="audit_entry")
     op.drop_index("ix_audit_entry_subject_day", table_name="audit_entry")
     with op.batch_alter_table("ledger_item", schema=None) as batch_op:
