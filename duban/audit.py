@@ -33,7 +33,7 @@ def record_all(session: Session, entries: list[dict[str, Any]]) -> None:
     if entries:
         session.flush()  # entries recorded one by one before these come first
         now = datetime.now(UTC)
-        session.execute(insert(AuditEntry), [_row(now, **entry) for entry in entries])
+        session.execute(insert(AuditEntry.__table__), [_row(now, **entry) for entry in entries])
 
 
 def _row(

@@ -58,7 +58,7 @@ class WorkingCalendar:
 
     def _rank(self, day: date) -> int:
         """Working days from Jan 1 of its year up to and including `day`."""
-        return self._running_counts(day.year)[day.timetuple().tm_yday - 1]
+        return self._running_counts(day.year)[day.toordinal() - date(day.year, 1, 1).toordinal()]
 
     def _year_total(self, year: int) -> int:
         return self._running_counts(year)[-1]

@@ -32,7 +32,6 @@ from duban.paths import output_dir
 from duban.programme import plan_in_force
 from duban.reporting.reports import ReportError
 
-
 LISTED = 20  # codes named on the console; the ledger export has them all
 
 
@@ -88,7 +87,7 @@ def ledger_import(file: Path, by: str | None, as_of: date, engine: bool | None) 
     from duban.spreadsheet import read_sheet
 
     actor = by or plan_in_force().office.name
-    if engine if engine is not None else bool(os.environ.get("PREFECT_API_URL")):
+    if use_engine(engine):
         from flows.import_ledger import import_ledger
 
         state = import_ledger(str(file.resolve()), by=actor, as_of=as_of, return_state=True)
@@ -281,8 +280,11 @@ def check(repair: bool, as_json: bool, as_of: date) -> None:
 @main.command()
 @as_of_option
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--limit", default=200, show_default=True, type=click.IntRange(min=0), help="Rows per list of items; 0 for all."
+)
 @user_errors
-def status(as_of: date, as_json: bool) -> None:
+def status(as_of: date, as_json: bool, limit: int) -> None:
     """Counts by status, category, township and lead department; overdue items; traffic lights."""
     from duban.db import session_scope
     from duban.programme import current_plan
@@ -296,7 +298,7 @@ def status(as_of: date, as_json: bool) -> None:
         return
     from duban.status_view import print_status
 
-    print_status(out, plan, data)
+    print_status(out, plan, data, limit)
     _warn_undeliverable()
 
 
@@ -575,8 +577,9 @@ def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edit
         from flows.bulletin import assemble_bulletin
 
         paths = assemble_bulletin(period, kind, as_of, str(out_dir), new_edition)
-        for key in ("docx", "pdf", "html"):
-            out.print(paths[key])
+        for key in ("docx", "pdf", "html", "annex"):
+            if key in paths:
+                out.print(paths[key])
         return
     from duban.bulletin.issue import issue
     from duban.db import session_scope
@@ -598,8 +601,9 @@ def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edit
             f"{issued.record.number}号，第{issued.record.issue}期）"
         )
     err.print(("已印发" if issued.new else "已重新生成（编号、内容不变）") + label)
-    for path in (issued.docx, issued.pdf, issued.html):
-        out.print(str(path))
+    for path in (issued.docx, issued.pdf, issued.html, issued.annex):
+        if path is not None:
+            out.print(str(path))
 
 
 # -- the outbox ------------------------------------------------------------------------------------

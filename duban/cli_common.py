@@ -97,5 +97,14 @@ engine_option = click.option(
 )
 
 
+# Without a server, `--engine` starts a temporary one (10-20 s on this 2-core machine, more when it is
+# busy); Prefect gives up after 20 s by default, which a loaded machine exceeded.
+TEMPORARY_SERVER_STARTUP_SECONDS = "120"
+
+
 def use_engine(engine: bool | None) -> bool:
-    return engine if engine is not None else bool(os.environ.get("PREFECT_API_URL"))
+    """Whether to run as flows; set before Prefect is imported, since it reads its settings then."""
+    chosen = engine if engine is not None else bool(os.environ.get("PREFECT_API_URL"))
+    if chosen and not os.environ.get("PREFECT_API_URL"):
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", TEMPORARY_SERVER_STARTUP_SECONDS)
+    return chosen

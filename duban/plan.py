@@ -229,6 +229,9 @@ class BulletinRules(_Strict):
     requirements: tuple[str, ...] = ()
     monthly_after_working_days: int = Field(default=1, ge=1)  # after the departments' deadline
     campaign_requirements: tuple[str, ...] = ()
+    # Rows a list of items shows in the body; the full list goes to the annex workbook. Strict, so that
+    # `true` or "30" in the plan is refused rather than read as 1 or 30.
+    max_list_rows: int = Field(default=30, ge=1, strict=True)
 
 
 class EvidenceRules(_Strict):

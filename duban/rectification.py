@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import and_, insert, true
 from sqlmodel import Session, col, select
@@ -98,33 +99,40 @@ def revise(
     session: Session, item: LedgerItem, new: PlanInput, *, actor: str, as_of: date, note: str = ""
 ) -> RectificationPlan | None:
     """Append a revision when the plan differs from the one in force; None when nothing changed."""
-    revised = revise_all(session, [(item, new, note)], in_force(session, [item.id]), actor=actor, as_of=as_of)
-    return revised[0] if revised else None
+    batch = plan_revisions([(item, new, note)], in_force(session, [item.id]), actor=actor, as_of=as_of)
+    if not batch.revised:
+        return None
+    session.add(item)
+    return session.get(RectificationPlan, write_revisions(session, batch)[0])
 
 
-def revise_all(
-    session: Session,
-    changes: list[tuple[LedgerItem, PlanInput, str]],
-    olds: dict[int, PlanInput],
-    *,
-    actor: str,
-    as_of: date,
-    preceding: list[dict] | None = None,
-) -> list[RectificationPlan]:
-    """Revise many items' plans at once: `olds` are their plans in force (`in_force`).
+@dataclass
+class Revisions:
+    """Plan revisions decided, their items' kept state already moved; written by `write_revisions`
+    once every item has its id (an import's new rows are inserted in between)."""
 
-    Items may still be pending (an import's new rows): their kept state is set before they are
-    written, so they are inserted as they end up, and the audit log still tells every step, after
-    the `preceding` entries (their creation).
+    actor: str
+    as_of: date
+    revised: list[tuple[Any, PlanInput]] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+
+
+def plan_revisions(
+    changes: list[tuple[Any, PlanInput, str]], olds: dict[int, PlanInput], *, actor: str, as_of: date
+) -> Revisions:
+    """Decide many items' revisions at once: `olds` are their plans in force (`in_force`).
+
+    An item is a LedgerItem or a plain record with its fields: its deadline, revision and status
+    are set here, so it is written as it ends up, and the audit entries tell every step.
     """
-    entries, moves, revised = [], [], []
+    batch, moves = Revisions(actor, as_of), []
     for item, new, note in changes:
         before = olds.get(item.id) if item.id is not None else None
         if before == new:
             continue
         item.deadline, item.plan_revision = new.deadline, item.plan_revision + 1
-        revised.append((item, new, note))
-        entries.append(
+        batch.revised.append((item, new))
+        batch.entries.append(
             {
                 "actor": actor,
                 "subject": "item",
@@ -138,37 +146,41 @@ def revise_all(
         )
         if item.status == "open":
             moves.append(status_change(item, "planned", actor=actor, as_of=as_of, note=note, action="制定整治方案"))
-        session.add(item)
-    if not revised:
-        audit.record_all(session, preceding or [])
-        return []
+    batch.entries += moves
+    return batch
+
+
+def write_revisions(session: Session, batch: Revisions, preceding: list[dict] | None = None) -> list[int]:
+    """Insert the revisions, their milestones and the audit entries (after `preceding`) in bulk."""
     session.flush()
-    made_at = datetime.now(UTC)
-    plans = [
-        RectificationPlan(
-            item_id=item.id,
-            revision=item.plan_revision,
-            measures=new.measures,
-            lead_unit=new.lead_unit,
-            responsible_unit=new.responsible_unit,
-            deadline=new.deadline,
-            effective_on=as_of,
-            made_by=actor,
-            made_at=made_at,
-        )
-        for item, new, _ in revised
+    table, made_at = RectificationPlan.__table__, datetime.now(UTC)
+    rows = [
+        {
+            "item_id": item.id,
+            "revision": item.plan_revision,
+            "measures": new.measures,
+            "lead_unit": new.lead_unit,
+            "responsible_unit": new.responsible_unit,
+            "deadline": new.deadline,
+            "effective_on": batch.as_of,
+            "made_by": batch.actor,
+            "made_at": made_at,
+        }
+        for item, new in batch.revised
     ]
-    session.add_all(plans)
-    session.flush()
+    ids = []
+    if rows:
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = list(session.execute(statement, rows).scalars())
     steps = [
-        {"plan_id": plan.id, "seq": seq, "title": title, "due": due}
-        for plan, (_, new, _) in zip(plans, revised, strict=True)
+        {"plan_id": plan_id, "seq": seq, "title": title, "due": due}
+        for plan_id, (_, new) in zip(ids, batch.revised, strict=True)
         for seq, (due, title) in enumerate(new.milestones, start=1)
     ]
     if steps:
-        session.execute(insert(PlanMilestone), steps)
-    audit.record_all(session, [*(preceding or []), *entries, *moves])
-    return plans
+        session.execute(insert(PlanMilestone.__table__), steps)
+    audit.record_all(session, [*(preceding or []), *batch.entries])
+    return ids
 
 
 def make_plan(

@@ -21,7 +21,6 @@ from duban.item_log import last_change, replay
 from duban.plan import Plan
 from models import LedgerItem, PlanMilestone, RectificationPlan
 
-HIDDEN = ("milestones", "facility_type", "stage", "progress")  # not in `status --json`'s item_lights
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "未定时限"}
 
 
@@ -273,7 +272,20 @@ def summary(session: Session, plan: Plan, as_of: date) -> dict:
         },
         "lights": count("light", list(LIGHT_LABELS)),
         "item_lights": [
-            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in s._asdict().items() if k not in HIDDEN}
+            {
+                "code": s.code,
+                "township": s.township,
+                "community": s.community,
+                "category": s.category,
+                "lead_department": s.lead_department,
+                "responsible_unit": s.responsible_unit,
+                "key_difficult": s.key_difficult,
+                "must_finish_by": s.must_finish_by and s.must_finish_by.isoformat(),
+                "status": s.status,
+                "deadline": s.deadline and s.deadline.isoformat(),
+                "working_days_left": s.working_days_left,
+                "light": s.light,
+            }
             for s in states
         ],
     }

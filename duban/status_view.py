@@ -13,7 +13,8 @@ from duban.status import LIGHT_LABELS
 _LIGHT_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "none": "dim"}
 
 
-def print_status(console: Console, plan: Plan, data: dict) -> None:
+def print_status(console: Console, plan: Plan, data: dict, limit: int = 0) -> None:
+    """`limit` rows per list of items (0: all): a city's ledger would print tens of thousands."""
     items = data["items"]
     console.print(plan.programme.title, style="bold")
     console.print(f"截至 {data['as_of']}：台账问题共 {items['total']} 项，逾期 {len(items['overdue'])} 项")
@@ -29,7 +30,7 @@ def print_status(console: Console, plan: Plan, data: dict) -> None:
         table = Table(title="逾期问题")
         for column in ("问题编号", "镇办", "设施类别", "责任单位", "牵头部门", "完成时限", "逾期工作日", "重点难点"):
             table.add_column(column)
-        for row in items["overdue"]:
+        for row in _first(items["overdue"], limit):
             table.add_row(
                 row["code"],
                 row["township"],
@@ -41,13 +42,13 @@ def print_status(console: Console, plan: Plan, data: dict) -> None:
                 "是" if row["key_difficult"] else "",
             )
         console.print(table)
+        _left_out(console, len(items["overdue"]), limit)
 
     table = Table(title="问题亮灯情况（未销号）")
     for column in ("问题编号", "镇办", "设施类别", "状态", "完成时限", "剩余工作日", "亮灯"):
         table.add_column(column)
-    for row in data["item_lights"]:
-        if row["light"] is None:
-            continue
+    lit = [row for row in data["item_lights"] if row["light"] is not None]
+    for row in _first(lit, limit):
         style = _LIGHT_STYLE[row["light"]]
         left = "" if row["working_days_left"] is None else str(row["working_days_left"])
         table.add_row(
@@ -60,6 +61,16 @@ def print_status(console: Console, plan: Plan, data: dict) -> None:
             styled((LIGHT_LABELS[row["light"]], style)),
         )
     console.print(table)
+    _left_out(console, len(lit), limit)
+
+
+def _first(rows: list[dict], limit: int) -> list[dict]:
+    return rows[:limit] if limit else rows
+
+
+def _left_out(console: Console, total: int, limit: int) -> None:
+    if limit and total > limit:
+        console.print(f"共 {total} 项，仅显示前 {limit} 项（--limit 0 显示全部；完整清单见 --json 或 ledger export）")
 
 
 def _counts(console: Console, title: str, label: str, counts: dict[str, int]) -> None:

@@ -20,7 +20,7 @@ def assemble_bulletin(
         period, kind, as_of or config.today(), out_dir or str(config.home() / "bulletins"), new_edition
     )
     publish(issued.markdown, f"bulletin-{issued.record.year}-{issued.record.number}", issued.record.title)
-    return {"docx": str(issued.docx), "pdf": str(issued.pdf), "html": str(issued.html)}
+    return _paths(issued)
 
 
 @flow(name="monthly-bulletin")
@@ -30,10 +30,18 @@ def monthly_bulletin(as_of: date | None = None) -> dict[str, str]:
     if issued is None:
         return {}
     publish(issued.markdown, f"bulletin-{issued.record.year}-{issued.record.number}", issued.record.title)
-    return {"docx": str(issued.docx), "pdf": str(issued.pdf), "html": str(issued.html)}
+    return _paths(issued)
 
 
 @task(name="bulletin-artifact", cache_policy=NO_CACHE)
 def publish(markdown: str, key: str, title: str) -> None:
     """Mirror the bulletin in the Prefect UI (the files and the database remain the record)."""
     create_markdown_artifact(key=key, markdown=markdown, description=title)
+
+
+def _paths(issued) -> dict[str, str]:  # noqa: ANN001 - the issue's result
+    """The files of the bulletin: Word, PDF, HTML, and the annex workbook when it lists items."""
+    paths = {"docx": str(issued.docx), "pdf": str(issued.pdf), "html": str(issued.html)}
+    if issued.annex is not None:
+        paths["annex"] = str(issued.annex)
+    return paths

@@ -46,7 +46,13 @@ def notify(
     """Queue `kind` for `recipient` unless `key` was queued before; returns the rows added."""
     context = {"recipient": recipient, "plan": plan, "as_of": as_of, **context}
     subject, text = render(kind, **context)
-    html, markdown = render_as(kind, "html", subject=subject, **context), render_as(kind, "md", **context)
+    bodies: dict[str, str] = {}  # rendered for the channels that carry them, once
+
+    def body(fmt: str) -> str:
+        if fmt not in bodies:
+            bodies[fmt] = render_as(kind, fmt, **({"subject": subject} if fmt == "html" else {}), **context)
+        return bodies[fmt]
+
     now = datetime.now(UTC)
     added = 0
     for channel, address in routes(plan, recipient):
@@ -57,8 +63,8 @@ def notify(
             "channel": channel,
             "address": address,
             "subject": subject,
-            "body": markdown if channel == "wecom" else text,
-            "body_html": None if channel == "wecom" else html,
+            "body": body("md") if channel == "wecom" else text,
+            "body_html": None if channel == "wecom" else body("html"),
             "attachments": list(attachments or []) if channel != "wecom" or wecom_attachments else [],
             "urgent": urgent,
             "status": "queued",

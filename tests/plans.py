@@ -1,4 +1,4 @@
-"""The sample plan with extra contact channels: for tests and benchmarks that need reachable units."""
+"""The sample plan with extra contact channels or bulletin settings: for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import yaml
 PLAN = Path(__file__).resolve().parents[1] / "plans" / "community-facilities-2022.yaml"
 
 
-def plan_with(folder: Path, channels: dict[str, list[dict]]) -> Path:
-    """Write the sample plan, with `channels` as the contacts of the units named, into `folder`."""
+def plan_with(folder: Path, channels: dict[str, list[dict]], *, bulletin: dict | None = None) -> Path:
+    """Write the sample plan, with `channels` as the contacts of the units named and `bulletin`'s keys
+    over its bulletin settings, into `folder`."""
     data = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    data["bulletin"].update(bulletin or {})
     chain = data["chain"]
     units = chain["departments"] + chain["townships"] + [chain["office"]] + chain["leadership_group"]["leaders"]
     for unit in units:

@@ -16,7 +16,7 @@ from docx.shared import Emu, Mm, Pt, RGBColor
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 
-from duban.bulletin.document import BulletinError, Chart, Document, Heading, Paragraph, Table
+from duban.bulletin.document import Annex, BulletinError, Chart, Document, Heading, Paragraph, Table
 from duban.bulletin.word import write_docx
 
 HOSTILE = r"请注意<script>alert(1)</script>与{ DDEAUTO c:\windows\system32\cmd.exe }及{ MERGEFIELD x }原样保留。"
@@ -377,6 +377,41 @@ def test_closing_and_colophon(written: Path) -> None:
     assert rule(cc, "top") == ("single", "000000")
     assert rule(cc, "bottom") == ("single", "000000")
     assert rule(printed, "bottom") == ("single", "000000")
+
+
+def _annexes(*names: str) -> tuple[Annex, ...]:
+    several = len(names) > 1
+    return tuple(
+        Annex(f"附件{n}" if several else "附件", name, ("问题编号",), (("X-1",),)) for n, name in enumerate(names, 1)
+    )
+
+
+def test_annex_note_per_gbt_9704_7_3_4(tmp_path: Path, chart: Path) -> None:
+    """Below the body one blank line, two characters in: "附件：" and the names, numbered when several, no
+    punctuation after them; a wrapped name lines up with the first character of the name above."""
+    long_name = "城镇居住区幼儿园、社区用房专项整治未销号问题清单"
+    document = _document(chart, annexes=_annexes("逾期未完成整改问题清单", long_name))
+    docx = open_docx(str(write_docx(document, tmp_path / "x.docx")))
+    first = _exactly(docx, "附件：1.逾期未完成整改问题清单")
+    second = _after(docx, first)
+    assert second.text == "2." + long_name
+    before = docx.paragraphs[_position(docx, first) - 1]
+    assert before.text == "" and docx.paragraphs[_position(docx, first) - 2].text == "以上情况，请各单位认真对照整改。"
+    assert _after(docx, second).text == "" and _after(docx, _after(docx, second)).text == document.signature
+    # first line two characters in ("附件：1." hangs 4 characters before the name); "2." under "1."
+    for p, hanging in ((first, 4), (second, 1)):
+        fmt = p.paragraph_format
+        assert (fmt.left_indent, fmt.first_line_indent) == (Pt(16 * 6), -Pt(16 * hanging))
+        ind = p._p.pPr.find(qn("w:ind"))
+        assert (ind.get(qn("w:leftChars")), ind.get(qn("w:hangingChars"))) == ("600", str(hanging * 100))
+        assert p.runs[0].font.size == Pt(16) and _east_asia(p.runs[0]) == "仿宋_GB2312"
+        assert fmt.alignment in (None, WD_ALIGN_PARAGRAPH.LEFT)
+
+    one = open_docx(str(write_docx(_document(chart, annexes=_annexes("逾期未完成整改问题清单")), tmp_path / "y.docx")))
+    only = _exactly(one, "附件：逾期未完成整改问题清单")
+    assert (only.paragraph_format.left_indent, only.paragraph_format.first_line_indent) == (Pt(16 * 5), -Pt(16 * 3))
+    none = open_docx(str(write_docx(_document(chart), tmp_path / "z.docx")))
+    assert not [p for p in none.paragraphs if p.text.startswith("附件")]
 
 
 def test_colophon_without_cc(tmp_path: Path, chart: Path) -> None:

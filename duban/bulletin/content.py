@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from duban.bulletin.document import Block, Chart, Document, Heading, Paragraph, Table
+from duban.bulletin.annex import Draft, LongList, LongTable, day, settle
+from duban.bulletin.document import Annex, Block, Chart, Document, Heading, Paragraph, Table, Value
 from duban.closeout import STATUS_LABELS
 from duban.plan import Plan
 from notifications.render import cn_date, cn_period
@@ -48,7 +49,7 @@ def build(
     charts: list[tuple[Path, str]],
 ) -> Document:
     o = figures["overall"]
-    blocks: list[Block] = []
+    blocks: list[Draft] = []
     blocks.append(
         Paragraph(
             f"根据《{plan.programme.title}》和“各牵头部门每月{plan.reporting.department_due_day}日前将整治进度报区领导小组办公室”"
@@ -99,7 +100,7 @@ def build(
     blocks.append(Heading(2, "（二）逾期未完成整改的问题"))
     if figures["overdue"]:
         blocks.append(
-            Table(
+            LongTable(
                 "表4  逾期未完成整改问题清单",
                 ("问题编号", "镇办", "社区", "设施类别", "完成时限", "逾期工作日"),
                 tuple(
@@ -108,11 +109,12 @@ def build(
                         r["township"],
                         r["community"],
                         r["category"],
-                        r["deadline"],
-                        str(r["days"]),
+                        day(r["deadline"]),
+                        r["days"],
                     )
                     for r in figures["overdue"]
                 ),
+                annex="逾期未完成整改问题清单",
             )
         )
     else:
@@ -120,19 +122,20 @@ def build(
     blocks.append(Heading(2, "（三）挂牌督办情况"))
     if figures["escalations"]:
         blocks.append(
-            Table(
+            LongTable(
                 "表5  挂牌督办及提请分管副区长督办事项",
                 ("单位", "事项", "应完成日期", "督办级别", "启动日期"),
                 tuple(
                     (
                         e["unit"],
                         e["item_code"] or MATTERS[e["cause"]],
-                        e["missed_due"],
+                        day(e["missed_due"]),
                         LEVELS[e["level"]],
-                        e["raised_on"],
+                        day(e["raised_on"]),
                     )
                     for e in figures["escalations"]
                 ),
+                annex="挂牌督办及提请分管副区长督办事项清单",
             )
         )
     else:
@@ -144,25 +147,34 @@ def build(
             k["township"],
             k["category"],
             STATUS_LABELS[k["status"]],
-            k["deadline"] or "—",
+            day(k["deadline"]),
             "是" if k["overdue"] else "否",
         )
         for k in figures["key_items"]
     )
     blocks.append(
-        Table("表6  重点难点问题进展", ("问题编号", "镇办", "设施类别", "状态", "完成时限", "是否逾期"), key_rows)
+        LongTable(
+            "表6  重点难点问题进展",
+            ("问题编号", "镇办", "设施类别", "状态", "完成时限", "是否逾期"),
+            key_rows,
+            annex="重点难点问题进展清单",
+        )
         if key_rows
         else Paragraph("台账中无重点难点问题。")
     )
     must = figures["must_finish"]
     blocks.append(Heading(1, "四、必须完成事项和时间节点"))
     if must["total"]:
-        open_list = "、".join(must["open"]) or "无"
         due = cn_date(date.fromisoformat(must["due"]))
         blocks.append(
-            Paragraph(
+            LongList(
                 f"城镇居住区幼儿园、社区用房专项整治共{must['total']}项，必须于{due}前完成，"
-                f"已销号{must['closed']}项，尚未销号{len(must['open'])}项：{open_list}。"
+                f"已销号{must['closed']}项，尚未销号{len(must['open'])}项：",
+                tuple(must["open"]),
+                "。",
+                annex="城镇居住区幼儿园、社区用房专项整治未销号问题清单",
+                header=("问题编号", "镇办", "社区", "设施类别", "状态", "完成时限"),
+                rows=_must_finish_rows(figures),
             )
         )
     blocks.append(
@@ -184,6 +196,7 @@ def build(
     }
     for n, text in enumerate(plan.bulletin.requirements, start=1):
         blocks.append(Paragraph(f"（{NUMERALS[n - 1]}）{text.format(**values)}"))
+    body, annexes = settle(blocks, figures.get("max_list_rows"))
     return official_document(
         plan,
         title=title_for(kind, period, plan),
@@ -191,12 +204,21 @@ def build(
         year=year,
         issue_label=f"第{issue}期",
         issued_on=issued_on,
-        blocks=blocks,
+        blocks=body,
+        annexes=annexes,
     )
 
 
 def official_document(
-    plan: Plan, *, title: str, number: int, year: int, issue_label: str, issued_on: date, blocks: list[Block]
+    plan: Plan,
+    *,
+    title: str,
+    number: int,
+    year: int,
+    issue_label: str,
+    issued_on: date,
+    blocks: list[Block],
+    annexes: tuple[Annex, ...] = (),
 ) -> Document:
     """The fixed parts every bulletin shares, from the plan: mark, number, addressees, signature, 抄送."""
     office = plan.office.full_name or plan.office.name
@@ -212,6 +234,16 @@ def official_document(
         cc=plan.bulletin.cc,
         printed_by=f"{office}    {cn_date(issued_on)}印发",
         fonts=dict(plan.bulletin.fonts),
+        annexes=annexes,
+    )
+
+
+def _must_finish_rows(figures: dict) -> tuple[tuple[Value, ...], ...]:
+    """The annex rows of the open must-finish items (a bulletin issued before they were kept has none,
+    nor an annex)."""
+    return tuple(
+        (r["code"], r["township"], r["community"], r["category"], STATUS_LABELS[r["status"]], day(r["deadline"]))
+        for r in figures.get("must_finish_open", ())
     )
 
 

@@ -6,8 +6,12 @@ Text in blocks is plain text (clerks' words included); each renderer escapes it 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+
+Value = str | int | float | date | None  # an annex cell: numbers and dates stay sortable in the workbook
 
 
 class BulletinError(ValueError):
@@ -42,6 +46,25 @@ Block = Heading | Paragraph | Table | Chart
 
 
 @dataclass(frozen=True)
+class Annex:
+    """附件: a list in full, of which the body shows the head; one sheet of the annex workbook."""
+
+    label: str  # "附件1", or "附件" when it is the only one (GB/T 9704-2012 7.3.4, 8)
+    name: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Value, ...], ...]
+
+
+@dataclass(frozen=True)
+class AnnexLine:
+    """One line of the 附件说明, with its indents in characters so every format lines the names up."""
+
+    text: str
+    left: float  # where wrapped lines start: under the annex name's first character
+    hanging: float  # how far the first line starts left of that
+
+
+@dataclass(frozen=True)
 class Document:
     issuer_mark: str  # the red issuing-office mark, e.g. "XX区社区配套设施规划建设管理工作领导小组办公室文件"
     doc_number: str  # "X区配套办〔2022〕3号"
@@ -54,3 +77,25 @@ class Document:
     cc: str  # 抄送
     printed_by: str  # 印发 line: issuer and date
     fonts: dict[str, str] = field(default_factory=dict)  # role -> font family name
+    annexes: tuple[Annex, ...] = ()
+
+
+def annex_lines(annexes: tuple[Annex, ...]) -> tuple[AnnexLine, ...]:
+    """The 附件说明 of GB/T 9704-2012 7.3.4: two characters in, "附件：" and the names, numbered "1." "2."
+    when there are several, no punctuation after a name; a wrapped name lines up with its first character.
+    """
+    indent, label = 2, "附件："
+    if len(annexes) == 1:
+        return (AnnexLine(label + annexes[0].name, indent + len(label), len(label)),)
+    lines = []
+    for n, annex in enumerate(annexes, start=1):
+        number = f"{n}."
+        lead = (label if n == 1 else "") + number
+        hanging = _ems(lead)
+        lines.append(AnnexLine(lead + annex.name, indent + len(label) + _ems(number), hanging))
+    return tuple(lines)
+
+
+def _ems(text: str) -> float:
+    """Width in characters: full-width 1, half-width (the numbers) 0.5."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WFA" else 0.5 for c in text)

@@ -153,6 +153,18 @@ def compute(session: Session, plan: Plan, *, period: str | None, as_of: date, pr
             "closed": sum(s.status == "closed" for s in must),
             "open": [s.code for s in must if s.status not in TERMINAL],
         },
+        "must_finish_open": [  # the same items in full, for the annex
+            {
+                "code": s.code,
+                "township": s.township,
+                "community": s.community,
+                "category": plan.category(s.category).name,
+                "status": s.status,
+                "deadline": _iso(s.deadline),
+            }
+            for s in must
+            if s.status not in TERMINAL
+        ],
         "milestones": _milestones(session, plan, states, as_of),
     }
 

@@ -2,7 +2,9 @@
 
 A bulletin is issued once per kind and period: running it again gives the same number and the same
 content (the figures are kept with it and the files rebuilt from them) unless a new edition is asked
-for, which takes the next number and recomputes the figures as of the date given.
+for, which takes the next number and recomputes the figures as of the date given. The plan's
+`bulletin.max_list_rows` is kept with the figures too, so the body's lists and the annex workbook
+(`<stem>-附件.xlsx`, sent with the Word and PDF files) come out the same on every re-print.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from sqlmodel import Session, col, func, select
 
 from duban.bulletin import charts
+from duban.bulletin.annex import write_annex
 from duban.bulletin.content import build
 from duban.bulletin.document import BulletinError, Document
 from duban.bulletin.figures import compute
@@ -35,6 +38,34 @@ class Issued:
     html: Path
     markdown: str
     new: bool
+    annex: Path | None = None  # the annex workbook; None when the bulletin lists no items
+
+
+@dataclass(frozen=True)
+class Files:
+    """One bulletin written out: the document and each of its files."""
+
+    document: Document
+    docx: Path
+    pdf: Path
+    html: Path
+    markdown: str
+    annex: Path | None
+
+    def attachments(self) -> list[str]:
+        """What goes with the email: the document, and its annex when it has one."""
+        return [str(p) for p in (self.docx, self.pdf, self.annex) if p is not None]
+
+    def issued(self, record: BulletinRecord, *, new: bool) -> Issued:
+        return Issued(
+            record=record,
+            docx=self.docx,
+            pdf=self.pdf,
+            html=self.html,
+            markdown=self.markdown,
+            new=new,
+            annex=self.annex,
+        )
 
 
 def issue(
@@ -58,6 +89,7 @@ def issue(
         figures = compute(
             session, plan, period=round_of(plan, period), as_of=as_of, previous=previous.figures if previous else None
         )
+        figures["max_list_rows"] = plan.bulletin.max_list_rows  # a re-print cuts the lists as this one did
         number, issue_no = next_numbers(session, year, kind)
         same = existing is not None
         record = BulletinRecord(
@@ -77,7 +109,7 @@ def issue(
         new = True
     files = _render(session, plan, record, out_dir)
     if new:
-        record.title = files[0].title
+        record.title = files.document.title
         session.add(record)
         ranked = [t for t in record.figures["townships"] if t["rank"] is not None]
         distribute(
@@ -89,8 +121,7 @@ def issue(
             top="、".join(t["unit"] for t in ranked[:3]),
             bottom="、".join(t["unit"] for t in ranked[-3:]),
         )
-    _, docx, pdf, html, markdown = files
-    return Issued(record=record, docx=docx, pdf=pdf, html=html, markdown=markdown, new=new)
+    return files.issued(record, new=new)
 
 
 def next_numbers(session: Session, year: int, kind: str) -> tuple[int, int]:
@@ -110,7 +141,7 @@ def stem_of(record: BulletinRecord) -> str:
     return f"{record.year}-{record.number:03d}-{record.kind}-{record.period}{edition}"
 
 
-def _render(session: Session, plan: Plan, record: BulletinRecord, out_dir: Path) -> tuple:
+def _render(session: Session, plan: Plan, record: BulletinRecord, out_dir: Path) -> Files:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = stem_of(record)
     trend = [
@@ -146,20 +177,22 @@ def _render(session: Session, plan: Plan, record: BulletinRecord, out_dir: Path)
     return write_files(document, out_dir, stem)
 
 
-def write_files(document: Document, out_dir: Path, stem: str) -> tuple:
-    """The same document as HTML, Word and PDF, and as Markdown for the Prefect UI."""
+def write_files(document: Document, out_dir: Path, stem: str) -> Files:
+    """The same document as HTML, Word and PDF, as Markdown for the Prefect UI, and its annexes as a
+    workbook beside them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     html = to_html(document)
     html_path = out_dir / f"{stem}.html"
     html_path.write_text(html, encoding="utf-8")
     docx = write_docx(document, out_dir / f"{stem}.docx")
     pdf = write_pdf(html, out_dir / f"{stem}.pdf")
-    return document, docx, pdf, html_path, to_markdown(document)
+    annex = write_annex(document, out_dir / f"{stem}-附件.xlsx") if document.annexes else None
+    return Files(document, docx, pdf, html_path, to_markdown(document), annex)
 
 
-def distribute(session: Session, plan: Plan, record: BulletinRecord, files: tuple, **summary: object) -> None:
-    """The document by email to the distribution list; a short summary for WeCom groups."""
-    document, docx, pdf, _, _ = files
+def distribute(session: Session, plan: Plan, record: BulletinRecord, files: Files, **summary: object) -> None:
+    """The document (and its annex) by email to the distribution list; a short summary for WeCom groups."""
+    document = files.document
     for unit in plan.bulletin.distribution:
         notify(
             session,
@@ -168,10 +201,11 @@ def distribute(session: Session, plan: Plan, record: BulletinRecord, files: tupl
             kind="bulletin",
             recipient=unit,
             as_of=record.as_of,
-            attachments=[str(docx), str(pdf)],
+            attachments=files.attachments(),
             wecom_attachments=False,
             title=document.title,
             doc_number=document.doc_number,
+            annex=files.annex is not None,
             **summary,
         )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from duban.bulletin.document import Chart, Document, Heading, Paragraph, Table
+from duban.bulletin.document import Chart, Document, Heading, Paragraph, Table, annex_lines
 
 # The official fonts are named first; WenQuanYi Zen Hei (installed by the project) renders when they
 # are absent, so the PDF always embeds a CJK font.
@@ -30,7 +30,9 @@ def to_html(document: Document) -> str:
         if isinstance(block, Chart)
     }
     template = _environment().get_template("bulletin.html.j2")
-    return template.render(doc=document, body_fonts=body, title_fonts=title, images=images)
+    return template.render(
+        doc=document, body_fonts=body, title_fonts=title, images=images, annex_lines=annex_lines(document.annexes)
+    )
 
 
 def write_pdf(html: str, path: Path) -> Path:
@@ -66,6 +68,9 @@ def to_markdown(document: Document) -> str:
             lines.append("")
         else:
             lines += [f"*{_md(block.caption)}*", ""]
+    notes = [_md(line.text) for line in annex_lines(document.annexes)]
+    if notes:
+        lines += ["  \n".join(notes), ""]  # one paragraph, a hard line break between the names
     lines += [document.signature, document.date_text, "", f"抄送：{_md(document.cc)}"]
     return "\n".join(lines)
 

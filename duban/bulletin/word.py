@@ -31,7 +31,7 @@ from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docx.text.run import Run
 
-from duban.bulletin.document import Block, BulletinError, Chart, Document, Heading, Paragraph, Table
+from duban.bulletin.document import Block, BulletinError, Chart, Document, Heading, Paragraph, Table, annex_lines
 
 __all__ = ["write_docx"]
 
@@ -124,6 +124,7 @@ class _Writer:
         self._head()
         for block in self.src.blocks:
             self._block(block)
+        self._annex_note()
         self._closing()
         self._colophon()
         return self.doc
@@ -341,6 +342,20 @@ class _Writer:
         if block.caption.strip():
             caption = self._paragraph(align=WD_ALIGN_PARAGRAPH.CENTER)
             self._run(caption, block.caption, font=self.fonts["body"], size=SIZE_3)
+
+    def _annex_note(self) -> None:
+        """附件说明 (7.3.4): one line below the body, two characters in; a wrapped name lines up with the
+        first character of the name above it, so the indents are whole grid cells."""
+        lines = annex_lines(self.src.annexes)
+        if not lines:
+            return
+        self._blank()
+        for line in lines:
+            p = self._line(line.text)
+            _format(p, left=Emu(round(SIZE_3 * line.left)), first_line=Emu(-round(SIZE_3 * line.hanging)))
+            ind = p._p.get_or_add_pPr().get_or_add_ind()
+            ind.set(qn("w:leftChars"), str(round(line.left * 100)))
+            ind.set(qn("w:hangingChars"), str(round(line.hanging * 100)))
 
     def _closing(self) -> None:
         """发文机关署名 and 成文日期, one line below the body, right-aligned four characters in."""

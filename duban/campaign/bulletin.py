@@ -10,8 +10,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from duban.bulletin.annex import Draft, LongTable, day, settle
 from duban.bulletin.content import LEVELS, NUMERALS, official_document
-from duban.bulletin.document import Block, Document, Heading, Paragraph, Table
+from duban.bulletin.document import Document, Heading, Paragraph, Table
 from duban.bulletin.issue import Issued, distribute, next_numbers, stem_of, write_files
 from duban.campaign.view import ANSWERS, figures
 from duban.closeout import STATUS_LABELS
@@ -36,23 +37,22 @@ def issue_campaign_bulletin(session: Session, plan: Plan, campaign: Campaign, as
             issue=issue_no,
             as_of=as_of,
             title="",
-            figures=figures(session, plan, campaign, as_of),
+            # the plan's cut is kept with the figures, so that a re-print lays the lists out as issued
+            figures=figures(session, plan, campaign, as_of) | {"max_list_rows": plan.bulletin.max_list_rows},
             created_at=datetime.now(UTC),
         )
         session.add(record)
         session.flush()
-    document = build(plan, record)
-    files = write_files(document, out_dir, stem_of(record))
+    files = write_files(build(plan, record), out_dir, stem_of(record))
     if new:
-        record.title = document.title
+        record.title = files.document.title
         campaign.bulletin_id = record.id
         session.add(record)
         session.add(campaign)
         totals = record.figures["totals"]
         missing = "、".join(u["unit"] for u in record.figures["units"] if u["missing"])
         distribute(session, plan, record, files, campaign={**totals, "missing_units": missing})
-    _, docx, pdf, html, markdown = files
-    return Issued(record=record, docx=docx, pdf=pdf, html=html, markdown=markdown, new=new)
+    return files.issued(record, new=new)
 
 
 def build(plan: Plan, record: BulletinRecord) -> Document:
@@ -60,7 +60,7 @@ def build(plan: Plan, record: BulletinRecord) -> Document:
     c, t = data["campaign"], data["totals"]
     started, due = date.fromisoformat(c["started_on"]), date.fromisoformat(c["due"])
     office = plan.office.full_name or plan.office.name
-    blocks: list[Block] = [
+    blocks: list[Draft] = [
         Paragraph(
             f"为推动社区配套设施问题整改落实，{office}于{cn_date(started)}启动{c['title']}，对{c['scope']}"
             f"共{t['items']}项开展专项督导，要求{t['units']}个责任单位于{cn_date(due)}前逐项反馈整改进展和承诺完成时限。"
@@ -102,19 +102,20 @@ def build(plan: Plan, record: BulletinRecord) -> Document:
     missing = [r for r in data["items"] if r["answer"] == "missing"]
     if missing:
         blocks.append(
-            Table(
+            LongTable(
                 "表2  未反馈问题清单",
                 ("问题编号", "责任单位", "社区", "设施类别", "当前状态"),
                 tuple(
                     (r["code"], r["unit"], r["community"], r["category"], STATUS_LABELS[r["status"]]) for r in missing
                 ),
+                annex="未反馈问题清单",
             )
         )
     answered = [r for r in data["items"] if r["answer"] != "missing"]
     blocks.append(Heading(1, "三、整改承诺情况"))
     if answered:
         blocks.append(
-            Table(
+            LongTable(
                 f"表{3 if missing else 2}  督导问题整改进展及承诺完成时限",
                 ("问题编号", "责任单位", "督导时状态", "当前状态", "承诺完成时限", "反馈情况"),
                 tuple(
@@ -123,11 +124,12 @@ def build(plan: Plan, record: BulletinRecord) -> Document:
                         r["unit"],
                         STATUS_LABELS[r["status_at_start"]],
                         STATUS_LABELS[r["status"]],
-                        r["promised_by"],
+                        day(r["promised_by"]),
                         ANSWERS[r["answer"]],
                     )
                     for r in answered
                 ),
+                annex="督导问题整改进展及承诺完成时限清单",
             )
         )
     else:
@@ -135,6 +137,7 @@ def build(plan: Plan, record: BulletinRecord) -> Document:
     blocks.append(Heading(1, "四、下步工作要求"))
     for n, text in enumerate(plan.bulletin.campaign_requirements, start=1):
         blocks.append(Paragraph(f"（{NUMERALS[n - 1]}）{text}"))
+    body, annexes = settle(blocks, data.get("max_list_rows"))
     return official_document(
         plan,
         title=f"关于{c['title']}情况的通报",
@@ -142,5 +145,6 @@ def build(plan: Plan, record: BulletinRecord) -> Document:
         year=record.year,
         issue_label=f"督导第{record.issue}期",
         issued_on=record.as_of,
-        blocks=blocks,
+        blocks=body,
+        annexes=annexes,
     )

@@ -21,7 +21,6 @@ from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, la
 from duban.ledger.cells import CellError, long_text, yes_no
 from duban.paths import output_file
 from duban.plan import Plan
-from duban.rectification import current
 from duban.reporting.periods import month_end_of
 from duban.reporting.reports import (
     WORK_STATES,
@@ -154,10 +153,10 @@ def _form_rows(session: Session, plan: Plan, submission: Submission) -> list[dic
     previous = _previous_lines(session, submission)
     month_end = month_end_of(submission.period)
     township_lines = _township_lines(session, submission) if submission.kind == "department" else {}
+    due = due_milestones(session, list(items.values()), month_end)
     rows = []
     for code in submission.items:
         item = items[code]
-        rectification = current(session, item)
         last = previous.get(code)
         row = {
             "code": code,
@@ -166,9 +165,8 @@ def _form_rows(session: Session, plan: Plan, submission: Submission) -> list[dic
             "category": plan.category(item.category).name,
             "description": item.description,
             "lead_department": item.lead_department,
-            "deadline": rectification.deadline if rectification else None,
-            "milestones": "；".join(f"{m.due.isoformat()} {m.title}" for m in due_milestones(session, item, month_end))
-            or None,
+            "deadline": item.deadline,
+            "milestones": "；".join(f"{when.isoformat()} {title}" for when, title in due[code]) or None,
             "progress": last.progress if last else item.progress,
             "work_state": last.work_state if last else _state_of(item),
             "this_month": (last.this_month or None) if last and last.submission_id == submission.id else None,

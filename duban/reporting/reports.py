@@ -16,7 +16,7 @@ from duban import audit, textgate
 from duban.calendar import WorkingCalendar
 from duban.closeout import set_status
 from duban.plan import Plan
-from duban.rectification import current, milestones
+from duban.rectification import in_force
 from duban.reporting.periods import add_working_days, month_end_of, parse_period
 from models import LedgerItem, MilestoneDone, ReportingPeriod, Review, Submission, SubmissionLine, SubmissionVersion
 from notifications.outbox import notify
@@ -241,6 +241,7 @@ def _apply_progress(
         for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_([line.item_code for line in lines])))
     }
     month_end = month_end_of(submission.period)
+    due = due_milestones(session, [items[line.item_code] for line in lines if line.milestones_done], month_end)
     for line in lines:
         item = items[line.item_code]
         if item.status in ("closed", "cancelled"):
@@ -263,17 +264,23 @@ def _apply_progress(
             set_status(
                 session, item, "in_progress", actor=item.responsible_unit, as_of=as_of, note=note, action="开始整改"
             )
-        if line.milestones_done:
-            for step in due_milestones(session, item, month_end):
-                session.add(
-                    MilestoneDone(item_code=item.code, due=step.due, title=step.title, done_on=as_of, reported_by=actor)
-                )
+        for step_due, title in due.get(item.code, ()):
+            session.add(MilestoneDone(item_code=item.code, due=step_due, title=title, done_on=as_of, reported_by=actor))
 
 
-def due_milestones(session: Session, item: LedgerItem, by: date) -> list:
-    """The item's milestones due by `by` and not yet reported done."""
-    rectification = current(session, item)
-    if rectification is None:
-        return []
-    done = {(m.due, m.title) for m in session.exec(select(MilestoneDone).where(MilestoneDone.item_code == item.code))}
-    return [m for m in milestones(session, rectification) if m.due <= by and (m.due, m.title) not in done]
+def due_milestones(session: Session, items: list[LedgerItem], by: date) -> dict[str, list[tuple[date, str]]]:
+    """Each item's milestones due by `by` and not yet reported done, by code (three queries in all)."""
+    plans = in_force(session, [item.id for item in items])
+    codes = [item.code for item in items]
+    done = {
+        (m.item_code, m.due, m.title)
+        for m in session.exec(select(MilestoneDone).where(col(MilestoneDone.item_code).in_(codes)))
+    }
+    return {
+        item.code: [
+            (due, title)
+            for due, title in (plans[item.id].milestones if item.id in plans else ())
+            if due <= by and (item.code, due, title) not in done
+        ]
+        for item in items
+    }
