@@ -142,19 +142,40 @@ def validate(session: Session, plan: Plan, sheet: Sheet, *, actor: str, as_of: d
     return _resolve_codes(plan, pending, existing, by_natural_key)
 
 
+WRITE_BATCH = 5000  # rows written per round trip: bounds the memory an import holds at once
+
+
 def write(session: Session, rows: list[LedgerRow], *, actor: str, as_of: date) -> ImportResult:
     """Upsert validated rows in the caller's transaction; unchanged rows touch nothing.
 
-    The ledger is read once as plain records and the plans in force in two queries; new items, plans,
-    milestones and audit entries are inserted in bulk, changed items updated in one statement.
+    The ledger is read once as plain records and the plans in force in two queries; then, a batch of
+    rows at a time, new items, plans, milestones and audit entries are inserted in bulk and changed
+    items updated in one statement.
     """
     result = ImportResult()
     existing = ledger_records(session)
     olds = in_force(session)
-    kept = {code: record.state() for code, record in existing.items()}
+    for start in range(0, len(rows), WRITE_BATCH):
+        _write_batch(session, rows[start : start + WRITE_BATCH], existing, olds, result, actor=actor, as_of=as_of)
+    changed = set(result.created) | set(result.updated) | set(result.replanned)
+    result.unchanged = [row.code for row in rows if row.code not in changed]
+    return result
+
+
+def _write_batch(
+    session: Session,
+    rows: list[LedgerRow],
+    existing: dict[str, ItemRecord],
+    olds: dict[int, PlanInput],
+    result: ImportResult,
+    *,
+    actor: str,
+    as_of: date,
+) -> None:
     entries: list[dict] = []
     new_items: list[ItemRecord] = []
     plans: list[tuple[ItemRecord, PlanInput, str]] = []
+    touched = {row.code: existing[row.code].state() for row in rows if row.code in existing}
     for row in rows:
         note = f"台账导入（第{row.row}行）"
         item = existing.get(row.code)
@@ -176,13 +197,10 @@ def write(session: Session, rows: list[LedgerRow], *, actor: str, as_of: date) -
             plans.append((item, replace(row.plan, milestones=old.milestones) if old else row.plan, note))
     revisions = plan_revisions(plans, olds, actor=actor, as_of=as_of)
     _insert_items(session, new_items)
-    _update_items(session, [r for code, r in existing.items() if r.state() != kept[code]])
+    _update_items(session, [existing[code] for code, state in touched.items() if existing[code].state() != state])
     write_revisions(session, revisions, preceding=entries)
-    created = set(result.created)
-    result.replanned = [item.code for item, _ in revisions.revised if item.code not in created]
-    changed = created | set(result.updated) | set(result.replanned)
-    result.unchanged = [row.code for row in rows if row.code not in changed]
-    return result
+    created = {item.code for item in new_items}
+    result.replanned += [item.code for item, _ in revisions.revised if item.code not in created]
 
 
 @dataclass(slots=True)
