@@ -182,7 +182,7 @@ def test_distribution_and_the_cli(district: Cli, tmp_path: Path, home: Path) -> 
     district("init", "--plan", plan_with(tmp_path, wecom), "--as-of", "2022-10-31")
     result = district("bulletin", "--period", "2022-10", "--as-of", "2022-10-31")
     paths = result.stdout.strip().splitlines()
-    assert [Path(p).suffix for p in paths] == [".docx", ".pdf", ".html"]
+    assert [Path(p).suffix for p in paths] == [".docx", ".pdf", ".html", ".xlsx"]  # the annex last
     assert all(Path(p).is_file() and Path(p).parent == home / "bulletins" for p in paths)
     with session_scope() as session:
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "bulletin")).all()
