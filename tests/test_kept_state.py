@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from conftest import EVIDENCE, ROOT, Cli
@@ -38,6 +39,15 @@ def _sql(statement: str, **params: object) -> list:
         engine.dispose()
 
 
+def _overdue_work(day: str) -> list:
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from duban.reporting.escalation import overdue_work
+
+    with session_scope() as session:
+        return overdue_work(session, current_plan(session), date.fromisoformat(day))
+
+
 def _replay_2022() -> None:
     subprocess.run([sys.executable, str(ROOT / "scripts/replay_2022.py")], check=True, env=os.environ.copy())
 
@@ -46,6 +56,8 @@ def _agree_after_the_year(cli: Cli) -> None:
     _replay_2022()
     assert _check(cli) == {"differences": [], "repaired_items": 0}
     today = _status(cli, "2022-12-31")  # no change is dated later: the kept state answers
+    swept = _overdue_work("2022-12-30")
+    assert {c.cause for c in swept} == {"overdue_item", "overdue_milestone"}
     assert today["items"]["total"] == 66
     assert today["items"]["by_status"]["closed"] > 0 and today["items"]["by_status"]["in_progress"] > 0
     # one change in January: the same day, 2022-12-31, is now a past date, answered from the log
@@ -54,6 +66,7 @@ def _agree_after_the_year(cli: Cli) -> None:
         "--as-of", "2023-01-05", "--note", "已竣工。", "--evidence", EVIDENCE,
     )  # fmt: skip
     assert _status(cli, "2022-12-31") == today
+    assert _overdue_work("2022-12-30") == swept  # the sweep's SQL and the replayed log select alike
     assert _status(cli, "2023-01-05")["items"]["by_status"]["close_requested"] == (
         today["items"]["by_status"]["close_requested"] + 1
     )
