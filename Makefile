@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 DEMO_HOME ?= .duban/demo
 DUBAN := DUBAN_HOME=$(DEMO_HOME) $(BIN)/duban
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint bench clean
 
 install: $(INSTALLED)
 
@@ -61,6 +61,15 @@ demo: install
 	@echo "--- deliver what is queued (the bulletins) into $(DEMO_HOME)/outbox/"
 	$(DUBAN) outbox dispatch --at 2023-01-13T10:00:00
 	$(DUBAN) status --as-of 2023-01-12
+
+# The Office's month at scale (benchmarks/run.py): each step as its own duban process, wall and CPU time
+# and peak memory, a table on stdout and JSON in a temp folder (printed; BENCH_ARGS="--json PATH" to choose).
+# SCALES lists items:backend; to add 100,000 items on PostgreSQL:
+#   make bench SCALES=300:sqlite,30000:sqlite,30000:postgresql,100000:postgresql
+SCALES ?= 300:sqlite,30000:sqlite,30000:postgresql
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/run.py --runs $(SCALES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .duban .pytest_cache .ruff_cache *.egg-info

@@ -74,21 +74,6 @@ def insert_once(session: Session, model: type, values: dict, *, key: list[str]) 
     return session.execute(statement, values).first() is not None
 
 
-def insert_all_once(session: Session, model: type, rows: list[dict], *, key: list[str], batch: int = 500) -> int:
-    """`insert_once` for many rows (all with the same keys), a few hundred per statement; returns how
-    many were inserted."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = model.__table__
-    inserted = 0
-    for start in range(0, len(rows), batch):
-        statement = dialect.insert(table).values(rows[start : start + batch])
-        statement = statement.on_conflict_do_nothing(index_elements=key).returning(*table.primary_key.columns)
-        inserted += len(session.execute(statement).all())
-    return inserted
-
-
 @cache
 def _insert_once(dialect: Dialect, table: Table, key: tuple[str, ...], names: tuple[str, ...]) -> TextClause:
     """The statement as text with typed parameters: SQLAlchemy cannot cache an ON CONFLICT insert

@@ -29,7 +29,7 @@ class OutboxMessage(SQLModel, table=True):
     created_on: date
     created_at: datetime
     sent_at: datetime | None = None
-    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_by: str | None = Field(default=None, max_length=64, index=True)  # a claim reads its rows back by it
     claimed_until: datetime | None = None
     dead_reported: bool = False
     # Set once part of a send of these rows was delivered: the rows then go again only together, as that

@@ -54,7 +54,7 @@ def notify(
         return bodies[fmt]
 
     now = datetime.now(UTC)
-    added = 0
+    rows = []
     for channel, address in routes(plan, recipient):
         values = {
             "idempotency_key": f"{key}|{recipient}|{channel}:{address}",
@@ -73,5 +73,5 @@ def notify(
             "created_on": as_of,
             "created_at": now,
         }
-        added += insert_once(session, OutboxMessage, values, key=["idempotency_key"])
-    return added
+        rows.append(values)
+    return sum(insert_once(session, OutboxMessage, values, key=["idempotency_key"]) for values in rows)

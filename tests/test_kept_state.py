@@ -138,6 +138,7 @@ def test_an_old_database_gets_its_deadlines_from_the_plans_when_migrated(importe
     _sql("DROP INDEX ix_audit_entry_subject_day")
     _sql("DROP INDEX ix_ledger_item_deadline")
     _sql("DROP INDEX ix_escalation_open")
+    _sql("DROP INDEX ix_outbox_claimed_by")
     _sql("ALTER TABLE ledger_item DROP COLUMN plan_revision")
     _sql("ALTER TABLE ledger_item DROP COLUMN deadline")
     _sql("UPDATE alembic_version SET version_num = '0006'")

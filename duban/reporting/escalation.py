@@ -273,6 +273,4 @@ def _raise(session: Session, plan: Plan, cause: Cause, level: int, as_of: date) 
         "must_finish_by": cause.must_finish_by,
         "recipients": recipients(plan, level, cause.unit, cause.superiors),
     }
-    if not insert_once(session, Escalation, values, key=["cause_key", "level"]):
-        return None
-    return session.exec(select(Escalation).where(Escalation.cause_key == cause.key, Escalation.level == level)).one()
+    return Escalation(**values) if insert_once(session, Escalation, values, key=["cause_key", "level"]) else None

@@ -1,5 +1,5 @@
 """ledger items keep their deadline and plan revision; the audit log is indexed by subject and day,
-the open escalations by their state
+the open escalations by their state, the outbox by its claims
 
 Revision ID: 0007
 Revises: 0006
@@ -29,6 +29,7 @@ def upgrade() -> None:
         )
     )
     op.create_index("ix_escalation_open", "escalation", ["resolved_on", "cause"], unique=False)
+    op.create_index("ix_outbox_claimed_by", "outbox", ["claimed_by"], unique=False)
     op.create_index("ix_audit_entry_subject_day", "audit_entry", ["subject", "effective_on"], unique=False)
     op.create_index(
         "ix_audit_entry_subject_key_day", "audit_entry", ["subject", "subject_key", "effective_on"], unique=False
@@ -36,6 +37,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_claimed_by", table_name="outbox")
     op.drop_index("ix_escalation_open", table_name="escalation")
     op.drop_index("ix_audit_entry_subject_key_day", table_name="audit_entry")
     op.drop_index("ix_audit_entry_subject_day", table_name="audit_entry")
