@@ -61,6 +61,8 @@ def replay(session: Session, until: date | None = None) -> dict[str, LoggedItem]
             item.milestones = tuple((date.fromisoformat(d), t) for d, t in after.get("milestones", []))
         if "status" in after:
             item.status = after["status"]
+            if item.status == "closed":  # closing sets 100 (entries before 0007 did not say so)
+                item.progress = 100
         if "progress" in after:
             item.progress = after["progress"]
     return items

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import and_, case, literal
 from sqlmodel import Session, col, select
 
-from duban.calendar import WorkingCalendar
+from duban.calendar import UnknownYear, WorkingCalendar
 from duban.closeout import STATUS_LABELS, TERMINAL
 from duban.item_log import last_change, replay
 from duban.plan import Plan
@@ -54,9 +54,14 @@ class Lights:
 
     @classmethod
     def on(cls, plan: Plan, calendar: WorkingCalendar, as_of: date) -> Lights:
+        """The bound stops where the calendar does: a deadline in a year it does not know is refused
+        when its working days are counted, as before."""
         within, day = plan.traffic_light.yellow_within_working_days, as_of
-        while calendar.working_days_after(as_of, day + timedelta(days=1)) <= within:
-            day += timedelta(days=1)
+        try:
+            while calendar.working_days_after(as_of, day + timedelta(days=1)) <= within:
+                day += timedelta(days=1)
+        except UnknownYear:
+            pass
         return cls(as_of, day)
 
     def of(self, status: str, deadline: date | None) -> str | None:

@@ -121,9 +121,7 @@ def test_check_names_every_field_broken_by_hand_and_repair_puts_the_log_back(imp
 
 
 def _township(code: str) -> str:
-    from conftest import sample_rows
-
-    row = next(r for r in sample_rows() if r["问题编号"] == code)
+    row = next(r for r in _sample_rows() if r["问题编号"] == code)
     return row["镇办"]
 
 
@@ -152,6 +150,28 @@ def test_an_old_database_gets_its_deadlines_from_the_plans_when_migrated(importe
 
 
 def _sample_plans() -> list[bool]:
+    return [bool(r["完成时限"]) for r in _sample_rows()]
+
+
+def test_a_close_logged_before_0007_still_means_progress_100(imported: Cli) -> None:
+    """Entries written before the kept state did not carry the progress a close sets."""
+    _sql("UPDATE ledger_item SET status = 'closed', progress = 100 WHERE code = 'PT2022-0009'")
+    _sql(
+        "INSERT INTO audit_entry (at, effective_on, actor, subject, subject_key, action, before, after, note)"
+        " VALUES ('2022-06-01 10:00:00', '2022-06-01', '区配套办', 'item', 'PT2022-0009', 'transition',"
+        """ '{"status": "verified"}', '{"status": "closed", "action": "销号"}', '')"""
+    )
+    assert _check(imported) == {"differences": [], "repaired_items": 0}
+
+
+def test_status_near_the_end_of_the_calendar_s_last_year(imported: Cli) -> None:
+    """The yellow bound stops where the official calendar does (it knows years up to 2026)."""
+    lights = _status(imported, "2026-12-28")["lights"]
+    planned = sum(1 for r in _sample_rows() if r["完成时限"])
+    assert lights == {"green": 0, "yellow": 0, "red": planned, "none": 66 - planned}
+
+
+def _sample_rows() -> list[dict]:
     from conftest import sample_rows
 
-    return [bool(r["完成时限"]) for r in sample_rows()]
+    return sample_rows()

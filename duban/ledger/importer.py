@@ -197,7 +197,7 @@ def _write_batch(
             plans.append((item, replace(row.plan, milestones=old.milestones) if old else row.plan, note))
     revisions = plan_revisions(plans, olds, actor=actor, as_of=as_of)
     _insert_items(session, new_items)
-    _update_items(session, [existing[code] for code, state in touched.items() if existing[code].state() != state])
+    _update_items(session, [(existing[code], state) for code, state in touched.items()])
     write_revisions(session, revisions, preceding=entries)
     created = {item.code for item in new_items}
     result.replanned += [item.code for item, _ in revisions.revised if item.code not in created]
@@ -249,17 +249,23 @@ def _insert_items(session: Session, items: list[ItemRecord]) -> None:
         item.id = item_id
 
 
-def _update_items(session: Session, items: list[ItemRecord]) -> None:
-    if not items:
-        return
+def _update_items(session: Session, items: list[tuple[ItemRecord, tuple]]) -> None:
+    """Write only the fields this import changed, so a report or close-out committed meanwhile by
+    someone else is not overwritten; items changed alike go in one statement."""
     table = LedgerItem.__table__
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("item_id"))
-        .values({name: bindparam(f"new_{name}") for name in RECORD_FIELDS})
-    )
-    rows = [{"item_id": item.id, **{f"new_{name}": getattr(item, name) for name in RECORD_FIELDS}} for item in items]
-    session.execute(statement, rows)
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for item, before in items:
+        now = item.state()
+        names = tuple(name for name, old, new in zip(RECORD_FIELDS, before, now, strict=True) if old != new)
+        if names:
+            groups.setdefault(names, []).append({"item_id": item.id, **{f"new_{n}": getattr(item, n) for n in names}})
+    for names, rows in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("item_id"))
+            .values({name: bindparam(f"new_{name}") for name in names})
+        )
+        session.execute(statement, rows)
 
 
 def _entry(actor: str, as_of: date, note: str, code: str, action: str, before: dict | None, after: dict) -> dict:
