@@ -48,7 +48,9 @@ def replay(session: Session, until: date | None = None) -> dict[str, LoggedItem]
     if until is not None:
         query = query.where(AuditEntry.effective_on <= until)
     items: dict[str, LoggedItem] = {}
-    for code, action, after in session.exec(query.order_by(col(AuditEntry.id))):
+    # streamed in batches (a server-side cursor on PostgreSQL): the log of a city is millions of rows
+    query = query.order_by(col(AuditEntry.id)).execution_options(yield_per=5000)
+    for code, action, after in session.exec(query):
         after = after or {}
         item = items.get(code)
         if item is None:
