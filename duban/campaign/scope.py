@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from duban.closeout import TERMINAL
 from duban.plan import Plan
 from duban.status import ItemState, is_overdue, item_states
-from models import LedgerItem
 
 
 class CampaignError(Exception):
@@ -102,21 +100,15 @@ def _codes(values: tuple[str, ...], options: tuple, label: str, problems: list[s
 
 def select_items(session: Session, plan: Plan, scope: Scope, as_of: date) -> list[ItemState]:
     """The open items in scope as things stood on `as_of`, in ledger order."""
-    states = [s for s in item_states(session, plan, as_of) if s.status not in TERMINAL]
-    if not states:
-        return []
-    items = {
-        i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_([s.code for s in states])))
-    }
+    states = item_states(session, plan, as_of, open_only=True)
 
     def wanted(state: ItemState) -> bool:
-        item = items[state.code]
         return (
             (not scope.categories or state.category in scope.categories)
-            and (not scope.facility_types or item.facility_type in scope.facility_types)
+            and (not scope.facility_types or state.facility_type in scope.facility_types)
             and (not scope.townships or state.township in scope.townships)
             and (not scope.departments or state.lead_department in scope.departments)
-            and (not scope.stages or item.stage in scope.stages)
+            and (not scope.stages or state.stage in scope.stages)
             and (not scope.overdue_only or is_overdue(state, as_of))
             and (not scope.key_only or state.key_difficult)
         )

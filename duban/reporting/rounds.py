@@ -9,7 +9,6 @@ from sqlmodel import Session, select
 
 from duban import audit
 from duban.calendar import WorkingCalendar
-from duban.closeout import TERMINAL
 from duban.plan import Plan
 from duban.reporting.periods import department_due, parse_period, township_due
 from duban.status import item_states
@@ -77,7 +76,7 @@ def open_round(session: Session, plan: Plan, period: str, as_of: date) -> RoundO
 
 def _requests(session: Session, plan: Plan, calendar: WorkingCalendar, period: str, as_of: date) -> list[Submission]:
     """Every township with items open on `as_of`, and every lead department of those items, reports."""
-    items = [state for state in item_states(session, plan, as_of) if state.status not in TERMINAL]
+    items = item_states(session, plan, as_of, open_only=True)
     requests = []
     departments = plan.department_names()
     for township in plan.township_names():
