@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -9,6 +13,38 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from models import AuditEntry
+
+VIA_LABELS = {"portal": "", "cli": "操作员代录"}
+
+
+@dataclass(frozen=True)
+class EnteredBy:
+    """Who is entering the changes of this request or command (the unit acting is the entry's actor)."""
+
+    person: str = ""
+    via: str = ""  # portal | cli
+
+
+_entered_by: ContextVar[EnteredBy | None] = ContextVar("entered_by", default=None)
+
+
+@contextmanager
+def entered_by(person: str, via: str) -> Iterator[None]:
+    """Every entry recorded inside the block names this person and channel."""
+    token = _entered_by.set(EnteredBy(person, via))
+    try:
+        yield
+    finally:
+        _entered_by.reset(token)
+
+
+def who(actor: str, person: str, via: str) -> str:
+    """张三（城关街道）; 操作员代录（城关街道） for the terminal; the unit alone for scheduled steps."""
+    if via == "portal" and person:
+        return f"{person}（{actor}）"
+    if via == "cli":
+        return f"{VIA_LABELS['cli']}（{actor}）"
+    return actor
 
 
 def record(
@@ -47,7 +83,10 @@ def _row(
     after: dict[str, Any] | None = None,
     note: str = "",
 ) -> dict[str, Any]:
+    entered = _entered_by.get() or EnteredBy()
     return {
+        "person": entered.person,
+        "via": entered.via,
         "at": at,
         "effective_on": effective_on,
         "actor": actor,

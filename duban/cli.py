@@ -19,6 +19,7 @@ from duban.campaign.commands import campaign
 from duban.cli_common import (
     as_of_option,
     engine_option,
+    entered_at_terminal,
     err,
     out,
     parse_date,
@@ -31,6 +32,7 @@ from duban.console import styled
 from duban.paths import output_dir
 from duban.programme import plan_in_force
 from duban.reporting.reports import ReportError
+from duban.user_commands import user
 
 LISTED = 20  # codes named on the console; the ledger export has them all
 
@@ -81,6 +83,7 @@ def ledger() -> None:
     help="Run as a Prefect flow; default: only when PREFECT_API_URL names a server.",
 )
 @user_errors
+@entered_at_terminal
 def ledger_import(file: Path, by: str | None, as_of: date, engine: bool | None) -> None:
     """Import a ledger (.xlsx or .csv): all rows or none."""
     from duban.ledger import importer
@@ -167,6 +170,7 @@ def item_show(code: str, as_json: bool) -> None:
 @click.option("--evidence", multiple=True, type=click.Path(path_type=Path), help="Evidence file (repeatable).")
 @as_of_option
 @user_errors
+@entered_at_terminal
 def item_transition(code: str, target: str, by: str, note: str, evidence: tuple[Path, ...], as_of: date) -> None:
     """Move an item through close-out, as the chain allows."""
     from duban.closeout import transition
@@ -204,6 +208,7 @@ def item_transition(code: str, target: str, by: str, note: str, evidence: tuple[
 @click.option("--note", default="")
 @as_of_option
 @user_errors
+@entered_at_terminal
 def item_plan(
     code: str, by: str, measures: str | None, deadline: date | None, milestones: tuple[str, ...], note: str, as_of: date
 ) -> None:
@@ -399,6 +404,7 @@ def report_form(unit: str, period: str, file: Path) -> None:
 @click.option("--draft", is_flag=True, help="Save as a draft: kept, but not yet submitted.")
 @as_of_option
 @user_errors
+@entered_at_terminal
 def report_submit(file: Path, unit: str, period: str, draft: bool, as_of: date) -> None:
     """Submit (or save as a draft) a filled form: all rows or none."""
     from duban.db import session_scope
@@ -423,6 +429,7 @@ def report_submit(file: Path, unit: str, period: str, draft: bool, as_of: date) 
 @click.option("--reason", default="")
 @as_of_option
 @user_errors
+@entered_at_terminal
 def report_review(by: str, unit: str, period: str, decision: str | None, reason: str, as_of: date) -> None:
     """A lead department accepts a township's report or returns it with a reason."""
     from duban.db import session_scope
@@ -688,16 +695,10 @@ def outbox(ctx: click.Context, statuses: tuple[str, ...], limit: int, as_json: b
 def outbox_retry(message_id: int) -> None:
     """Queue a failed or dead message again, with its attempts reset."""
     from duban.db import session_scope
-    from models import OutboxMessage
+    from notifications.outbox import requeue
 
     with session_scope() as session:
-        row = session.get(OutboxMessage, message_id)
-        if row is None:
-            raise ReportError(f"消息队列中没有编号为{message_id}的消息")
-        if row.status not in ("failed", "dead"):
-            raise ReportError(f"消息{message_id}的状态为{row.status}，只有 failed 或 dead 的消息可以重发")
-        row.status, row.attempts, row.next_attempt_at, row.dead_reported = "queued", 0, None, False
-        session.add(row)
+        requeue(session, message_id)
     out.print(f"消息{message_id}已重新排队，将在下次投递时发送。")
 
 
@@ -823,7 +824,55 @@ def _print_item(view: dict) -> None:
     out.print(table)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    callback=lambda c, p, v: None if v is None else parse_date(c, p, v),
+    metavar="DATE",
+    help="Pin the portal's day (a replayed programme, a demo); default: each request's today.",
+)
+@click.option(
+    "--https/--no-https",
+    "https",
+    default=None,
+    help="Served behind TLS: Secure __Host- cookies and HSTS. Default: when DUBAN_PORTAL_URL is https.",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@user_errors
+def portal(host: str, port: int, as_of: date | None, https: bool | None, workers: int) -> None:
+    """The web portal: every person of the chain signs in and answers duban (FastAPI, server-rendered)."""
+    import uvicorn
+
+    from duban.db import session_scope
+    from duban.programme import current_plan
+
+    with session_scope() as session:
+        current_plan(session)  # refused now, in Chinese, when the database is not initialised
+    if https is None:
+        https = os.environ.get("DUBAN_PORTAL_URL", "").startswith("https://")
+    os.environ["DUBAN_PORTAL_AS_OF"] = as_of.isoformat() if as_of else ""
+    os.environ["DUBAN_PORTAL_HTTPS"] = "1" if https else ""
+    out.print(f"督办平台：http://{host}:{port}/（业务日期：{as_of.isoformat() if as_of else '当天'}）")
+    uvicorn.run(
+        "duban.web.serve:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("DUBAN_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        server_header=False,
+        log_level="warning",
+        access_log=False,
+    )
+
+
 main.add_command(campaign)
+main.add_command(user)
 
 if __name__ == "__main__":
     main()

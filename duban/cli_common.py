@@ -13,6 +13,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from duban import config
+from duban.accounts import AccountError
 from duban.bulletin.document import BulletinError
 from duban.calendar import UnknownYear
 from duban.campaign.scope import CampaignError
@@ -27,10 +28,12 @@ from duban.reporting.reports import ReportError
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused, json_shown
 from notifications.deadletters import OperatorUnreachable
+from notifications.outbox import OutboxError
 
 out = LiteralConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = LiteralConsole(stderr=True, soft_wrap=True)
 USER_ERRORS = (
+    AccountError,
     PlanError,
     BulletinError,
     SheetError,
@@ -44,6 +47,7 @@ USER_ERRORS = (
     TextRefused,
     PathRefused,
     EvidenceRefused,
+    OutboxError,
     OperatorUnreachable,  # through the engine, `tick` fails with the dispatch flow: say so, in Chinese
 )
 
@@ -88,6 +92,19 @@ def user_errors(command: Callable) -> Callable:
                 err.print(styled(("错误：", "red"), "数据库尚未初始化，请先运行 duban init --plan 方案文件"))
                 sys.exit(2)
             raise
+
+    return wrapper
+
+
+def entered_at_terminal(command: Callable) -> Callable:
+    """A change typed at the Office's terminal for a unit is logged as entered by the operator."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        from duban.audit import entered_by
+
+        with entered_by("", "cli"):
+            return command(*args, **kwargs)
 
     return wrapper
 

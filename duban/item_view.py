@@ -58,6 +58,7 @@ def item_view(session: Session, plan: Plan, code: str) -> dict:
             "at": e.at.isoformat(),
             "effective_on": e.effective_on.isoformat(),
             "actor": e.actor,
+            "who": audit.who(e.actor, e.person, e.via),
             "action": e.action,
             "action_label": ACTION_LABELS.get(e.action, e.action),
             "before": e.before,

@@ -286,6 +286,20 @@ class Limits(_Strict):
     max_problems_listed: int = Field(default=200, ge=1)
 
 
+class Portal(_Strict):
+    """The web portal's sign-in rules (OWASP ASVS level 2) and how long a unit has to acknowledge."""
+
+    session_hours: int = Field(default=8, ge=1, le=24)  # a session ends this long after sign-in
+    idle_minutes: int = Field(default=30, ge=5, le=240)  # or this long after the last request
+    password_min_length: int = Field(default=12, ge=8, le=64)
+    lockout_after_failures: int = Field(default=5, ge=3, le=20)
+    lockout_minutes: int = Field(default=15, ge=1, le=1440)
+    failures_per_address: int = Field(default=30, ge=5)  # per client address and lockout window
+    acknowledge_within_working_days: int = Field(default=1, ge=0, le=10)
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)  # a whole request with its files
+    page_rows: int = Field(default=100, ge=10, le=1000)
+
+
 class Programme(_Strict):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -311,6 +325,7 @@ class Plan(_Strict):
     campaigns: Campaigns = Campaigns()
     limits: Limits = Limits()
     evidence: EvidenceRules = EvidenceRules()
+    portal: Portal = Portal()
 
     @model_validator(mode="after")
     def _references(self) -> Plan:

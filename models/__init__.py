@@ -1,5 +1,6 @@
 """duban's tables, in one place so the shape of the data is seen at a glance."""
 
+from models.account import Account, Acknowledgement, WebSession
 from models.audit import AuditEntry
 from models.bulletin import BulletinRecord
 from models.campaign import Campaign, CampaignItem
@@ -17,6 +18,8 @@ from models.reporting import (
 )
 
 __all__ = [
+    "Account",
+    "Acknowledgement",
     "AuditEntry",
     "BulletinRecord",
     "Campaign",
@@ -37,5 +40,6 @@ __all__ = [
     "SubmissionLine",
     "SubmissionVersion",
     "UnitRecord",
+    "WebSession",
     "WecomSend",
 ]

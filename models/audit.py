@@ -28,3 +28,7 @@ class AuditEntry(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # who entered it for the unit: a person signed in to the portal (via "portal"), the operator at
+    # the Office's terminal (via "cli"); both empty for the scheduled steps
+    person: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    via: str = Field(default="", max_length=8, sa_column_kwargs={"server_default": ""})

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from duban.db import insert_once
 from duban.plan import EmailChannel, Plan
 from models import OutboxMessage
+from notifications.links import markdown_line, portal_link, text_line
 from notifications.render import render, render_as
 
 
@@ -41,16 +42,25 @@ def notify(
     urgent: bool = False,
     attachments: list[str] | None = None,
     wecom_attachments: bool = True,
+    page: str | None = None,
     **context: object,
 ) -> int:
-    """Queue `kind` for `recipient` unless `key` was queued before; returns the rows added."""
-    context = {"recipient": recipient, "plan": plan, "as_of": as_of, **context}
+    """Queue `kind` for `recipient` unless `key` was queued before; returns the rows added.
+
+    `page` is the portal page that needs the reader; with `DUBAN_PORTAL_URL` set, every body links to it.
+    """
+    link = portal_link(page)
+    context = {"recipient": recipient, "plan": plan, "as_of": as_of, "link": link, **context}
     subject, text = render(kind, **context)
+    if link:
+        text += text_line(link)
     bodies: dict[str, str] = {}  # rendered for the channels that carry them, once
 
     def body(fmt: str) -> str:
         if fmt not in bodies:
             bodies[fmt] = render_as(kind, fmt, **({"subject": subject} if fmt == "html" else {}), **context)
+            if fmt == "md" and link:
+                bodies[fmt] += markdown_line(link)
         return bodies[fmt]
 
     now = datetime.now(UTC)
@@ -75,3 +85,19 @@ def notify(
         }
         rows.append(values)
     return sum(insert_once(session, OutboxMessage, values, key=["idempotency_key"]) for values in rows)
+
+
+class OutboxError(ValueError):
+    """An outbox action refused; the message says why, in Chinese."""
+
+
+def requeue(session: Session, message_id: int) -> OutboxMessage:
+    """A failed or dead message goes again, with its attempts reset (the Office's retry)."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None:
+        raise OutboxError(f"消息队列中没有编号为{message_id}的消息")
+    if row.status not in ("failed", "dead"):
+        raise OutboxError(f"消息{message_id}的状态为{row.status}，只有 failed 或 dead 的消息可以重发")
+    row.status, row.attempts, row.next_attempt_at, row.dead_reported = "queued", 0, None, False
+    session.add(row)
+    return row

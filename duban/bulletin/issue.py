@@ -206,6 +206,7 @@ def distribute(session: Session, plan: Plan, record: BulletinRecord, files: File
             title=document.title,
             doc_number=document.doc_number,
             annex=files.annex is not None,
+            page="/bulletins",
             **summary,
         )
 

@@ -12,7 +12,16 @@ from sqlmodel import select
 from duban.bulletin.content import LEVELS
 from duban.campaign.scope import CampaignError, Scope
 from duban.campaign.view import ANSWERS, STAGES, figures
-from duban.cli_common import as_of_option, engine_option, out, parse_date, print_json, use_engine, user_errors
+from duban.cli_common import (
+    as_of_option,
+    engine_option,
+    entered_at_terminal,
+    out,
+    parse_date,
+    print_json,
+    use_engine,
+    user_errors,
+)
 from duban.closeout import STATUS_LABELS
 from duban.console import styled
 from models import Campaign
@@ -40,6 +49,7 @@ def campaign() -> None:
 @as_of_option
 @engine_option
 @user_errors
+@entered_at_terminal
 def campaign_start(
     title: str, due: date, by: str | None, wait: int, as_of: date, engine: bool | None, **filters: tuple[str, ...]
 ) -> None:
@@ -218,6 +228,7 @@ def campaign_form(campaign_id: int, unit: str, file: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @as_of_option
 @user_errors
+@entered_at_terminal
 def campaign_respond(campaign_id: int, unit: str, file: Path, as_of: date) -> None:
     """Submit a filled response form: all rows or none; a row left blank stays unanswered."""
     from duban.campaign.forms import respond

@@ -91,6 +91,7 @@ def remind(
                 due=campaign.due,
                 codes=codes,
                 days_left=calendar.working_days_after(as_of, campaign.due),
+                page=f"/campaigns/{campaign.id}",
             ):
                 sent.append((campaign.id, unit, stage))
     return sent
@@ -113,7 +114,7 @@ def late_responses(campaigns: list[tuple[Campaign, list[CampaignItem]]], as_of: 
                     superiors=superiors,
                     missed_due=campaign.due,
                     headline=f"{unit}未按期反馈“{campaign.title}”督导问题整改情况",
-                    context={"title": campaign.title, "codes": "、".join(codes)},
+                    context={"title": campaign.title, "codes": "、".join(codes), "page": f"/campaigns/{campaign.id}"},
                 )
             )
     return causes

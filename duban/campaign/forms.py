@@ -173,13 +173,61 @@ def _answer(code: str, cells: dict, campaign: Campaign, fail) -> Answer | None: 
 
 def respond(session: Session, plan: Plan, *, campaign_id: int, unit: str, path: Path, as_of: date) -> list[Answer]:
     """Keep the unit's answers (the latest wins, the first date is remembered); all rows or none."""
+    campaign = _answerable(session, campaign_id, as_of)
+    answers = read_response_form(session, plan, campaign, unit, path)
+    return _keep(session, campaign, unit, answers, as_of, path.name)
+
+
+ONLINE = "网页填报"
+
+
+def form_rows(session: Session, plan: Plan, campaign: Campaign, unit: str) -> list[dict]:
+    """The rows of the unit's answer, with what it answered before (the workbook's and the portal's)."""
+    return _rows(session, plan, campaign, unit)
+
+
+def respond_online(
+    session: Session, plan: Plan, *, campaign_id: int, unit: str, entered: dict[str, dict[str, str]], as_of: date
+) -> list[Answer]:
+    """The portal's answer form, by the workbook's rules (rows numbered as the page shows them)."""
+    campaign = _answerable(session, campaign_id, as_of)
+    shown = _rows(session, plan, campaign, unit)
+    problems: list[Problem] = []
+    if any(code not in {row["code"] for row in shown} for code in entered):
+        problems.append(Problem(ONLINE, None, "", "提交了不属于本单位本次督导的问题编号"))
+    titles = {c.key: f"“{c.title}”" for c in COLUMNS}
+    answers = []
+    for number, row in enumerate(shown, start=1):
+        cells = entered.get(row["code"])
+        if not cells or all(not (cells.get(k) or "").strip() for k in ("progress", "measures", "promised_by")):
+            continue
+
+        def fail(key: str, message: str, value: object = None, row: int = number) -> None:
+            problems.append(Problem(ONLINE, row, titles[key], message, value))
+
+        answer = _answer(row["code"], {k: v or None for k, v in cells.items()}, campaign, fail)
+        if answer is not None:
+            answers.append(answer)
+    if not answers and not problems:
+        problems.append(Problem(ONLINE, None, "", "没有填写任何问题的反馈"))
+    if problems:
+        raise ResponseRefused(problems, listed=plan.limits.max_problems_listed)
+    return _keep(session, campaign, unit, answers, as_of, ONLINE)
+
+
+def _answerable(session: Session, campaign_id: int, as_of: date) -> Campaign:
     campaign = get_campaign(session, campaign_id)
     if as_of < campaign.started_on:
         raise CampaignError(f"反馈日期{as_of.isoformat()}早于督导发起日期{campaign.started_on.isoformat()}")
     if campaign.closed_on is not None and as_of >= campaign.closed_on:
         raise CampaignError(f"专项督导“{campaign.title}”已于{campaign.closed_on.isoformat()}结束，不再接收反馈")
-    answers = read_response_form(session, plan, campaign, unit, path)
-    rows = {i.item_code: i for i in items_of(session, campaign_id, unit)}
+    return campaign
+
+
+def _keep(
+    session: Session, campaign: Campaign, unit: str, answers: list[Answer], as_of: date, source: str
+) -> list[Answer]:
+    rows = {i.item_code: i for i in items_of(session, campaign.id, unit)}
     for answer in answers:
         row = rows[answer.item_code]
         row.progress, row.measures, row.promised_by = answer.progress, answer.measures, answer.promised_by
@@ -190,10 +238,10 @@ def respond(session: Session, plan: Plan, *, campaign_id: int, unit: str, path: 
         session,
         actor=unit,
         subject="campaign",
-        key=str(campaign_id),
+        key=str(campaign.id),
         action="respond",
         effective_on=as_of,
-        after={"items": [a.item_code for a in answers], "source": path.name},
+        after={"items": [a.item_code for a in answers], "source": source},
     )
     session.flush()
     return answers

@@ -158,6 +158,7 @@ def ask(session: Session, plan: Plan, campaign_id: int, unit: str) -> int:
             as_of=campaign.started_on,
             attachments=[str(path)],
             items=[_brief(ledger[i.item_code]) for i in own],
+            page=f"/campaigns/{campaign.id}",
             **common,
         )
     if supervised:
@@ -170,6 +171,7 @@ def ask(session: Session, plan: Plan, campaign_id: int, unit: str) -> int:
             as_of=campaign.started_on,
             units=sorted({i.unit for i in supervised}),
             items=[_brief(ledger[i.item_code]) for i in supervised],
+            page=f"/campaigns/{campaign.id}",
             **common,
         )
     return added

@@ -56,6 +56,7 @@ def remind(session: Session, plan: Plan, as_of: date) -> Reminders:
             due=submission.due_on,
             days_left=calendar.working_days_after(as_of, submission.due_on),
             status=submission.status,
+            page=f"/reports/{submission.period}",
         )
         if added:
             result.sent.append((submission.period, submission.unit, stage))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from duban.acknowledge import unacknowledged
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.reporting.chasing import Reminders, remind
@@ -38,8 +39,13 @@ def chase_submissions(as_of: date) -> tuple[Reminders, LadderRun]:
 
 
 def escalate_overdue(as_of: date) -> LadderRun:
-    """The whole ladder, for missing reports and for overdue items and milestones."""
+    """The whole ladder, for missing reports, overdue items and milestones, and requests not acknowledged."""
     with session_scope() as session:
         plan = current_plan(session)
         causes = late_submissions(session, as_of) + overdue_work(session, plan, as_of)
-        return run_ladder(session, plan, causes, as_of)
+        run = run_ladder(session, plan, causes, as_of)
+        unsigned = run_ladder(session, plan, unacknowledged(session, plan, as_of), as_of, scope=("unacknowledged",))
+        run.raised += unsigned.raised
+        run.resolved += unsigned.resolved
+        run.messages += unsigned.messages
+        return run

@@ -221,8 +221,20 @@ def run_ladder(
                 milestone=cause.context.get("milestone", ""),
                 title=cause.context.get("title", ""),
                 codes=cause.context.get("codes", ""),
+                page=page_of(cause),
             )
     return run
+
+
+def page_of(cause: Cause) -> str:
+    """The portal page where the late unit answers: the item, the round's report, the campaign."""
+    if cause.item_code:
+        return f"/items/{cause.item_code}"
+    if cause.period:
+        return f"/reports/{cause.period}"
+    if cause.context.get("page"):
+        return cause.context["page"]
+    return "/"
 
 
 def recipients(plan: Plan, level: int, unit: str, superiors: tuple[str, ...]) -> list[str]:

@@ -296,9 +296,31 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
     problems: list[Problem] = []
     if not header_matches(form.header, columns):
         raise FormRefused([Problem(name, HEADER_ROW, "", "表头被修改，请重新生成填报表后填写")])
+    rows = [(number, dict(zip([c.key for c in columns], values, strict=False))) for number, values in form.rows]
+    lines = _checked_lines(name, submission, columns, rows, expected, draft, problems)
+    summary = ""
+    if submission.kind == "department" and SUMMARY_TITLE in form.others:
+        try:
+            summary = long_text(form.cell(SUMMARY_TITLE, 2, 1)) or ""
+        except CellError as exc:
+            problems.append(Problem(name, 2, f"“{SUMMARY_TITLE}”工作表A列", str(exc)))
+    if problems:
+        raise FormRefused(problems, listed=plan.limits.max_problems_listed)
+    return FilledForm(lines=lines, summary=summary)
+
+
+def _checked_lines(
+    name: str,
+    submission: Submission,
+    columns: tuple[FormColumn, ...],
+    rows: list[tuple[int, dict]],
+    expected: dict,
+    draft: bool,
+    problems: list[Problem],
+) -> list[ReportLine]:
+    """The same rules for a filled workbook and for the portal's form: every row, every problem."""
     lines, seen = [], {}
-    for number, values in form.rows:
-        cells = dict(zip([c.key for c in columns], values, strict=False))
+    for number, cells in rows:
         if all(v is None for v in cells.values()):
             continue
         line = _read_line(name, number, columns, cells, expected, seen, draft, problems)
@@ -309,15 +331,58 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
         problems.append(Problem(name, None, "", f"缺少问题{'、'.join(missing)}的填报行（请勿删除行）"))
     if not lines and not problems:
         problems.append(Problem(name, HEADER_ROW + 1, "", "没有填报任何问题"))
-    summary = ""
-    if submission.kind == "department" and SUMMARY_TITLE in form.others:
-        try:
-            summary = long_text(form.cell(SUMMARY_TITLE, 2, 1)) or ""
-        except CellError as exc:
-            problems.append(Problem(name, 2, f"“{SUMMARY_TITLE}”工作表A列", str(exc)))
+    return lines
+
+
+WEB_FORM = "网页填报"
+
+
+def form_rows(session: Session, plan: Plan, submission: Submission) -> list[dict]:
+    """The rows the form shows (pre-filled, with last values), for the workbook and the portal alike."""
+    return _form_rows(session, plan, submission)
+
+
+def submit_online(
+    session: Session,
+    plan: Plan,
+    *,
+    period: str,
+    unit: str,
+    entered: dict[str, dict[str, str]],
+    summary: str,
+    as_of: date,
+    draft: bool,
+) -> SubmissionVersion:
+    """The portal's form: each item's editable fields as typed, checked by the workbook's rules
+    (rows numbered as the page shows them), all or nothing."""
+    submission = get_submission(session, plan, period, unit)
+    shown = _form_rows(session, plan, submission)
+    expected = {row["code"]: row for row in shown}
+    columns = columns_for(submission.kind)
+    editable = {c.key for c in columns if c.editable}
+    unknown = [code for code in entered if code not in expected]
+    problems: list[Problem] = []
+    if unknown:
+        problems.append(Problem(WEB_FORM, None, "", "提交了不属于本单位本期报送范围的问题编号"))
+    rows = []
+    for number, row in enumerate(shown, start=1):
+        typed = entered.get(row["code"])
+        if typed is None:
+            continue
+        cells = {c.key: row.get(c.key) for c in columns if not c.editable}
+        cells.update({key: (typed.get(key) or None) for key in editable})
+        rows.append((number, cells))
+    lines = _checked_lines(WEB_FORM, submission, columns, rows, expected, draft, problems)
+    text = ""
+    try:
+        text = long_text(summary) or ""
+    except CellError as exc:
+        problems.append(Problem(WEB_FORM, None, SUMMARY_TITLE, str(exc)))
     if problems:
         raise FormRefused(problems, listed=plan.limits.max_problems_listed)
-    return FilledForm(lines=lines, summary=summary)
+    return save_report(
+        session, plan, submission=submission, lines=lines, as_of=as_of, draft=draft, source=WEB_FORM, summary=text
+    )
 
 
 def _read_line(

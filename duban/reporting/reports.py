@@ -206,6 +206,7 @@ def review(
             department=by,
             reason=reason.strip(),
             resubmit_due=submission.resubmit_due,
+            page=f"/reports/{period}",
         )
     session.add(submission)
     audit.record(

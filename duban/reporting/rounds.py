@@ -70,6 +70,7 @@ def open_round(session: Session, plan: Plan, period: str, as_of: date) -> RoundO
             items=submission.items,
             due=submission.due_on,
             reviewers=submission.reviewers,
+            page=f"/reports/{period}",
         )
     return result
 

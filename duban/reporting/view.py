@@ -18,6 +18,7 @@ CAUSE_LABELS = {
     "overdue_item": "问题逾期",
     "overdue_milestone": "时间节点逾期",
     "campaign_response": "专项督导未反馈",
+    "unacknowledged": "逾期未签收",
 }
 LEVEL_LABELS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
 

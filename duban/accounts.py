@@ -1,0 +1,249 @@
+"""Portal accounts: a person in one unit with one role, a password kept as an argon2id hash.
+
+The CLI (`duban user ...`) and the Office's accounts page call these same functions.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, col, select
+
+from duban import audit, textgate
+from duban.plan import Plan
+from models import Account, WebSession
+
+# What each kind of unit's people may be; the first is the default for that kind.
+ROLES_BY_KIND = {
+    "township": ("clerk", "head"),
+    "department": ("clerk", "reviewer"),
+    "office": ("staff", "admin"),
+    "leader": ("leader",),
+}
+ROLE_LABELS = {
+    "clerk": "经办人",
+    "head": "负责人",
+    "reviewer": "审核人",
+    "staff": "工作人员",
+    "admin": "系统管理员",
+    "leader": "区领导",
+}
+LOGIN_PATTERN = r"^[a-z][a-z0-9._-]{2,31}$"
+PASSWORD_MAX = 128
+# Passwords people choose first; refused whatever the length rule says (ASVS 2.1.7, a short list).
+COMMON = frozenset(
+    {"123456789012", "1234567890123", "password1234", "qwertyuiop12", "aaaaaaaaaaaa", "abc123456789", "woaini1314520"}
+)
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters (64 MiB, t=3, p=4)
+
+
+class AccountError(ValueError):
+    """An account action refused; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    account: Account | None
+    refusal: str = ""  # Chinese, and the same for a wrong login or a wrong password
+
+
+def now() -> datetime:
+    """Aware UTC: SQLModel stores and returns datetimes so."""
+    return datetime.now(UTC)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(plan: Plan, password: str, *, login: str) -> None:
+    """ASVS 2.1: length at least the plan's minimum, at most 128, every character allowed, not common."""
+    rules = plan.portal
+    if len(password) < rules.password_min_length:
+        raise AccountError(f"密码至少{rules.password_min_length}个字符")
+    if len(password) > PASSWORD_MAX:
+        raise AccountError(f"密码不能超过{PASSWORD_MAX}个字符")
+    if password.lower() in COMMON or login.lower() in password.lower() or len(set(password)) < 4:
+        raise AccountError("密码过于简单（常见密码、包含登录名或重复字符），请另设")
+
+
+def new_password() -> str:
+    """A generated initial password: 16 characters, about 95 bits."""
+    return secrets.token_urlsafe(12)
+
+
+def label(account: Account) -> str:
+    return f"{account.name}（{account.unit}）"
+
+
+def get(session: Session, login: str) -> Account:
+    account = session.exec(select(Account).where(Account.login == login)).first()
+    if account is None:
+        raise AccountError(f"没有登录名为“{login}”的账号")
+    return account
+
+
+def add(
+    session: Session,
+    plan: Plan,
+    *,
+    unit: str,
+    login: str,
+    name: str,
+    role: str | None,
+    mobile: str,
+    password: str,
+    by: str,
+) -> Account:
+    kind = plan.unit_kind(unit)
+    if kind not in ROLES_BY_KIND:
+        raise AccountError(f"“{unit}”不是可以开通账号的单位（镇办、部门、领导小组办公室、区领导）")
+    roles = ROLES_BY_KIND[kind]
+    role = role or roles[0]
+    if role not in roles:
+        allowed = "、".join(f"{r}（{ROLE_LABELS[r]}）" for r in roles)
+        raise AccountError(f"{unit}的账号角色只能是：{allowed}")
+    login = textgate.clean(login, limit=32, field="登录名").lower()
+    if not re.match(LOGIN_PATTERN, login):
+        raise AccountError("登录名须为3至32位小写字母、数字或 . _ -，以字母开头")
+    name = textgate.clean(name, limit=32, field="姓名")
+    if not name:
+        raise AccountError("姓名不能为空")
+    mobile = textgate.clean(mobile, limit=20, field="手机号")
+    if mobile and not re.match(r"^1\d{10}$", mobile):
+        raise AccountError("手机号须为11位数字")
+    if session.exec(select(Account.id).where(Account.login == login)).first() is not None:
+        raise AccountError(f"登录名“{login}”已被使用")
+    check_password(plan, password, login=login)
+    account = Account(
+        login=login,
+        name=name,
+        unit=unit,
+        role=role,
+        mobile=mobile,
+        password_hash=hash_password(password),
+        must_change_password=True,
+        created_at=now(),
+    )
+    session.add(account)
+    _log(session, by, account, "add", {"unit": unit, "role": role, "name": name})
+    return account
+
+
+def disable(session: Session, login: str, *, by: str) -> Account:
+    account = get(session, login)
+    account.disabled = True
+    session.add(account)
+    end_sessions(session, account)
+    _log(session, by, account, "disable", {"disabled": True})
+    return account
+
+
+def enable(session: Session, login: str, *, by: str) -> Account:
+    account = get(session, login)
+    account.disabled, account.failed_logins, account.locked_until = False, 0, None
+    session.add(account)
+    _log(session, by, account, "enable", {"disabled": False})
+    return account
+
+
+def reset_password(session: Session, plan: Plan, login: str, *, password: str, by: str) -> Account:
+    """Someone else sets it: the person must change it at the next sign-in; their sessions end."""
+    account = get(session, login)
+    check_password(plan, password, login=account.login)
+    account.password_hash = hash_password(password)
+    account.must_change_password = True
+    account.failed_logins, account.locked_until = 0, None
+    session.add(account)
+    end_sessions(session, account)
+    _log(session, by, account, "reset_password", {"must_change_password": True})
+    return account
+
+
+def change_password(session: Session, plan: Plan, account: Account, *, current: str, new: str, confirm: str) -> None:
+    if not _verify(account.password_hash, current):
+        raise AccountError("当前密码不正确")
+    if new != confirm:
+        raise AccountError("两次输入的新密码不一致")
+    if new == current:
+        raise AccountError("新密码不能与当前密码相同")
+    check_password(plan, new, login=account.login)
+    account.password_hash = hash_password(new)
+    account.must_change_password = False
+    account.password_changed_at = now()
+    session.add(account)
+    _log(session, account.unit, account, "change_password", {"must_change_password": False})
+
+
+def sign_in(session: Session, plan: Plan, login: str, password: str) -> SignIn:
+    """Wrong login and wrong password read alike; failures in a row lock the account for a while."""
+    wrong = SignIn(None, "登录名或密码不正确")
+    rules = plan.portal
+    account = session.exec(select(Account).where(Account.login == login.strip().lower()[:32])).first()
+    if account is None:
+        _verify(_dummy(), password)  # an unknown login takes as long as a wrong password
+        return wrong
+    moment = now()
+    if account.locked_until is not None and account.locked_until > moment:
+        return SignIn(
+            None, f"连续{rules.lockout_after_failures}次密码错误，账号已锁定，请{rules.lockout_minutes}分钟后再试"
+        )
+    if not _verify(account.password_hash, password[:PASSWORD_MAX]):
+        account.failed_logins += 1
+        if account.failed_logins >= rules.lockout_after_failures:
+            account.locked_until = moment + timedelta(minutes=rules.lockout_minutes)
+            account.failed_logins = 0
+            _log(session, account.unit, account, "locked", {"locked_until": account.locked_until.isoformat()})
+        session.add(account)
+        return wrong
+    if account.disabled:
+        return SignIn(None, "账号已停用，请联系领导小组办公室")
+    account.failed_logins, account.locked_until = 0, None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    session.add(account)
+    return SignIn(account)
+
+
+def end_sessions(session: Session, account: Account) -> None:
+    for row in session.exec(select(WebSession).where(WebSession.account_id == account.id)):
+        session.delete(row)
+
+
+def listed(session: Session, unit: str | None = None) -> list[Account]:
+    query = select(Account)
+    if unit:
+        query = query.where(Account.unit == unit)
+    return list(session.exec(query.order_by(col(Account.unit), col(Account.login))))
+
+
+@cache
+def _dummy() -> str:
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _log(session: Session, by: str, account: Account, action: str, after: dict) -> None:
+    """Account changes go to the audit log too (never a password or a hash)."""
+    audit.record(
+        session,
+        actor=by,
+        subject="account",
+        key=account.login,
+        action=action,
+        effective_on=now().date(),
+        after=after,
+    )

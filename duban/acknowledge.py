@@ -1,0 +1,192 @@
+"""签收: a unit acknowledges each request it receives on the portal (the round's report, a campaign,
+an escalation). One not acknowledged within the plan's working days is reminded on that day, then
+climbs the same ladder as a missing report. Only units with a portal account are asked: a unit that
+cannot sign in cannot acknowledge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlmodel import Session, col, select
+
+from duban import textgate
+from duban.calendar import WorkingCalendar
+from duban.db import insert_once
+from duban.plan import Plan
+from duban.reporting.escalation import Cause
+from duban.reporting.periods import add_working_days
+from models import Account, Acknowledgement, Campaign, CampaignItem, Escalation, ReportingPeriod, Submission
+from notifications.outbox import notify
+from notifications.render import cn_period
+
+KIND_LABELS = {"round": "月度报送通知", "campaign": "专项督导通知", "escalation": "督办通知"}
+LEVEL_LABELS = {1: "督办", 2: "挂牌督办", 3: "区领导督办"}
+RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
+
+
+class AcknowledgeError(ValueError):
+    """The request is not this unit's to acknowledge; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str  # round | campaign | escalation
+    key: str
+    unit: str
+    title: str
+    raised_on: date
+    page: str
+    superiors: tuple[str, ...] = ()
+    acknowledged_on: date | None = None
+    acknowledged_by: str = ""
+
+
+def requests(session: Session, as_of: date, unit: str | None = None) -> list[Request]:
+    """The requests open on `as_of` (for one unit, or every unit), with their acknowledgements."""
+    found = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit) + _escalations(session, as_of, unit)
+    query = select(Acknowledgement)
+    if unit:
+        query = query.where(Acknowledgement.unit == unit)
+    done = {(a.request_kind, a.request_key, a.unit): a for a in session.exec(query)}
+    shown = []
+    for request in found:
+        ack = done.get((request.kind, request.key, request.unit))
+        if ack is not None:
+            request = Request(
+                **{**request.__dict__, "acknowledged_on": ack.acknowledged_on, "acknowledged_by": ack.person}
+            )
+        shown.append(request)
+    return shown
+
+
+def acknowledge(session: Session, *, unit: str, kind: str, key: str, as_of: date, person: str) -> bool:
+    """Record the unit's 签收 of one of its open requests; True when this call recorded it."""
+    key = textgate.clean(key, limit=160, field="签收事项")
+    if not any(r.kind == kind and r.key == key for r in requests(session, as_of, unit)):
+        raise AcknowledgeError("该事项不是本单位待签收的事项")
+    values = {
+        "request_kind": kind,
+        "request_key": key,
+        "unit": unit,
+        "acknowledged_on": as_of,
+        "person": person,
+        "at": datetime.now(UTC),
+    }
+    return insert_once(session, Acknowledgement, values, key=["request_kind", "request_key", "unit"])
+
+
+def unacknowledged(session: Session, plan: Plan, as_of: date) -> list[Cause]:
+    """Requests of units with a portal account, past their acknowledgement day and not acknowledged;
+    each reminded once on that day (returned as causes for the ladder only once it has passed)."""
+    calendar = WorkingCalendar(plan.calendar)
+    within = plan.portal.acknowledge_within_working_days
+    signed_up = set(session.exec(select(Account.unit).where(col(Account.disabled).is_(False))).all())
+    if not signed_up:
+        return []
+    causes = []
+    for request in requests(session, as_of):
+        if request.unit not in signed_up or request.acknowledged_on is not None:
+            continue
+        due = add_working_days(calendar, request.raised_on, within)
+        if as_of < due:
+            continue
+        if as_of == due or calendar.working_days_after(due, as_of) == 0:
+            notify(
+                session,
+                plan,
+                key=f"ack-remind:{request.kind}:{request.key}:{request.unit}",
+                kind="acknowledge_reminder",
+                recipient=request.unit,
+                as_of=as_of,
+                what=request.title,
+                due=due,
+                page="/",
+            )
+            continue
+        causes.append(
+            Cause(
+                cause="unacknowledged",
+                key=f"ack:{request.kind}:{request.key}:{request.unit}@{due}",
+                unit=request.unit,
+                superiors=request.superiors,
+                missed_due=due,
+                headline=f"{request.unit}逾期未签收{request.title}",
+                context={"page": "/", "title": request.title},
+            )
+        )
+    return causes
+
+
+def _rounds(session: Session, as_of: date, unit: str | None) -> list[Request]:
+    periods = session.exec(
+        select(ReportingPeriod)
+        .where(ReportingPeriod.opened_on <= as_of)
+        .order_by(col(ReportingPeriod.period).desc())
+        .limit(RECENT_ROUNDS)
+    ).all()
+    if not periods:
+        return []
+    opened = {p.period: p.opened_on for p in periods}
+    query = select(Submission).where(col(Submission.period).in_(opened))
+    if unit:
+        query = query.where(Submission.unit == unit)
+    return [
+        Request(
+            "round",
+            s.period,
+            s.unit,
+            f"{cn_period(s.period)}整治进度报送通知",
+            opened[s.period],
+            f"/reports/{s.period}",
+            tuple(s.reviewers),
+        )
+        for s in session.exec(query.order_by(col(Submission.period), col(Submission.unit)))
+    ]
+
+
+def _campaigns(session: Session, as_of: date, unit: str | None) -> list[Request]:
+    query = (
+        select(Campaign.id, Campaign.title, Campaign.started_on, CampaignItem.unit, CampaignItem.lead_department)
+        .join(CampaignItem, col(CampaignItem.campaign_id) == col(Campaign.id))
+        .where(col(Campaign.closed_on).is_(None), Campaign.started_on <= as_of)
+        .distinct()
+    )
+    if unit:
+        query = query.where(CampaignItem.unit == unit)
+    superiors: dict[tuple[int, str], set[str]] = {}
+    heads: dict[tuple[int, str], tuple[str, date]] = {}
+    for campaign_id, title, started, who, lead in session.exec(query):
+        heads[(campaign_id, who)] = (title, started)
+        if lead != who:
+            superiors.setdefault((campaign_id, who), set()).add(lead)
+    return [
+        Request(
+            "campaign",
+            str(campaign_id),
+            who,
+            f"“{title}”专项督导通知",
+            started,
+            f"/campaigns/{campaign_id}",
+            tuple(sorted(superiors.get((campaign_id, who), ()))),
+        )
+        for (campaign_id, who), (title, started) in sorted(heads.items())
+    ]
+
+
+def _escalations(session: Session, as_of: date, unit: str | None) -> list[Request]:
+    """Open escalations, but not those about acknowledging (they would ask to acknowledge themselves)."""
+    query = select(Escalation).where(
+        col(Escalation.resolved_on).is_(None), Escalation.raised_on <= as_of, Escalation.cause != "unacknowledged"
+    )
+    if unit:
+        query = query.where(Escalation.unit == unit)
+    found = []
+    for e in session.exec(query.order_by(col(Escalation.id))):
+        subject = f"问题{e.item_code}" if e.item_code else (cn_period(e.period) + "报送" if e.period else "督导反馈")
+        page = f"/items/{e.item_code}" if e.item_code else (f"/reports/{e.period}" if e.period else "/campaigns")
+        found.append(
+            Request("escalation", str(e.id), e.unit, f"{LEVEL_LABELS[e.level]}通知（{subject}）", e.raised_on, page)
+        )
+    return found

@@ -1,0 +1,65 @@
+"""The portal application: its routes by area, its guards, and how refusals are shown."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from duban.db import session_scope
+from duban.programme import current_plan
+from duban.web.deps import PasswordChangeNeeded, SignInNeeded, login_url, render
+from duban.web.routes import accounts, auth, campaigns, home, items, office, reports
+from duban.web.security import AddressThrottle, Guard
+
+MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "无权进行此操作",
+    404: "页面不存在，或你的账号无权查看",
+    405: "不支持的请求方式",
+    413: "上传内容过大，已拒绝",
+    422: "提交的内容不完整或格式有误",
+}
+
+
+def create_app(*, as_of: date | None = None, https: bool = False) -> Guard:
+    """`as_of` pins the portal's day (a replayed programme); `https` when served behind TLS."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    with session_scope() as session:
+        rules = current_plan(session).portal
+    app.state.as_of = as_of
+    app.state.https = https
+    app.state.throttle = AddressThrottle(rules.failures_per_address, rules.lockout_minutes * 60)
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+    for module in (auth, home, items, reports, campaigns, office, accounts):
+        app.include_router(module.router)
+
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, _exc: SignInNeeded):
+        if request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(login_url(target), status_code=303)
+        return render(request, "error.html", 401, message="登录已失效，请重新登录后再操作")
+
+    @app.exception_handler(PasswordChangeNeeded)
+    async def _password(_request: Request, _exc: PasswordChangeNeeded):
+        return RedirectResponse("/account/password", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _refused(request: Request, exc: HTTPException):
+        message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else None
+        return render(
+            request, "error.html", exc.status_code, message=message or MESSAGES.get(exc.status_code, "出错了")
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, _exc: RequestValidationError):
+        return render(request, "error.html", 422, message=MESSAGES[422])
+
+    return Guard(app, max_body=rules.upload_max_bytes, https=https)

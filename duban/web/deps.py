@@ -1,0 +1,162 @@
+"""The signed-in person (from the session cookie only), the CSRF check of every form, page rendering."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from duban import config
+from duban.accounts import ROLE_LABELS
+from duban.db import session_scope
+from duban.programme import current_plan
+from duban.web import sessions
+from duban.web.security import BodyTooLarge
+from notifications.render import cn_date, cn_period
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES.env.filters["cn_date"] = cn_date
+TEMPLATES.env.filters["cn_period"] = cn_period
+MAX_FIELDS = 20_000  # a township's whole report at 30,000 items is about 15,000 fields
+MAX_FILES = 10
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is signed in: everything a route may know about identity comes from here."""
+
+    account_id: int
+    login: str
+    name: str
+    unit: str
+    kind: str  # township department office leader
+    role: str
+    csrf: str
+    must_change: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}（{self.unit}）"
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+    @property
+    def acts(self) -> bool:
+        """Leaders read; everyone else acts for their unit."""
+        return self.kind != "leader"
+
+
+class SignInNeeded(Exception):
+    """No live session: a page leads to the sign-in, an action is refused."""
+
+
+class PasswordChangeNeeded(Exception):
+    pass
+
+
+def today(request: Request) -> date:
+    """The portal's day: fixed with `duban portal --as-of` (a replayed programme), else today."""
+    return request.app.state.as_of or config.today()
+
+
+def https(request: Request) -> bool:
+    return request.app.state.https
+
+
+def cookie_name(request: Request) -> str:
+    return sessions.SECURE_COOKIE if https(request) else sessions.COOKIE
+
+
+def person(request: Request) -> Person:
+    """The dependency every signed-in route takes."""
+    token = request.cookies.get(cookie_name(request))
+    with session_scope() as session:
+        plan = current_plan(session)
+        found = sessions.find(session, plan, token)
+        if found is None:
+            raise SignInNeeded
+        row, account = found
+        who = Person(
+            account.id,
+            account.login,
+            account.name,
+            account.unit,
+            plan.unit_kind(account.unit) or "",
+            account.role,
+            row.csrf_token,
+            account.must_change_password,
+        )
+    if who.must_change and request.url.path != "/account/password":
+        raise PasswordChangeNeeded
+    request.state.person = who
+    return who
+
+
+Signed = Annotated[Person, Depends(person)]
+
+
+def need(who: Person, *, kinds: tuple[str, ...] = (), roles: tuple[str, ...] = ()) -> None:
+    """Refuse (403) a person whose unit kind or role may not do this."""
+    if (kinds and who.kind not in kinds) or (roles and who.role not in roles):
+        raise HTTPException(403, "你的账号无权进行此操作")
+
+
+async def posted(request: Request, who: Person) -> FormData:
+    """The form of a POST, parsed within limits, after its CSRF token matched the session's."""
+    form = await _form(request)
+    _same_token(form.get("csrf_token"), who.csrf)
+    return form
+
+
+async def _form(request: Request) -> FormData:
+    try:
+        return await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS)
+    except BodyTooLarge:
+        raise HTTPException(413, "上传内容过大，已拒绝") from None
+    except HTTPException:
+        raise
+    except Exception:  # a malformed multipart body: refused, not a server error
+        raise HTTPException(400, "提交内容格式有误，已拒绝") from None
+
+
+async def login_form(request: Request) -> FormData:
+    """The sign-in form's token is the one in the pre-session cookie (double submit)."""
+    form = await _form(request)
+    _same_token(form.get("csrf_token"), request.cookies.get("duban_login"))
+    return form
+
+
+def _same_token(sent: object, expected: str | None) -> None:
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise HTTPException(403, "表单已失效（安全校验未通过），请刷新页面后重新提交")
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: object) -> Response:
+    who = getattr(request.state, "person", None)
+    return TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {"person": who, "today": today(request), **context},
+        status_code=status_code,
+    )
+
+
+def login_url(path: str) -> str:
+    return f"/login?next={quote(path, safe='/')}"
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no //): a link is never a way out."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,98 @@
+"""Signing in and out, and changing one's password (forced after someone else set it)."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from duban import accounts, audit
+from duban.accounts import AccountError
+from duban.db import session_scope
+from duban.programme import current_plan
+from duban.web import sessions
+from duban.web.deps import Signed, cookie_name, https, login_form, posted, render, safe_next
+
+router = APIRouter()
+LOGIN_COOKIE = "duban_login"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query's name
+    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    response = render(request, "login.html", csrf=token, next=safe_next(next))
+    _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await login_form(request)
+    login_name = str(form.get("login") or "")[:64]
+    password = str(form.get("password") or "")
+    target = safe_next(str(form.get("next") or "/"))
+    address = request.client.host if request.client else ""
+    throttle = request.app.state.throttle
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    if throttle.blocked(address):
+        return render(request, "login.html", 429, csrf=token, next=target, error="登录失败次数过多，请稍后再试")
+    with session_scope() as session:
+        plan = current_plan(session)
+        result = accounts.sign_in(session, plan, login_name, password)
+        if result.account is None:
+            throttle.failed(address)
+            session.commit()
+            return render(request, "login.html", 400, csrf=token, next=target, error=result.refusal, login=login_name)
+        old = request.cookies.get(cookie_name(request))
+        sessions.end(session, old)  # rotation: whatever session the browser had ends here
+        new = sessions.start(session, plan, result.account)
+        must_change = result.account.must_change_password
+    response = RedirectResponse("/account/password" if must_change else target, status_code=303)
+    _set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, who: Signed) -> Response:
+    await posted(request, who)
+    with session_scope() as session:
+        sessions.end(session, request.cookies.get(cookie_name(request)))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(cookie_name(request), path="/", secure=https(request), httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/account/password")
+def password_page(request: Request, who: Signed) -> Response:
+    return render(request, "password.html", csrf=who.csrf)
+
+
+@router.post("/account/password")
+async def change_password(request: Request, who: Signed) -> Response:
+    form = await posted(request, who)
+    try:
+        with session_scope() as session, audit.entered_by(who.name, "portal"):
+            plan = current_plan(session)
+            account = accounts.get(session, who.login)
+            accounts.change_password(
+                session,
+                plan,
+                account,
+                current=str(form.get("current_password") or ""),
+                new=str(form.get("new_password") or ""),
+                confirm=str(form.get("new_password_confirm") or ""),
+            )
+            accounts.end_sessions(session, account)  # every other browser signed in as this person
+            token = sessions.start(session, plan, account)
+    except AccountError as exc:
+        return render(request, "password.html", 400, csrf=who.csrf, error=str(exc))
+    response = RedirectResponse("/?changed=1", status_code=303)
+    _set_cookie(request, response, cookie_name(request), token, max_age=plan.portal.session_hours * 3600)
+    return response
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", secure=https(request), httponly=True, samesite="lax")

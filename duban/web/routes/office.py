@@ -1,0 +1,208 @@
+"""The Office's pages (and the leaders', read-only): today's dashboard, the ledger by upload, the
+bulletins, the outbox and its dead letters."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func
+from sqlmodel import col, select
+from starlette.responses import FileResponse, Response
+
+from duban import acknowledge, audit, config
+from duban.bulletin.issue import stem_of
+from duban.calendar import WorkingCalendar
+from duban.db import session_scope
+from duban.ledger import importer
+from duban.paths import PathRefused, under
+from duban.programme import current_plan
+from duban.reporting.reports import STATUS_LABELS as REPORT_LABELS
+from duban.reporting.view import LEVEL_LABELS
+from duban.spreadsheet import RefusedFile, SheetError, read_sheet
+from duban.status import LIGHT_LABELS, Lights
+from duban.web import charts
+from duban.web.deps import Signed, need, posted, render, today
+from duban.web.scope import hidden
+from duban.web.uploads import received, uploads_in
+from models import Account, BulletinRecord, Escalation, LedgerItem, OutboxMessage, ReportingPeriod, Submission
+from notifications.outbox import OutboxError, requeue
+
+router = APIRouter()
+LISTED = 20
+FILES = {"pdf": "application/pdf", "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+FILES |= {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, who: Signed) -> Response:
+    need(who, kinds=("office", "leader"))
+    day = today(request)
+    with session_scope() as session:
+        plan = current_plan(session)
+        lights = Lights.on(plan, WorkingCalendar(plan.calendar), day)
+        light = lights.column().label("light")
+        by_light = dict(session.exec(select(light, func.count()).group_by(light)).all())
+        by_status = session.exec(
+            select(LedgerItem.township, LedgerItem.status, func.count()).group_by(
+                LedgerItem.township, LedgerItem.status
+            )
+        ).all()
+        overdue = session.exec(
+            select(LedgerItem.code, LedgerItem.township, LedgerItem.community, LedgerItem.deadline)
+            .where(lights.column() == "red")
+            .order_by(col(LedgerItem.deadline), col(LedgerItem.code))
+            .limit(LISTED)
+        ).all()
+        levels = session.exec(
+            select(Escalation.level, func.count())
+            .where(col(Escalation.resolved_on).is_(None))
+            .group_by(Escalation.level)
+        ).all()
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.opened_on <= day).order_by(col(ReportingPeriod.period).desc())
+        ).first()
+        reports = (
+            session.exec(
+                select(Submission)
+                .where(Submission.period == period.period)
+                .order_by(col(Submission.kind).desc(), col(Submission.unit))
+            ).all()
+            if period
+            else []
+        )
+        trend_points = [
+            (r.period, r.figures["overall"]["rate"])
+            for r in session.exec(
+                select(BulletinRecord)
+                .where(BulletinRecord.kind == "monthly", BulletinRecord.edition == 1)
+                .order_by(col(BulletinRecord.period))
+            )
+        ]
+        signed_up = session.exec(select(func.count()).select_from(Account)).one()
+        unsigned: dict[str, int] = {}
+        if signed_up:
+            for asked in acknowledge.requests(session, day):
+                if asked.acknowledged_on is None:
+                    unsigned[asked.unit] = unsigned.get(asked.unit, 0) + 1
+    rates = _rates(plan.township_names(), by_status)
+    line, dots = charts.trend(trend_points)
+    return render(
+        request,
+        "dashboard.html",
+        by_light=[(LIGHT_LABELS[k], k, by_light.get(k, 0)) for k in ("red", "yellow", "green", "none")],
+        closed=sum(n for _, status, n in by_status if status == "closed"),
+        total=sum(n for _, status, n in by_status if status != "cancelled"),
+        overdue=overdue,
+        red=by_light.get("red", 0),
+        levels=[(LEVEL_LABELS[level], n) for level, n in sorted(levels)],
+        period=period,
+        reports=reports,
+        report_labels=REPORT_LABELS,
+        complete=bool(reports)
+        and all(s.status in ("accepted", "submitted") for s in reports)
+        and all(s.status == "accepted" for s in reports if s.kind == "township"),
+        bars=charts.bars(rates),
+        line=line,
+        dots=dots,
+        chart=charts,
+        unsigned=sorted(unsigned.items(), key=lambda pair: -pair[1]),
+    )
+
+
+def _rates(townships: list[str], by_status: list) -> list[tuple[str, float | None]]:
+    totals: dict[str, list[int]] = {name: [0, 0] for name in townships}
+    for township, status, n in by_status:
+        if status == "cancelled" or township not in totals:
+            continue
+        totals[township][1] += n
+        totals[township][0] += n if status == "closed" else 0
+    return [(name, round(100 * c / t, 1) if t else None) for name, (c, t) in totals.items()]
+
+
+@router.get("/ledger/import")
+def import_page(request: Request, who: Signed) -> Response:
+    need(who, kinds=("office",))
+    return render(request, "import.html")
+
+
+@router.post("/ledger/import")
+async def import_ledger(request: Request, who: Signed) -> Response:
+    form = await posted(request, who)
+    need(who, kinds=("office",))
+    files = uploads_in(form, "ledger")
+    if len(files) != 1:
+        return render(request, "import.html", 400, error="请选择一个台账文件（.xlsx 或 .csv）")
+    try:
+        with session_scope() as session:
+            limits = current_plan(session).limits
+        with received(files, max_bytes=limits.max_file_bytes) as (path,), audit.entered_by(who.name, "portal"):
+            rows = importer.check(read_sheet(path, limits), actor=who.unit, as_of=today(request))
+            result = importer.commit(rows, actor=who.unit, as_of=today(request))
+    except RefusedFile as exc:
+        return render(
+            request, "import.html", 400, problems=exc.problems, heading=exc.heading, shown=limits.max_problems_listed
+        )
+    except SheetError as exc:
+        return render(request, "import.html", 400, error=str(exc))
+    return render(request, "import.html", notice=f"台账导入完成：{result.summary()}")
+
+
+@router.get("/bulletins")
+def bulletins(request: Request, who: Signed) -> Response:
+    with session_scope() as session:
+        rows = session.exec(select(BulletinRecord).order_by(col(BulletinRecord.id).desc()).limit(200)).all()
+    folder = config.home() / "bulletins"
+    files = {r.id: [f for f in FILES if (folder / f"{stem_of(r)}.{f}").is_file()] for r in rows}
+    annexes = {r.id for r in rows if (folder / f"{stem_of(r)}-附件.xlsx").is_file()}
+    return render(request, "bulletins.html", rows=rows, files=files, annexes=annexes)
+
+
+@router.get("/bulletins/{bulletin_id}/{name}")
+def bulletin_file(request: Request, bulletin_id: int, name: str, who: Signed) -> Response:
+    """Any signed-in person: the bulletin goes to every unit of the chain anyway."""
+    kind, annex = (name.removesuffix("-附件.xlsx"), True) if name.endswith("-附件.xlsx") else (name, False)
+    if (annex and kind != "annex") or (not annex and kind not in FILES):
+        raise hidden()
+    with session_scope() as session:
+        record = session.get(BulletinRecord, bulletin_id)
+        if record is None:
+            raise hidden()
+        stem = stem_of(record)
+    filename = f"{stem}-附件.xlsx" if annex else f"{stem}.{kind}"
+    try:
+        path = under(config.home() / "bulletins", filename)
+    except PathRefused:
+        raise hidden() from None
+    if not path.is_file():
+        raise hidden()
+    return FileResponse(
+        path,
+        media_type=FILES["xlsx" if annex else kind],
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+    )
+
+
+@router.get("/outbox")
+def outbox(request: Request, who: Signed, status: str = "") -> Response:
+    need(who, kinds=("office",))
+    with session_scope() as session:
+        counts = dict(session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(100)
+        if status in ("queued", "sending", "sent", "failed", "dead"):
+            query = query.where(OutboxMessage.status == status)
+        rows = session.exec(query).all()
+    return render(request, "outbox.html", rows=rows, counts=counts, status=status)
+
+
+@router.post("/outbox/{message_id}/retry")
+async def retry(request: Request, message_id: int, who: Signed) -> Response:
+    await posted(request, who)
+    need(who, kinds=("office",))
+    try:
+        with session_scope() as session:
+            requeue(session, message_id)
+    except OutboxError as exc:
+        return render(request, "error.html", 400, message=str(exc))
+    return RedirectResponse(f"/outbox?status=queued&retried={message_id}", status_code=303)

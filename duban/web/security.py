@@ -1,0 +1,114 @@
+"""What every response carries and every request is held to, before any route sees it."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# No inline script or style anywhere: the pages use only /static files, so CSP forbids the rest.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+# Evidence shown in the browser: nothing in it may run, whatever it is.
+EVIDENCE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
+HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class Guard:
+    """Security headers on every response; request bodies past the limit refused with 413."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, https: bool) -> None:
+        self.app, self.max_body, self.https = app, max_body, https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            await _too_large(send)
+            return
+        seen, started = 0, False
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        async def with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                present = {k.lower() for k, _ in headers}
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", CSP.encode()))
+                headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                if self.https:
+                    headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, limited, with_headers)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    body = "上传内容过大，已拒绝。".encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"content-security-policy", CSP.encode()),
+                *[(k.encode(), v.encode()) for k, v in HEADERS.items()],
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class AddressThrottle:
+    """Wrong sign-ins per client address in a sliding window (one process's memory: each portal
+    process counts its own; the per-account lockout is in the database and holds across them)."""
+
+    def __init__(self, limit: int, window_seconds: int) -> None:
+        self.limit, self.window = limit, window_seconds
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, address: str) -> bool:
+        times = self.failures.get(address)
+        if not times:
+            return False
+        cutoff = time.monotonic() - self.window
+        while times and times[0] < cutoff:
+            times.popleft()
+        return len(times) >= self.limit
+
+    def failed(self, address: str) -> None:
+        self.failures[address].append(time.monotonic())

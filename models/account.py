@@ -1,0 +1,59 @@
+"""People who sign in to the portal, their sessions, and the units' acknowledgements (签收)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Account(SQLModel, table=True):
+    """A person in one unit with one role; the password is kept only as an argon2id hash."""
+
+    __tablename__ = "account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(unique=True, max_length=32)
+    name: str = Field(max_length=32)
+    unit: str = Field(foreign_key="unit.name", max_length=64, index=True)
+    role: str = Field(max_length=16)  # clerk head reviewer staff admin leader
+    mobile: str = Field(default="", max_length=20)
+    password_hash: str = Field(max_length=200)
+    must_change_password: bool = True  # set by someone else: changed at the first sign-in
+    disabled: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime
+    password_changed_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie carries a random token, the table only its SHA-256."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime = Field(index=True)
+
+
+class Acknowledgement(SQLModel, table=True):
+    """A unit's 签收 of one request (a round's report, a campaign, an escalation): once per unit."""
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (
+        UniqueConstraint("request_kind", "request_key", "unit"),
+        Index("ix_acknowledgement_unit", "unit", "request_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_kind: str = Field(max_length=16)  # round | campaign | escalation
+    request_key: str = Field(max_length=160)  # the period, the campaign's id, the escalation's id
+    unit: str = Field(foreign_key="unit.name", max_length=64)
+    acknowledged_on: date
+    person: str = Field(max_length=80)  # 张三（城关街道）
+    at: datetime

@@ -1,0 +1,84 @@
+"""A real portal on loopback for tests: uvicorn serving `create_app` in a thread, and signed-in clients.
+
+The server runs in the test's process (so it sees the test's DUBAN_HOME); clients speak HTTP to it over
+a real socket, as a browser does.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import httpx
+import uvicorn
+
+from duban.web.app import create_app
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "Initial-pass-2022"  # what the tests give DUBAN_NEW_PASSWORD
+CHANGED = "Changed-pass-2022!"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_portal(as_of: date | None, *, https: bool = False) -> Iterator[str]:
+    """The portal's base URL while the block runs."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(as_of=as_of, https=https), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the portal did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no csrf_token in the page"
+    return found.group(1)
+
+
+def sign_in(base: str, login: str, password: str = PASSWORD, *, change_to: str | None = CHANGED) -> httpx.Client:
+    """A client signed in as `login`; a first sign-in changes the initial password to `change_to`."""
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    page = client.get("/login")
+    response = client.post("/login", data={"login": login, "password": password, "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 303, response.text
+    if response.headers["location"] == "/account/password" and change_to:
+        form = client.get("/account/password")
+        changed = client.post(
+            "/account/password",
+            data={
+                "current_password": password,
+                "new_password": change_to,
+                "new_password_confirm": change_to,
+                "csrf_token": csrf_of(form.text),
+            },
+        )
+        assert changed.status_code == 303, changed.text
+    return client
+
+
+def token(client: httpx.Client, path: str = "/items") -> str:
+    """The session's CSRF token, as any page's form carries it."""
+    return csrf_of(client.get(path).text)
