@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEMO_HOME ?= .duban/demo
 DUBAN := DUBAN_HOME=$(DEMO_HOME) $(BIN)/duban
+DEMO_PASSWORD ?= Demo-duban-2022
 
 .PHONY: install demo test lint bench clean
 
@@ -58,6 +59,15 @@ demo: install
 	  --milestone "2023-02-28:完成产权登记" --note "经区领导小组同意延期"
 	$(DUBAN) item show PT2022-0003
 	$(DUBAN) ledger export $(DEMO_HOME)/台账导出.xlsx
+	@echo "--- portal accounts for the demo (initial password $(DEMO_PASSWORD); each changes it at first sign-in)"
+	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 城关街道 --login cg-clerk --name 张三
+	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 民政局 --login mz-reviewer --name 李四 --role reviewer
+	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 教体局 --login jt-reviewer --name 赵六 --role reviewer
+	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 区配套办 --login office-admin --name 王五 --role admin
+	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 区长 --login leader --name 孙八
+	$(DUBAN) user list
+	@echo "--- the portal on the demo's last day:  DUBAN_HOME=$(DEMO_HOME) $(BIN)/duban portal --as-of 2023-01-16"
+	@echo "    then open http://127.0.0.1:8000/ and sign in as one of the accounts above"
 	@echo "--- deliver what is queued (the bulletins) into $(DEMO_HOME)/outbox/"
 	$(DUBAN) outbox dispatch --at 2023-01-13T10:00:00
 	$(DUBAN) status --as-of 2023-01-12

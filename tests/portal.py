@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 
 from duban.web.app import create_app
+from duban.web.security import Guard
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "Initial-pass-2022"  # what the tests give DUBAN_NEW_PASSWORD
@@ -30,13 +31,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Portal(str):
+    """The portal's base URL (a plain str to every caller), the app behind it, and its business day."""
+
+    guard: Guard
+
+    def __new__(cls, url: str, guard: Guard) -> Portal:
+        made = super().__new__(cls, url)
+        made.guard = guard
+        return made
+
+    @property
+    def url(self) -> str:
+        return str(self)
+
+    def set_day(self, day: date | None) -> None:
+        """Move the portal's pinned day (`duban portal --as-of`), as a walk through a month does."""
+        self.guard.app.state.as_of = day
+
+
 @contextmanager
-def running_portal(as_of: date | None, *, https: bool = False) -> Iterator[str]:
-    """The portal's base URL while the block runs."""
+def running_portal(as_of: date | None, *, https: bool = False) -> Iterator[Portal]:
+    """The portal's base URL while the block runs (a `Portal`: also `.url` and `.set_day(day)`)."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(as_of=as_of, https=https), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    guard = create_app(as_of=as_of, https=https)
+    config = uvicorn.Config(guard, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -46,7 +65,7 @@ def running_portal(as_of: date | None, *, https: bool = False) -> Iterator[str]:
             raise RuntimeError("the portal did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Portal(f"http://127.0.0.1:{port}", guard)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -395,7 +395,10 @@ def _read_line(
     draft: bool,
     problems: list[Problem],
 ) -> ReportLine | None:
-    letters = {c.key: f"{column_letter(i)}列“{c.title}”" for i, c in enumerate(columns)}
+    # the portal's form has no column letters: its fields are named by their titles
+    letters = {
+        c.key: f"“{c.title}”" if name == WEB_FORM else f"{column_letter(i)}列“{c.title}”" for i, c in enumerate(columns)
+    }
 
     def fail(key: str, message: str, value: object = None) -> None:
         problems.append(Problem(name, number, letters[key], message, value))

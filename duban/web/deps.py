@@ -111,11 +111,17 @@ def need(who: Person, *, kinds: tuple[str, ...] = (), roles: tuple[str, ...] = (
         raise HTTPException(403, "你的账号无权进行此操作")
 
 
-async def posted(request: Request, who: Person) -> FormData:
-    """The form of a POST, parsed within limits, after its CSRF token matched the session's."""
+async def posted(request: Request, who: Signed) -> FormData:
+    """The form of a POST, parsed within limits, after its CSRF token matched the session's.
+
+    A dependency, so that the route itself is a plain function and runs in the thread pool: the
+    database work and password hashing never hold up the event loop."""
     form = await _form(request)
     _same_token(form.get("csrf_token"), who.csrf)
     return form
+
+
+Posted = Annotated[FormData, Depends(posted)]
 
 
 async def _form(request: Request) -> FormData:
@@ -134,6 +140,9 @@ async def login_form(request: Request) -> FormData:
     form = await _form(request)
     _same_token(form.get("csrf_token"), request.cookies.get("duban_login"))
     return form
+
+
+LoginForm = Annotated[FormData, Depends(login_form)]
 
 
 def _same_token(sent: object, expected: str | None) -> None:

@@ -12,7 +12,7 @@ from duban.accounts import ROLE_LABELS, ROLES_BY_KIND, AccountError
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import TextRefused
-from duban.web.deps import Signed, need, posted, render
+from duban.web.deps import Posted, Signed, need, render
 
 router = APIRouter()
 
@@ -24,8 +24,7 @@ def accounts_page(request: Request, who: Signed) -> Response:
 
 
 @router.post("/accounts")
-async def add_account(request: Request, who: Signed) -> Response:
-    form = await posted(request, who)
+def add_account(request: Request, who: Signed, form: Posted) -> Response:
     need(who, kinds=("office",), roles=("admin",))
     password = os.environ.get("DUBAN_NEW_PASSWORD") or accounts.new_password()
     try:
@@ -47,8 +46,7 @@ async def add_account(request: Request, who: Signed) -> Response:
 
 
 @router.post("/accounts/{login}/{action}")
-async def change_account(request: Request, login: str, action: str, who: Signed) -> Response:
-    await posted(request, who)
+def change_account(request: Request, login: str, action: str, who: Signed, _form: Posted) -> Response:
     need(who, kinds=("office",), roles=("admin",))
     password = None
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -13,7 +14,7 @@ from duban.accounts import AccountError
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.web import sessions
-from duban.web.deps import Signed, cookie_name, https, login_form, posted, render, safe_next
+from duban.web.deps import LoginForm, Posted, Signed, cookie_name, https, render, safe_next
 
 router = APIRouter()
 LOGIN_COOKIE = "duban_login"
@@ -28,8 +29,7 @@ def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - t
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
-    form = await login_form(request)
+def login(request: Request, form: LoginForm) -> Response:
     login_name = str(form.get("login") or "")[:64]
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or "/"))
@@ -49,15 +49,14 @@ async def login(request: Request) -> Response:
         sessions.end(session, old)  # rotation: whatever session the browser had ends here
         new = sessions.start(session, plan, result.account)
         must_change = result.account.must_change_password
-    response = RedirectResponse("/account/password" if must_change else target, status_code=303)
+    response = RedirectResponse(_password_url(target) if must_change else target, status_code=303)
     _set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, who: Signed) -> Response:
-    await posted(request, who)
+def logout(request: Request, who: Signed, _form: Posted) -> Response:
     with session_scope() as session:
         sessions.end(session, request.cookies.get(cookie_name(request)))
     response = RedirectResponse("/login", status_code=303)
@@ -66,13 +65,13 @@ async def logout(request: Request, who: Signed) -> Response:
 
 
 @router.get("/account/password")
-def password_page(request: Request, who: Signed) -> Response:
-    return render(request, "password.html", csrf=who.csrf)
+def password_page(request: Request, who: Signed, next: str = "/") -> Response:  # noqa: A002 - the query's name
+    return render(request, "password.html", csrf=who.csrf, next=safe_next(next))
 
 
 @router.post("/account/password")
-async def change_password(request: Request, who: Signed) -> Response:
-    form = await posted(request, who)
+def change_password(request: Request, who: Signed, form: Posted) -> Response:
+    target = safe_next(str(form.get("next") or "/"))
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
             plan = current_plan(session)
@@ -88,10 +87,15 @@ async def change_password(request: Request, who: Signed) -> Response:
             accounts.end_sessions(session, account)  # every other browser signed in as this person
             token = sessions.start(session, plan, account)
     except AccountError as exc:
-        return render(request, "password.html", 400, csrf=who.csrf, error=str(exc))
-    response = RedirectResponse("/?changed=1", status_code=303)
+        return render(request, "password.html", 400, csrf=who.csrf, next=target, error=str(exc))
+    response = RedirectResponse("/?changed=1" if target == "/" else target, status_code=303)
     _set_cookie(request, response, cookie_name(request), token, max_age=plan.portal.session_hours * 3600)
     return response
+
+
+def _password_url(target: str) -> str:
+    """The forced change first, then the page the person was going to (a deep link from a message)."""
+    return "/account/password" if target == "/" else f"/account/password?next={quote(target, safe='/')}"
 
 
 def _set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int) -> None:

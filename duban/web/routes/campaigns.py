@@ -20,7 +20,7 @@ from duban.campaign.view import figures
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import TextRefused, clean
-from duban.web.deps import Person, Signed, need, posted, render, today
+from duban.web.deps import Person, Posted, Signed, need, render, today
 from duban.web.scope import hidden
 from models import Campaign, CampaignItem
 
@@ -51,8 +51,7 @@ def new_campaign(request: Request, who: Signed) -> Response:
 
 
 @router.post("/campaigns/new")
-async def start_campaign(request: Request, who: Signed) -> Response:
-    form = await posted(request, who)
+def start_campaign(request: Request, who: Signed, form: Posted) -> Response:
     need(who, kinds=("office",))
     values = {key: form.getlist(key) for key in SCOPE_FIELDS}
     typed = {"title": str(form.get("title") or ""), "due": str(form.get("due") or "")}
@@ -81,8 +80,7 @@ def campaign_page(request: Request, campaign_id: int, who: Signed) -> Response:
 
 
 @router.post("/campaigns/{campaign_id}")
-async def answer(request: Request, campaign_id: int, who: Signed) -> Response:
-    form = await posted(request, who)
+def answer(request: Request, campaign_id: int, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department"))
     entered: dict[str, dict[str, str]] = {}
     for name in form:

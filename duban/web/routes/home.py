@@ -15,7 +15,7 @@ from duban.reporting.reports import STATUS_LABELS as REPORT_LABELS
 from duban.reporting.reports import latest_version
 from duban.reporting.view import LEVEL_LABELS
 from duban.textgate import TextRefused
-from duban.web.deps import Signed, need, posted, render, today
+from duban.web.deps import Posted, Signed, need, render, today
 from models import Campaign, CampaignItem, Escalation, LedgerItem, ReportingPeriod, Review, Submission
 
 router = APIRouter()
@@ -66,8 +66,7 @@ def todo(request: Request, who: Signed, changed: str = "") -> Response:
 
 
 @router.post("/acknowledge")
-async def sign_for(request: Request, who: Signed) -> Response:
-    form = await posted(request, who)
+def sign_for(request: Request, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department", "office"))
     kind = str(form.get("kind") or "")
     key = str(form.get("key") or "")

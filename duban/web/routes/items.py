@@ -21,7 +21,7 @@ from duban.paths import PathRefused, under
 from duban.programme import current_plan
 from duban.status import LIGHT_LABELS, Lights
 from duban.textgate import TextRefused
-from duban.web.deps import Person, Signed, need, posted, render, today
+from duban.web.deps import Person, Posted, Signed, need, render, today
 from duban.web.scope import hidden, may_see, visible_items
 from duban.web.security import EVIDENCE_CSP
 from duban.web.uploads import received, uploads_in
@@ -93,8 +93,7 @@ def item_page(request: Request, code: str, who: Signed, done: str = "") -> Respo
 
 
 @router.post("/items/{code}/transition")
-async def move(request: Request, code: str, who: Signed) -> Response:
-    form = await posted(request, who)
+def move(request: Request, code: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department", "office"))
     target = str(form.get("target") or "")
     note = str(form.get("note") or "")

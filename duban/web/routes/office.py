@@ -23,7 +23,7 @@ from duban.reporting.view import LEVEL_LABELS
 from duban.spreadsheet import RefusedFile, SheetError, read_sheet
 from duban.status import LIGHT_LABELS, Lights
 from duban.web import charts
-from duban.web.deps import Signed, need, posted, render, today
+from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.scope import hidden
 from duban.web.uploads import received, uploads_in
 from models import Account, BulletinRecord, Escalation, LedgerItem, OutboxMessage, ReportingPeriod, Submission
@@ -128,8 +128,7 @@ def import_page(request: Request, who: Signed) -> Response:
 
 
 @router.post("/ledger/import")
-async def import_ledger(request: Request, who: Signed) -> Response:
-    form = await posted(request, who)
+def import_ledger(request: Request, who: Signed, form: Posted) -> Response:
     need(who, kinds=("office",))
     files = uploads_in(form, "ledger")
     if len(files) != 1:
@@ -197,8 +196,7 @@ def outbox(request: Request, who: Signed, status: str = "") -> Response:
 
 
 @router.post("/outbox/{message_id}/retry")
-async def retry(request: Request, message_id: int, who: Signed) -> Response:
-    await posted(request, who)
+def retry(request: Request, message_id: int, who: Signed, _form: Posted) -> Response:
     need(who, kinds=("office",))
     try:
         with session_scope() as session:

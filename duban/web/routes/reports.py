@@ -23,7 +23,7 @@ from duban.reporting.reports import STATUS_LABELS, ReportError, get_submission, 
 from duban.reporting.view import period_view
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused
-from duban.web.deps import Person, Signed, need, posted, render, today
+from duban.web.deps import Person, Posted, Signed, need, render, today
 from duban.web.scope import hidden
 from duban.web.uploads import received, uploads_in
 from models import Review, Submission
@@ -52,8 +52,7 @@ def report_page(request: Request, period: str, who: Signed) -> Response:
 
 
 @router.post("/reports/{period}")
-async def save_online(request: Request, period: str, who: Signed) -> Response:
-    form = await posted(request, who)
+def save_online(request: Request, period: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department"))
     draft = form.get("action") != "submit"
     entered: dict[str, dict[str, str]] = {}
@@ -100,8 +99,7 @@ def download_form(request: Request, period: str, who: Signed) -> Response:
 
 
 @router.post("/reports/{period}/upload")
-async def upload_form(request: Request, period: str, who: Signed) -> Response:
-    form = await posted(request, who)
+def upload_form(request: Request, period: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department"))
     files = uploads_in(form, "form")
     if len(files) != 1:
@@ -126,8 +124,7 @@ def township_report(request: Request, period: str, unit: str, who: Signed) -> Re
 
 
 @router.post("/reports/{period}/{unit}/review")
-async def decide(request: Request, period: str, unit: str, who: Signed) -> Response:
-    form = await posted(request, who)
+def decide(request: Request, period: str, unit: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("department",), roles=("reviewer",))
     accept = form.get("decision") == "accept"
     if form.get("decision") not in ("accept", "return"):
