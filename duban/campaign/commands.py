@@ -26,8 +26,6 @@ from duban.closeout import STATUS_LABELS
 from duban.console import styled
 from models import Campaign
 
-DEPLOYMENT = "supervision-campaign/supervision-campaign"
-
 
 @click.group()
 def campaign() -> None:
@@ -54,8 +52,8 @@ def campaign_start(
     title: str, due: date, by: str | None, wait: int, as_of: date, engine: bool | None, **filters: tuple[str, ...]
 ) -> None:
     """Start a campaign (once: the same title, scope and date find the first one)."""
-    from duban.campaign.run import run_campaign
-    from duban.campaign.scope import Scope, select_items
+    from duban.campaign.run import run_campaign, start_on_server
+    from duban.campaign.scope import select_items
     from duban.campaign.start import campaign_key, check, items_of
     from duban.db import session_scope
     from duban.programme import current_plan
@@ -70,7 +68,7 @@ def campaign_start(
         if on_server and before is None and not select_items(session, plan, scope, as_of):
             raise CampaignError(f"没有符合条件的未销号问题（{scope.describe(plan)}），未发起督导")
     if on_server:
-        _start_on_server(title=title, due=due, as_of=as_of, by=by, scope=scope, key=key, wait=wait)
+        start_on_server(title=title, due=due, as_of=as_of, by=by, scope=scope, key=key, wait=wait)
     else:
         run_campaign(title=title, due=due, as_of=as_of, by=by, **filters)
     with session_scope() as session:
@@ -83,37 +81,6 @@ def campaign_start(
         f"{verb}专项督导第{found.id}号“{found.title}”：{len(rows)}项问题，{len({r.unit for r in rows})}个责任单位，"
         f"{found.due.isoformat()}前反馈，{found.closes_on.isoformat()}结束并通报"
     )
-
-
-def _start_on_server(*, title: str, due: date, as_of: date, by: str | None, scope: Scope, key: str, wait: int) -> None:
-    """Run the deployment; the idempotency key makes a second start return the first flow run.
-
-    A run that had failed before this start (crashed, cancelled) does not block the campaign: the
-    next key is derived from that run's id, so two starts after the same failure still make one run.
-    """
-    from prefect.deployments import run_deployment
-
-    parameters = {
-        "title": title,
-        "due": due.isoformat(),
-        "as_of": as_of.isoformat(),
-        **scope.as_json(),
-        "started_by": by,
-    }
-    idempotency_key = f"campaign-{key}"
-    for _ in range(20):  # a run just made is never final: one found final and failed is an earlier one
-        run = run_deployment(DEPLOYMENT, parameters=parameters, idempotency_key=idempotency_key, timeout=0)
-        if not (run.state and run.state.is_final() and not run.state.is_completed()):
-            break
-        idempotency_key = f"campaign-{key}-after-{run.id}"
-    run = run_deployment(DEPLOYMENT, parameters=parameters, idempotency_key=idempotency_key, timeout=wait)
-    state = run.state
-    if state is None or not state.is_final():
-        raise CampaignError(
-            f"流程运行 {run.name}（{run.id}）已提交，{wait}秒内尚未完成，请确认工作进程（worker）在运行"
-        )
-    if not state.is_completed():
-        raise CampaignError(f"流程运行 {run.name}（{run.id}）未成功：{state.name}，{state.message or ''}")
 
 
 @campaign.command("list")

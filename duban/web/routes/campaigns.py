@@ -3,6 +3,7 @@ form that says how many items it takes, by the same code (or deployment) as `dub
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from fastapi import APIRouter, Request
@@ -13,9 +14,9 @@ from starlette.responses import Response
 
 from duban import audit
 from duban.campaign.forms import ResponseRefused, form_rows, respond_online
-from duban.campaign.run import run_campaign
+from duban.campaign.run import run_campaign, start_on_server
 from duban.campaign.scope import CampaignError, Scope, select_items
-from duban.campaign.start import check, get_campaign, items_of
+from duban.campaign.start import campaign_key, check, get_campaign, items_of
 from duban.campaign.view import figures
 from duban.db import session_scope
 from duban.programme import current_plan
@@ -65,13 +66,21 @@ def start_campaign(request: Request, who: Signed, form: Posted) -> Response:
             plan = current_plan(session)
             scope = Scope.checked(plan, **filters)
             check(plan=plan, title=title, due=due, as_of=as_of)
-            if not select_items(session, plan, scope, as_of):
+            key = campaign_key(title, scope, due)
+            if session.exec(select(Campaign.id).where(Campaign.key == key)).first() is None and not select_items(
+                session, plan, scope, as_of
+            ):
                 raise CampaignError(f"没有符合条件的未销号问题（{scope.describe(plan)}），未发起督导")
         with audit.entered_by(who.name, "portal"):
-            started = run_campaign(title=title, due=due, as_of=as_of, by=who.unit, **filters)
+            if os.environ.get("PREFECT_API_URL"):  # as `duban campaign start` does: the deployment, once
+                start_on_server(title=title, due=due, as_of=as_of, by=who.unit, scope=scope, key=key, wait=120)
+            else:
+                run_campaign(title=title, due=due, as_of=as_of, by=who.unit, **filters)
+        with session_scope() as session:
+            started = session.exec(select(Campaign.id).where(Campaign.key == key)).one()
     except (CampaignError, TextRefused) as exc:
         return _scope_page(request, {**typed, **values, **flags}, error=str(exc), status_code=400)
-    return RedirectResponse(f"/campaigns/{started.campaign_id}?started=1", status_code=303)
+    return RedirectResponse(f"/campaigns/{started}?started=1", status_code=303)
 
 
 @router.get("/campaigns/{campaign_id}")
