@@ -165,7 +165,43 @@ def transition(
         action=rule.action,
         files=[f.filename for f in files],
     )
+    _tell_next(session, plan, item, rule, by=by, as_of=as_of, note=note)
     return item
+
+
+def _tell_next(session: Session, plan: Plan, item: LedgerItem, rule: Rule, *, by: str, as_of: date, note: str) -> None:
+    """Whoever acts next hears of it, with a link to the item: the lead department verifies a request,
+    the Office signs off a verification, the responsible unit works on after a return."""
+    from notifications.outbox import notify
+
+    if rule.target == "close_requested":
+        step, recipient = "close_requested", item.lead_department
+    elif rule.target == "verified":
+        step, recipient = "verified", plan.office.name
+    elif rule.target == "in_progress" and rule.source in ("close_requested", "verified"):
+        step, recipient = "returned", item.responsible_unit
+    else:
+        return
+    revision = session.exec(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.subject == "item", AuditEntry.subject_key == item.code)
+    ).one()
+    notify(
+        session,
+        plan,
+        key=f"closeout:{item.code}:{step}:{revision}",
+        kind="closeout",
+        recipient=recipient,
+        as_of=as_of,
+        step=step,
+        unit=by,
+        item_code=item.code,
+        community=item.community,
+        category=plan.category(item.category).name,
+        note=note,
+        page=f"/items/{item.code}",
+    )
 
 
 def set_status(

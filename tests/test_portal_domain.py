@@ -232,3 +232,48 @@ def test_the_terminal_is_logged_as_the_operator_entering_for_the_unit(imported):
     assert view["history"][0]["who"] == "操作员代录（区配套办）"  # the import, typed at the terminal too
     assert audit.who("城关街道", "张三", "portal") == "张三（城关街道）"
     assert PLAN.exists()
+
+
+def test_each_close_out_step_tells_whoever_acts_next_with_a_link_to_the_item(imported, monkeypatch):
+    monkeypatch.setenv("DUBAN_PORTAL_URL", "https://duban.xxq.gov.cn")
+    evidence = SAMPLE.parent / "evidence" / "整改完成情况说明.txt"
+    move = ("item", "transition", "PT2022-0001")
+    imported(*move, "--to", "in_progress", "--by", "城关街道", "--as-of", "2022-05-05")
+    imported(
+        *move,
+        "--to",
+        "close_requested",
+        "--by",
+        "城关街道",
+        "--as-of",
+        "2022-06-01",
+        "--note",
+        "已完成",
+        "--evidence",
+        evidence,
+    )
+    imported(*move, "--to", "in_progress", "--by", "民政局", "--as-of", "2022-06-02", "--note", "缺少验收材料")
+    imported(
+        *move,
+        "--to",
+        "close_requested",
+        "--by",
+        "城关街道",
+        "--as-of",
+        "2022-06-02",
+        "--note",
+        "已补充",
+        "--evidence",
+        evidence,
+    )
+    imported(*move, "--to", "verified", "--by", "民政局", "--as-of", "2022-06-03")
+    sent = rows(OutboxMessage, OutboxMessage.kind == "closeout")
+    assert [(m.recipient, m.subject) for m in sorted(sent, key=lambda m: m.id)] == [
+        ("民政局", "问题PT2022-0001申请销号，请核验"),
+        ("城关街道", "问题PT2022-0001销号申请被退回，请继续整改"),
+        ("民政局", "问题PT2022-0001申请销号，请核验"),
+        ("区配套办", "问题PT2022-0001已经部门核验，请审核销号"),
+    ]
+    returned = next(m for m in sent if m.recipient == "城关街道")
+    assert "退回理由：缺少验收材料" in returned.body
+    assert all(m.body.endswith("请登录督办平台办理：https://duban.xxq.gov.cn/items/PT2022-0001") for m in sent)
