@@ -209,6 +209,7 @@ def sign_in(session: Session, plan: Plan, login: str, password: str) -> SignIn:
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
     session.add(account)
+    _log(session, account.unit, account, "sign_in", {})
     return SignIn(account)
 
 

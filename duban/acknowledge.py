@@ -77,17 +77,33 @@ def acknowledge(session: Session, *, unit: str, kind: str, key: str, as_of: date
     return insert_once(session, Acknowledgement, values, key=["request_kind", "request_key", "unit"])
 
 
+def signed_up(session: Session) -> set[str]:
+    """The units with an account that works: only they are asked to acknowledge."""
+    return set(session.exec(select(Account.unit).where(col(Account.disabled).is_(False))).all())
+
+
+def outstanding_by_unit(session: Session, as_of: date) -> list[tuple[str, int]]:
+    """Who has not acknowledged, and how many requests, most first (what the Office watches)."""
+    units = signed_up(session)
+    counts: dict[str, int] = {}
+    if units:
+        for request in requests(session, as_of):
+            if request.unit in units and request.acknowledged_on is None:
+                counts[request.unit] = counts.get(request.unit, 0) + 1
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
 def unacknowledged(session: Session, plan: Plan, as_of: date) -> list[Cause]:
     """Requests of units with a portal account, past their acknowledgement day and not acknowledged;
     each reminded once on that day (returned as causes for the ladder only once it has passed)."""
     calendar = WorkingCalendar(plan.calendar)
     within = plan.portal.acknowledge_within_working_days
-    signed_up = set(session.exec(select(Account.unit).where(col(Account.disabled).is_(False))).all())
-    if not signed_up:
+    units = signed_up(session)
+    if not units:
         return []
     causes = []
     for request in requests(session, as_of):
-        if request.unit not in signed_up or request.acknowledged_on is not None:
+        if request.unit not in units or request.acknowledged_on is not None:
             continue
         due = add_working_days(calendar, request.raised_on, within)
         if as_of < due:

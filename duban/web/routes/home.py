@@ -48,7 +48,7 @@ def todo(request: Request, who: Signed, changed: str = "") -> Response:
             )
             .group_by(Campaign.id, Campaign.title, Campaign.due)
         ).all()
-        unsigned = _unsigned_by_unit(session, day) if who.kind == "office" else []
+        unsigned = acknowledge.outstanding_by_unit(session, day) if who.kind == "office" else []
     return render(
         request,
         "todo.html",
@@ -129,11 +129,3 @@ def _items_in(session, *, status: str, lead: str | None = None) -> list[LedgerIt
     if lead:
         query = query.where(LedgerItem.lead_department == lead)
     return list(session.exec(query.order_by(col(LedgerItem.code)).limit(LISTED)))
-
-
-def _unsigned_by_unit(session, day) -> list[tuple[str, int]]:  # noqa: ANN001 - a Session and a date
-    counts: dict[str, int] = {}
-    for request in acknowledge.requests(session, day):
-        if request.acknowledged_on is None:
-            counts[request.unit] = counts.get(request.unit, 0) + 1
-    return sorted(counts.items(), key=lambda pair: -pair[1])

@@ -26,7 +26,7 @@ from duban.web import charts
 from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.scope import hidden
 from duban.web.uploads import received, uploads_in
-from models import Account, BulletinRecord, Escalation, LedgerItem, OutboxMessage, ReportingPeriod, Submission
+from models import BulletinRecord, Escalation, LedgerItem, OutboxMessage, ReportingPeriod, Submission
 from notifications.outbox import OutboxError, requeue
 
 router = APIRouter()
@@ -80,12 +80,7 @@ def dashboard(request: Request, who: Signed) -> Response:
                 .order_by(col(BulletinRecord.period))
             )
         ]
-        signed_up = session.exec(select(func.count()).select_from(Account)).one()
-        unsigned: dict[str, int] = {}
-        if signed_up:
-            for asked in acknowledge.requests(session, day):
-                if asked.acknowledged_on is None:
-                    unsigned[asked.unit] = unsigned.get(asked.unit, 0) + 1
+        unsigned = acknowledge.outstanding_by_unit(session, day)
     rates = _rates(plan.township_names(), by_status)
     line, dots = charts.trend(trend_points)
     return render(
@@ -107,7 +102,7 @@ def dashboard(request: Request, who: Signed) -> Response:
         line=line,
         dots=dots,
         chart=charts,
-        unsigned=sorted(unsigned.items(), key=lambda pair: -pair[1]),
+        unsigned=unsigned,
     )
 
 
