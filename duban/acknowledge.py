@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
-from duban import textgate
+from duban import audit, textgate
 from duban.calendar import WorkingCalendar
 from duban.db import insert_once
 from duban.plan import Plan
@@ -74,7 +74,18 @@ def acknowledge(session: Session, *, unit: str, kind: str, key: str, as_of: date
         "person": person,
         "at": datetime.now(UTC),
     }
-    return insert_once(session, Acknowledgement, values, key=["request_kind", "request_key", "unit"])
+    added = insert_once(session, Acknowledgement, values, key=["request_kind", "request_key", "unit"])
+    if added:
+        audit.record(
+            session,
+            actor=unit,
+            subject="acknowledgement",
+            key=f"{kind}:{key}",
+            action="acknowledge",
+            effective_on=as_of,
+            after={"person": person},
+        )
+    return added
 
 
 def signed_up(session: Session) -> set[str]:

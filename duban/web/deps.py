@@ -83,19 +83,20 @@ def person(request: Request) -> Person:
     with session_scope() as session:
         plan = current_plan(session)
         found = sessions.find(session, plan, token)
-        if found is None:
-            raise SignInNeeded
-        row, account = found
-        who = Person(
-            account.id,
-            account.login,
-            account.name,
-            account.unit,
-            plan.unit_kind(account.unit) or "",
-            account.role,
-            row.csrf_token,
-            account.must_change_password,
-        )
+        if found is not None:
+            row, account = found
+            who = Person(
+                account.id,
+                account.login,
+                account.name,
+                account.unit,
+                plan.unit_kind(account.unit) or "",
+                account.role,
+                row.csrf_token,
+                account.must_change_password,
+            )
+    if found is None:  # raised after the block: find's removal of an ended session is committed, not rolled back
+        raise SignInNeeded
     if who.must_change and request.url.path != "/account/password":
         raise PasswordChangeNeeded
     request.state.person = who

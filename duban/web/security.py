@@ -36,7 +36,7 @@ class Guard:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await _too_large(send)
+            await _too_large(send, https=self.https)
             return
         seen, started = 0, False
 
@@ -69,27 +69,25 @@ class Guard:
             await self.app(scope, limited, with_headers)
         except BodyTooLarge:
             if not started:
-                await _too_large(send)
+                await _too_large(send, https=self.https)
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send) -> None:
+async def _too_large(send: Send, *, https: bool) -> None:
     body = "上传内容过大，已拒绝。".encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"content-security-policy", CSP.encode()),
-                *[(k.encode(), v.encode()) for k, v in HEADERS.items()],
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"content-security-policy", CSP.encode()),
+        *[(k.encode(), v.encode()) for k, v in HEADERS.items()],
+        (b"cache-control", b"no-store"),  # as on every other response
+    ]
+    if https:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
