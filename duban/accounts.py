@@ -5,6 +5,7 @@ The CLI (`duban user ...`) and the Office's accounts page call these same functi
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -74,9 +75,11 @@ def check_password(plan: Plan, password: str, *, login: str) -> None:
         raise AccountError("密码过于简单（常见密码、包含登录名或重复字符），请另设")
 
 
-def new_password() -> str:
-    """A generated initial password: 16 characters, about 95 bits."""
-    return secrets.token_urlsafe(12)
+def initial_password() -> tuple[str, bool]:
+    """`DUBAN_NEW_PASSWORD` when set, else a generated one (16 characters, about 95 bits); and
+    whether it was generated (then it is shown once, to whoever opened the account)."""
+    given = os.environ.get("DUBAN_NEW_PASSWORD")
+    return (given, False) if given else (secrets.token_urlsafe(12), True)
 
 
 def label(account: Account) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 from rich.table import Table
 
@@ -30,8 +28,7 @@ def user_add(unit: str, login: str, name: str, role: str | None, mobile: str) ->
     from duban.db import session_scope
     from duban.programme import current_plan
 
-    given = os.environ.get("DUBAN_NEW_PASSWORD")
-    password = given or accounts.new_password()
+    password, generated = accounts.initial_password()
     with session_scope() as session:
         plan = current_plan(session)
         account = accounts.add(
@@ -46,7 +43,7 @@ def user_add(unit: str, login: str, name: str, role: str | None, mobile: str) ->
             by=plan.office.name,
         )
     out.print(f"已开通账号 {account.login}（{account.name}，{account.unit}，{ROLE_LABELS[account.role]}）")
-    if not given:
+    if generated:
         out.print(f"初始密码（仅显示这一次，首次登录须修改）：{password}")
 
 
@@ -91,12 +88,7 @@ def user_list(unit: str | None, as_json: bool) -> None:
 @entered_at_terminal
 def user_disable(login: str) -> None:
     """Stop an account: its sessions end at once."""
-    from duban import accounts
-    from duban.db import session_scope
-    from duban.programme import current_plan
-
-    with session_scope() as session:
-        accounts.disable(session, login, by=current_plan(session).office.name)
+    _switch(login, enabled=False)
     out.print(f"账号 {login} 已停用")
 
 
@@ -106,13 +98,18 @@ def user_disable(login: str) -> None:
 @entered_at_terminal
 def user_enable(login: str) -> None:
     """Open a stopped (or locked) account again."""
+    _switch(login, enabled=True)
+    out.print(f"账号 {login} 已启用")
+
+
+def _switch(login: str, *, enabled: bool) -> None:
     from duban import accounts
     from duban.db import session_scope
     from duban.programme import current_plan
 
     with session_scope() as session:
-        accounts.enable(session, login, by=current_plan(session).office.name)
-    out.print(f"账号 {login} 已启用")
+        office = current_plan(session).office.name
+        (accounts.enable if enabled else accounts.disable)(session, login, by=office)
 
 
 @user.command("reset-password")
@@ -125,11 +122,10 @@ def user_reset_password(login: str) -> None:
     from duban.db import session_scope
     from duban.programme import current_plan
 
-    given = os.environ.get("DUBAN_NEW_PASSWORD")
-    password = given or accounts.new_password()
+    password, generated = accounts.initial_password()
     with session_scope() as session:
         plan = current_plan(session)
         accounts.reset_password(session, plan, login, password=password, by=plan.office.name)
     out.print(f"账号 {login} 的密码已重置，首次登录须修改")
-    if not given:
+    if generated:
         out.print(f"新初始密码（仅显示这一次）：{password}")

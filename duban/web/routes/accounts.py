@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -26,7 +24,7 @@ def accounts_page(request: Request, who: Signed) -> Response:
 @router.post("/accounts")
 def add_account(request: Request, who: Signed, form: Posted) -> Response:
     need(who, kinds=("office",), roles=("admin",))
-    password = os.environ.get("DUBAN_NEW_PASSWORD") or accounts.new_password()
+    password, generated = accounts.initial_password()
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
             created = accounts.add(
@@ -42,13 +40,12 @@ def add_account(request: Request, who: Signed, form: Posted) -> Response:
             )
     except (AccountError, TextRefused) as exc:
         return _page(request, error=str(exc), status_code=400)
-    return _page(request, created=(created.login, password))
+    return _page(request, created=(created.login, password if generated else None))
 
 
 @router.post("/accounts/{login}/{action}")
 def change_account(request: Request, login: str, action: str, who: Signed, _form: Posted) -> Response:
     need(who, kinds=("office",), roles=("admin",))
-    password = None
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
             if action == "disable":
@@ -58,19 +55,18 @@ def change_account(request: Request, login: str, action: str, who: Signed, _form
             elif action == "enable":
                 accounts.enable(session, login, by=who.unit)
             elif action == "reset":
-                password = os.environ.get("DUBAN_NEW_PASSWORD") or accounts.new_password()
+                password, generated = accounts.initial_password()
                 accounts.reset_password(session, current_plan(session), login, password=password, by=who.unit)
+                return _page(request, created=(login, password if generated else None))
             else:
                 return render(request, "error.html", 404, message="页面不存在")
     except AccountError as exc:
         return _page(request, error=str(exc), status_code=400)
-    if password:
-        return _page(request, created=(login, password))
     return _page(request, notice="已停用。" if action == "disable" else "已启用。")
 
 
 def _page(
-    request: Request, *, status_code: int = 200, created: tuple[str, str] | None = None, **message: str
+    request: Request, *, status_code: int = 200, created: tuple[str, str | None] | None = None, **message: str
 ) -> Response:
     with session_scope() as session:
         plan = current_plan(session)
