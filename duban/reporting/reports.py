@@ -175,7 +175,7 @@ def review(
     session.flush()
     before = {"status": submission.status}
     if accept:
-        own = _items_led_by(session, version, by)
+        own = items_led_by(session, version, by)
         lines = [ReportLine(**_line_fields(line)) for line in lines_of(session, version) if line.item_code in own]
         _apply_progress(session, submission, lines, actor=township, as_of=as_of, note=f"{period}月报（{by}审核通过）")
         reviewed = set(
@@ -223,7 +223,7 @@ def review(
     return submission
 
 
-def _items_led_by(session: Session, version: SubmissionVersion, department: str) -> set[str]:
+def items_led_by(session: Session, version: SubmissionVersion, department: str) -> set[str]:
     codes = [line.item_code for line in lines_of(session, version)]
     query = select(LedgerItem.code).where(col(LedgerItem.code).in_(codes), LedgerItem.lead_department == department)
     return set(session.exec(query))

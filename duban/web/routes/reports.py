@@ -19,7 +19,15 @@ from duban.db import session_scope
 from duban.programme import current_plan
 from duban.reporting.forms import WORK_STATES, FormRefused, form_rows, submit_form, submit_online, write_form
 from duban.reporting.periods import PeriodError, parse_period
-from duban.reporting.reports import STATUS_LABELS, ReportError, get_submission, latest_version, lines_of, review
+from duban.reporting.reports import (
+    STATUS_LABELS,
+    ReportError,
+    get_submission,
+    items_led_by,
+    latest_version,
+    lines_of,
+    review,
+)
 from duban.reporting.view import period_view
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused
@@ -222,6 +230,11 @@ def _review_page(
         submission = _reviewable(session, plan, who, period, unit)
         version = latest_version(session, submission, submitted_only=True)
         lines = lines_of(session, version) if version else []
+        others = 0
+        if who.kind == "department" and version is not None:  # its own categories; the rest are others' to review
+            led = items_led_by(session, version, who.unit)
+            others = sum(1 for line in lines if line.item_code not in led)
+            lines = [line for line in lines if line.item_code in led]
         previous = _previous_month(session, submission)
         reviews = session.exec(
             select(Review).where(Review.submission_id == submission.id).order_by(col(Review.id))
@@ -237,6 +250,7 @@ def _review_page(
         previous=previous,
         reviews=reviews,
         labels=STATUS_LABELS,
+        others=others,
         may_decide=who.kind == "department"
         and who.role == "reviewer"
         and submission.status == "submitted"
