@@ -846,12 +846,16 @@ def _print_item(view: dict) -> None:
 def portal(host: str, port: int, as_of: date | None, https: bool | None, workers: int) -> None:
     """The web portal: every person of the chain signs in and answers duban (FastAPI, server-rendered)."""
     import uvicorn
+    from sqlalchemy import text
 
     from duban.db import session_scope
     from duban.programme import current_plan
 
     with session_scope() as session:
         current_plan(session)  # refused now, in Chinese, when the database is not initialised
+        if session.get_bind().dialect.name == "sqlite":
+            # readers go on while a clerk's report is written (kept in the file: the CLI then uses it too)
+            session.exec(text("PRAGMA journal_mode=WAL"))
     if https is None:
         https = os.environ.get("DUBAN_PORTAL_URL", "").startswith("https://")
     os.environ["DUBAN_PORTAL_AS_OF"] = as_of.isoformat() if as_of else ""

@@ -277,3 +277,24 @@ def test_each_close_out_step_tells_whoever_acts_next_with_a_link_to_the_item(imp
     returned = next(m for m in sent if m.recipient == "城关街道")
     assert "退回理由：缺少验收材料" in returned.body
     assert all(m.body.endswith("请登录督办平台办理：https://duban.xxq.gov.cn/items/PT2022-0001") for m in sent)
+
+
+def test_two_people_of_one_unit_saving_at_once_keep_one_version_and_the_second_is_told(imported):
+    """Both read the report at version 0; the second save is refused with a clear message, not a server error."""
+    from duban.programme import current_plan
+    from duban.reporting.reports import ReportError, ReportLine, get_submission, save_report
+    from models import SubmissionVersion
+
+    imported("tick", "--as-of", "2022-05-01")
+    first, second = Session(engine(), expire_on_commit=False), Session(engine(), expire_on_commit=False)
+    plan = current_plan(first)
+    mine = get_submission(first, plan, "2022-05", "城关街道")
+    theirs = get_submission(second, plan, "2022-05", "城关街道")
+    line = [ReportLine(item_code=mine.items[0], progress=10, work_state="推进中")]
+    save_report(first, plan, submission=mine, lines=line, as_of=date(2022, 5, 3), draft=True)
+    first.commit()
+    with pytest.raises(ReportError, match="刚刚已由本单位其他人员保存"):
+        save_report(second, plan, submission=theirs, lines=line, as_of=date(2022, 5, 3), draft=True)
+    second.rollback()
+    first.close(), second.close()
+    assert [v.version for v in rows(SubmissionVersion)] == [1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
@@ -93,6 +94,18 @@ def save_report(
     if as_of < opened.opened_on:
         raise ReportError(f"报送日期{as_of.isoformat()}早于本期开启日期{opened.opened_on.isoformat()}")
     late = not draft and as_of > effective_due(submission)
+    # Two people of one unit saving at once: the version is taken here, once; the later save is refused
+    # (and its page keeps what was typed) instead of failing on the versions' unique key.
+    table = Submission.__table__  # Core: the object in the session keeps the version it was read with
+    taken = session.execute(
+        update(table)
+        .where(table.c.id == submission.id, table.c.version == submission.version)
+        .values(version=submission.version + 1)
+    )
+    if taken.rowcount != 1:
+        raise ReportError(
+            f"{submission.unit}{submission.period}的报表刚刚已由本单位其他人员保存，请刷新页面核对后重新保存"
+        )
     version = SubmissionVersion(
         submission_id=submission.id,
         version=submission.version + 1,
