@@ -148,14 +148,16 @@ def _validations(sheet, columns: tuple[FormColumn, ...], last: int) -> None:  # 
         sheet.add_data_validation(rule)
 
 
-def _form_rows(session: Session, plan: Plan, submission: Submission) -> list[dict]:
-    items = {i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_(submission.items)))}
-    previous = _previous_lines(session, submission)
+def _form_rows(session: Session, plan: Plan, submission: Submission, codes: list[str] | None = None) -> list[dict]:
+    """Every row of the unit's form, or those of `codes` only (a page of the portal's form)."""
+    wanted = submission.items if codes is None else codes
+    items = {i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_(wanted)))}
+    previous = _previous_lines(session, submission, codes)
     month_end = month_end_of(submission.period)
-    township_lines = _township_lines(session, submission) if submission.kind == "department" else {}
+    township_lines = _township_lines(session, submission, codes) if submission.kind == "department" else {}
     due = due_milestones(session, list(items.values()), month_end)
     rows = []
-    for code in submission.items:
+    for code in wanted:
         item = items[code]
         last = previous.get(code)
         row = {
@@ -202,7 +204,7 @@ class _Previous:
     opinion: str
 
 
-def _previous_lines(session: Session, submission: Submission) -> dict[str, _Previous]:
+def _previous_lines(session: Session, submission: Submission, codes: list[str] | None) -> dict[str, _Previous]:
     """This round's own last version if any, else the unit's last submitted version of an earlier round."""
     own = latest_version(session, submission)
     source = own
@@ -229,11 +231,11 @@ def _previous_lines(session: Session, submission: Submission) -> dict[str, _Prev
             line.next_plan,
             line.opinion,
         )
-        for line in lines_of(session, source)
+        for line in lines_of(session, source, codes)
     }
 
 
-def _township_lines(session: Session, department: Submission) -> dict:
+def _township_lines(session: Session, department: Submission, codes: list[str] | None) -> dict:
     """For a department's form: each item's line in its township's latest submitted report, and its review."""
     found = {}
     for submission in session.exec(
@@ -250,7 +252,7 @@ def _township_lines(session: Session, department: Submission) -> dict:
             )
         ).first()
         label = {"accepted": "已通过", "returned": "已退回"}.get(decision or "", "待审核")
-        for line in lines_of(session, version):
+        for line in lines_of(session, version, codes):
             found[line.item_code] = (line, label)
     return found
 
@@ -337,9 +339,9 @@ def _checked_lines(
 WEB_FORM = "网页填报"
 
 
-def form_rows(session: Session, plan: Plan, submission: Submission) -> list[dict]:
+def form_rows(session: Session, plan: Plan, submission: Submission, codes: list[str] | None = None) -> list[dict]:
     """The rows the form shows (pre-filled, with last values), for the workbook and the portal alike."""
-    return _form_rows(session, plan, submission)
+    return _form_rows(session, plan, submission, codes)
 
 
 def submit_online(
@@ -354,7 +356,8 @@ def submit_online(
     draft: bool,
 ) -> SubmissionVersion:
     """The portal's form: each item's editable fields as typed, checked by the workbook's rules
-    (rows numbered as the page shows them), all or nothing."""
+    (rows numbered as the form lists them), all or nothing. Items not sent keep what the form shows
+    for them, so a unit with thousands of items saves its form a page at a time."""
     submission = get_submission(session, plan, period, unit)
     shown = _form_rows(session, plan, submission)
     expected = {row["code"]: row for row in shown}
@@ -366,11 +369,12 @@ def submit_online(
         problems.append(Problem(WEB_FORM, None, "", "提交了不属于本单位本期报送范围的问题编号"))
     rows = []
     for number, row in enumerate(shown, start=1):
+        # a row not on the page sent (a large unit's form comes in pages) keeps what it shows: its
+        # saved value, or last month's
         typed = entered.get(row["code"])
-        if typed is None:
-            continue
-        cells = {c.key: row.get(c.key) for c in columns if not c.editable}
-        cells.update({key: (typed.get(key) or None) for key in editable})
+        cells = {c.key: row.get(c.key) for c in columns if not c.editable or typed is None}
+        if typed is not None:
+            cells.update({key: (typed.get(key) or None) for key in editable})
         rows.append((number, cells))
     lines = _checked_lines(WEB_FORM, submission, columns, rows, expected, draft, problems)
     text = ""

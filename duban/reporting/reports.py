@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
@@ -73,8 +73,11 @@ def latest_version(
     return session.exec(query.order_by(col(SubmissionVersion.version).desc())).first()
 
 
-def lines_of(session: Session, version: SubmissionVersion) -> list[SubmissionLine]:
+def lines_of(session: Session, version: SubmissionVersion, codes: list[str] | None = None) -> list[SubmissionLine]:
+    """A version's lines; with `codes`, only theirs (a page of a large unit's form)."""
     query = select(SubmissionLine).where(SubmissionLine.version_id == version.id)
+    if codes is not None:
+        query = query.where(col(SubmissionLine.item_code).in_(codes))
     return list(session.exec(query.order_by(col(SubmissionLine.item_code))))
 
 
@@ -118,8 +121,10 @@ def save_report(
     )
     session.add(version)
     session.flush()
-    for line in lines:
-        session.add(SubmissionLine(version_id=version.id, **line.__dict__))
+    if lines:  # one statement: a large unit's report has thousands of lines
+        session.execute(
+            insert(SubmissionLine.__table__), [{"version_id": version.id, **line.__dict__} for line in lines]
+        )
     before = {"status": submission.status, "version": submission.version}
     submission.version = version.version
     if draft:

@@ -63,6 +63,7 @@ def report_page(request: Request, period: str, who: Signed) -> Response:
 def save_online(request: Request, period: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department"))
     draft = form.get("action") != "submit"
+    request.state.form_page = str(form.get("page") or "1")  # a refusal shows the same page again
     entered: dict[str, dict[str, str]] = {}
     for name in form:
         short, _, code = name.partition(".")
@@ -85,7 +86,9 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
     except REFUSALS as exc:
         return _own(request, who, period, error=str(exc), status_code=400, entered=entered)
     what = "草稿已保存" if draft else "已提交"
-    return RedirectResponse(f"/reports/{period}?saved={quote(what)}&v={version.version}", status_code=303)
+    page = str(form.get("page") or "1")
+    page = page if page.isdigit() else "1"
+    return RedirectResponse(f"/reports/{period}?saved={quote(what)}&v={version.version}&page={page}", status_code=303)
 
 
 @router.get("/reports/{period}/form.xlsx")
@@ -174,7 +177,10 @@ def _own(
             submission = get_submission(session, plan, period, who.unit)
         except REFUSALS as exc:
             return render(request, "error.html", 404, message=str(exc))
-        rows = form_rows(session, plan, submission)
+        per_page = plan.portal.page_rows
+        pages = max(1, -(-len(submission.items) // per_page))
+        page = _page_of(request, pages)
+        rows = form_rows(session, plan, submission, submission.items[(page - 1) * per_page : page * per_page])
         reviews = session.exec(
             select(Review).where(Review.submission_id == submission.id).order_by(col(Review.id))
         ).all()
@@ -197,7 +203,15 @@ def _own(
         error=error,
         notice=notice,
         entered=entered or {},
+        page=page,
+        pages=pages,
     )
+
+
+def _page_of(request: Request, pages: int) -> int:
+    """The page asked for (a link, or the form just sent), within the form's pages."""
+    asked = request.query_params.get("page") or getattr(request.state, "form_page", "1")
+    return min(max(int(asked), 1), pages) if str(asked).isdigit() else 1
 
 
 def _townships_of(session, who: Person, period: str) -> list[Submission]:  # noqa: ANN001 - a Session
