@@ -402,10 +402,13 @@ class Load:
                 data[f"op.{code}"] = "进度属实，同意。"
         for action in ("draft", "submit"):
             posted = {**data, "action": action}
-            answer = await self.hit(who, f"save {action}", "POST", f"/reports/{PERIOD}", (303,), posted)
+            # 400 is the right answer when a colleague of the same unit saved in between: told, nothing saved
+            answer = await self.hit(who, f"save {action}", "POST", f"/reports/{PERIOD}", (303, 400), posted)
             if answer is not None and answer.status_code == 303:
                 self.tally.saves[who.unit] += 1
             else:
+                if answer is not None and "其他人员保存" not in answer.text:
+                    self.tally.errors.append({"page": f"save {action}", "login": who.login, "said": _said(answer.text)})
                 self.tally.refused_saves.append({"login": who.login, "unit": who.unit, "action": action})
                 return
 
