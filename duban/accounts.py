@@ -15,6 +15,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
@@ -199,17 +200,26 @@ def sign_in(session: Session, plan: Plan, login: str, password: str) -> SignIn:
         _verify(_dummy(), password)  # an unknown login takes as long as a wrong password
         return wrong
     moment = now()
+    right = _verify(account.password_hash, password[:PASSWORD_MAX])  # locked or not: the same time
     if account.locked_until is not None and account.locked_until > moment:
-        return SignIn(
-            None, f"连续{rules.lockout_after_failures}次密码错误，账号已锁定，请{rules.lockout_minutes}分钟后再试"
-        )
-    if not _verify(account.password_hash, password[:PASSWORD_MAX]):
-        account.failed_logins += 1
-        if account.failed_logins >= rules.lockout_after_failures:
-            account.locked_until = moment + timedelta(minutes=rules.lockout_minutes)
-            account.failed_logins = 0
-            _log(session, account.unit, account, "locked", {"locked_until": account.locked_until.isoformat()})
-        session.add(account)
+        # only the right password learns of the lock: a guesser cannot tell a locked login from none
+        locked = f"连续{rules.lockout_after_failures}次密码错误，账号已锁定，请{rules.lockout_minutes}分钟后再试"
+        return SignIn(None, locked) if right else wrong
+    if not right:
+        # counted in the database, not in this request's copy: guesses sent in parallel all count
+        table = Account.__table__
+        failures = session.execute(
+            update(table)
+            .where(table.c.id == account.id)
+            .values(failed_logins=table.c.failed_logins + 1)
+            .returning(table.c.failed_logins)
+        ).scalar_one()
+        if failures >= rules.lockout_after_failures:
+            locked_until = moment + timedelta(minutes=rules.lockout_minutes)
+            session.execute(
+                update(table).where(table.c.id == account.id).values(failed_logins=0, locked_until=locked_until)
+            )
+            _log(session, account.unit, account, "locked", {"locked_until": locked_until.isoformat()})
         return wrong
     if account.disabled:
         return SignIn(None, "账号已停用，请联系领导小组办公室")

@@ -17,12 +17,12 @@ from duban.db import insert_once
 from duban.plan import Plan
 from duban.reporting.escalation import Cause
 from duban.reporting.periods import add_working_days
+from duban.reporting.view import LEVEL_LABELS
 from models import Account, Acknowledgement, Campaign, CampaignItem, Escalation, ReportingPeriod, Submission
 from notifications.outbox import notify
 from notifications.render import cn_period
 
 KIND_LABELS = {"round": "月度报送通知", "campaign": "专项督导通知", "escalation": "督办通知"}
-LEVEL_LABELS = {1: "督办", 2: "挂牌督办", 3: "区领导督办"}
 RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
 
 

@@ -148,9 +148,9 @@ def transition(
         who = "、".join(_holder(plan, item, role) for role in sorted(rule.roles))
         raise ClosureError(f"“{by}”无权对问题{code}进行“{rule.action}”：该操作只能由{who}进行")
     if rule.needs_note and not note:
-        raise ClosureError(f"“{rule.action}”须说明理由或情况（--note）")
+        raise ClosureError(f"“{rule.action}”须说明理由或情况")
     if rule.needs_evidence and not evidence:
-        raise ClosureError("申请销号须附佐证材料（--evidence 文件）")
+        raise ClosureError("申请销号须附佐证材料")
     if target == "planned" and _current_plan_id(session, item) is None:
         raise ClosureError(f"问题{code}尚未制定整治方案，请先用 duban item plan 录入整治措施和完成时限")
     ensure_in_order(session, item, as_of)

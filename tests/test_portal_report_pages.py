@@ -39,7 +39,7 @@ def test_a_large_unit_saves_its_report_page_by_page(cli, tmp_path, monkeypatch):
         second = client.get("/reports/2022-05?page=2")
         on_two = re.findall(r'name="p\.([^"]+)"', second.text)
         assert on_two == items[10:20]
-        typed = {"csrf_token": csrf_of(second.text), "action": "draft", "page": "2"}
+        typed = {"csrf_token": csrf_of(second.text), "action": "draft", "page": "2", "base": "0"}
         for code in on_two:
             typed |= {f"p.{code}": "40", f"s.{code}": "推进中", f"op.{code}": f"{code}核定"}
         saved = client.post("/reports/2022-05", data=typed)
@@ -47,6 +47,8 @@ def test_a_large_unit_saves_its_report_page_by_page(cli, tmp_path, monkeypatch):
         assert re.findall(r'name="p\.[^"]+" value="(\d+)"', client.get("/reports/2022-05?page=2").text) == ["40"] * len(
             on_two
         )
+        stale = client.post("/reports/2022-05", data={**typed, "base": "0"})  # read before the save above
+        assert stale.status_code == 400 and "刚刚已由本单位其他人员保存" in stale.text
         page_one = client.get("/reports/2022-05")
         shown = dict(re.findall(r'name="p\.([^"]+)" value="(\d*)"', page_one.text))
         submit = {"csrf_token": csrf_of(page_one.text), "action": "submit", "page": "1"}

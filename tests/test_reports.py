@@ -164,7 +164,7 @@ def test_review_rules(october: Cli, tmp_path: Path) -> None:
     result = review(cli, "商务局", "河东镇", "2022-10-09", status=2)
     assert "商务局不是河东镇2022-10报表的审核部门（审核部门：教体局、民政局）" in result
     result = review(cli, "教体局", "河东镇", "2022-10-09", accept=False, status=2)
-    assert "退回报表须说明理由（--reason）" in result
+    assert "退回报表须说明退回理由" in result
     result = review(cli, "教体局", "河东镇", "2022-10-09", accept=None, status=2)
     assert "请选择 --accept（通过）或 --return（退回）" in result
     review(cli, "教体局", "河东镇", "2022-10-09")

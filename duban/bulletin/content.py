@@ -13,7 +13,11 @@ from notifications.render import cn_date, cn_period
 
 NUMERALS = "一二三四五六七八九十"
 LEVELS = {1: "督办", 2: "挂牌督办", 3: "提请分管副区长督办"}
-MATTERS = {"missing_submission": "进度报送", "campaign_response": "专项督导反馈"}  # escalations without an item
+MATTERS = {  # escalations without an item
+    "missing_submission": "进度报送",
+    "campaign_response": "专项督导反馈",
+    "unacknowledged": "督办平台签收",
+}
 
 
 def pct(value: float | None) -> str:

@@ -24,6 +24,7 @@ from duban.plan import Plan
 from duban.reporting.periods import month_end_of
 from duban.reporting.reports import (
     WORK_STATES,
+    ReportError,
     ReportLine,
     due_milestones,
     get_submission,
@@ -174,7 +175,8 @@ def _form_rows(session: Session, plan: Plan, submission: Submission, codes: list
             "this_month": (last.this_month or None) if last and last.submission_id == submission.id else None,
             "obstacles": (last.obstacles or None) if last and last.submission_id == submission.id else None,
             "next_plan": (last.next_plan or None) if last and last.submission_id == submission.id else None,
-            "milestones_done": None,
+            # this round's own tick only: last month's milestones are not this month's
+            "milestones_done": "是" if last and last.submission_id == submission.id and last.milestones_done else None,
             "opinion": (last.opinion or None) if last and last.submission_id == submission.id else None,
         }
         if submission.kind == "department":
@@ -202,6 +204,7 @@ class _Previous:
     obstacles: str
     next_plan: str
     opinion: str
+    milestones_done: bool
 
 
 def _previous_lines(session: Session, submission: Submission, codes: list[str] | None) -> dict[str, _Previous]:
@@ -230,6 +233,7 @@ def _previous_lines(session: Session, submission: Submission, codes: list[str] |
             line.obstacles,
             line.next_plan,
             line.opinion,
+            line.milestones_done,
         )
         for line in lines_of(session, source, codes)
     }
@@ -354,11 +358,14 @@ def submit_online(
     summary: str,
     as_of: date,
     draft: bool,
+    base: int | None = None,
 ) -> SubmissionVersion:
     """The portal's form: each item's editable fields as typed, checked by the workbook's rules
     (rows numbered as the form lists them), all or nothing. Items not sent keep what the form shows
     for them, so a unit with thousands of items saves its form a page at a time."""
     submission = get_submission(session, plan, period, unit)
+    if base is not None and base != submission.version:  # the page was read before a colleague's save
+        raise ReportError(f"{unit}{period}的报表刚刚已由本单位其他人员保存，请刷新页面核对后重新保存")
     shown = _form_rows(session, plan, submission)
     expected = {row["code"]: row for row in shown}
     columns = columns_for(submission.kind)

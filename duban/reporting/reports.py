@@ -177,7 +177,7 @@ def review(
         word = "通过" if done.decision == "accepted" else "退回"
         raise ReportError(f"{by}已于{done.decided_on.isoformat()}审核{word}{township}{period}报表第{version.version}版")
     if not accept and not reason.strip():
-        raise ReportError("退回报表须说明理由（--reason）")
+        raise ReportError("退回报表须说明退回理由")
     if as_of < version.saved_on:
         raise ReportError(f"审核日期{as_of.isoformat()}早于报表提交日期{version.saved_on.isoformat()}")
     session.add(

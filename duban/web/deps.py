@@ -25,7 +25,7 @@ from notifications.render import cn_date, cn_period
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.filters["cn_date"] = cn_date
 TEMPLATES.env.filters["cn_period"] = cn_period
-MAX_FIELDS = 20_000  # a township's whole report at 30,000 items is about 15,000 fields
+MAX_FIELDS = 20_000  # a page of a report is page_rows x 7 fields; a whole form beyond this goes by xlsx
 MAX_FILES = 10
 
 
@@ -97,7 +97,7 @@ def person(request: Request) -> Person:
             )
     if found is None:  # raised after the block: find's removal of an ended session is committed, not rolled back
         raise SignInNeeded
-    if who.must_change and request.url.path != "/account/password":
+    if who.must_change and request.url.path not in ("/account/password", "/logout"):
         raise PasswordChangeNeeded
     request.state.person = who
     return who

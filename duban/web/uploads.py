@@ -34,8 +34,8 @@ def received(files: list[UploadFile], *, max_bytes: int) -> Iterator[list[Path]]
         paths = []
         for upload in files:
             name = _name(upload.filename or "")
-            try:
-                target = under(folder, name)
+            try:  # each in its own folder: phones name every photo image.jpg
+                target = under(Path(tempfile.mkdtemp(dir=folder)), name)
             except PathRefused:
                 raise HTTPException(400, f"文件名“{textgate.shown(name)}”不合法，已拒绝") from None
             size = 0

@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.responses import Response
 
-from duban import acknowledge
+from duban import acknowledge, audit
 from duban.acknowledge import AcknowledgeError
 from duban.db import session_scope
 from duban.reporting.reports import STATUS_LABELS as REPORT_LABELS
@@ -71,7 +71,7 @@ def sign_for(request: Request, who: Signed, form: Posted) -> Response:
     kind = str(form.get("kind") or "")
     key = str(form.get("key") or "")
     try:
-        with session_scope() as session:
+        with session_scope() as session, audit.entered_by(who.name, "portal"):
             acknowledge.acknowledge(session, unit=who.unit, kind=kind, key=key, as_of=today(request), person=who.label)
     except (AcknowledgeError, TextRefused) as exc:
         return render(request, "error.html", 404, message=str(exc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -23,7 +23,7 @@ from duban.status import LIGHT_LABELS, Lights
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, Signed, need, render, today
 from duban.web.scope import hidden, may_see, visible_items
-from duban.web.security import EVIDENCE_CSP
+from duban.web.security import EVIDENCE_CSP, PDF_CSP
 from duban.web.uploads import received, uploads_in
 from models import Evidence, LedgerItem
 
@@ -54,7 +54,11 @@ def items(
         if status in STATUS_LABELS:
             conditions.append(table.status == status)
         if q:
-            conditions.append(col(LedgerItem.code).contains(textgate.clean(q, limit=40, field="编号")))
+            try:
+                typed = textgate.clean(q, limit=40, field="问题编号")
+            except TextRefused as exc:
+                raise HTTPException(400, str(exc)) from None
+            conditions.append(col(LedgerItem.code).contains(typed, autoescape=True))
         rows_per_page = plan.portal.page_rows
         page = max(1, min(page, 10_000))
         total = session.exec(select(func.count()).select_from(LedgerItem).where(*conditions)).one()
@@ -142,7 +146,7 @@ def evidence_file(request: Request, code: str, evidence_id: int, who: Signed) ->
         media_type=media,
         headers={
             "content-disposition": f"{disposition}; filename*=UTF-8''{quote(found.filename)}",
-            "content-security-policy": EVIDENCE_CSP,
+            "content-security-policy": PDF_CSP if kind == "pdf" else EVIDENCE_CSP,
             "cache-control": "private, no-store",
         },
     )

@@ -82,6 +82,7 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
                 summary=str(form.get("summary") or ""),
                 as_of=today(request),
                 draft=draft,
+                base=int(base) if (base := str(form.get("base") or "")).isdigit() else None,
             )
     except REFUSALS as exc:
         return _own(request, who, period, error=str(exc), status_code=400, entered=entered)
@@ -100,6 +101,7 @@ def download_form(request: Request, period: str, who: Signed) -> Response:
         with session_scope() as session:
             write_form(session, current_plan(session), period=period, unit=who.unit, path=path)
     except REFUSALS as exc:
+        _remove(folder)
         return render(request, "error.html", 400, message=str(exc))
     return FileResponse(
         path,
