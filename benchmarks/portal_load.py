@@ -47,7 +47,7 @@ import time
 from collections import defaultdict
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,7 @@ def add_accounts(home: Path) -> None:
                         password_hash=hashed,
                         must_change_password=True,
                         created_at=now(),
+                        opened_on=date.fromisoformat(FILED_ON),  # opened with the ledger, before the round
                     )
                 )
 

@@ -10,7 +10,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -110,6 +110,7 @@ def add(
     mobile: str,
     password: str,
     by: str,
+    as_of: date,
 ) -> Account:
     kind = plan.unit_kind(unit)
     if kind not in ROLES_BY_KIND:
@@ -140,6 +141,7 @@ def add(
         password_hash=hash_password(password),
         must_change_password=True,
         created_at=now(),
+        opened_on=as_of,
     )
     session.add(account)
     _log(session, by, account, "add", {"unit": unit, "role": role, "name": name})

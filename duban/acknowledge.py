@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from duban import audit, textgate
 from duban.calendar import WorkingCalendar
 from duban.db import insert_once
 from duban.plan import Plan
-from duban.reporting.escalation import Cause
+from duban.reporting.escalation import OUTSTANDING, Cause
 from duban.reporting.periods import add_working_days
 from duban.reporting.view import LEVEL_LABELS
 from models import Account, Acknowledgement, Campaign, CampaignItem, Escalation, ReportingPeriod, Submission
@@ -88,9 +88,13 @@ def acknowledge(session: Session, *, unit: str, kind: str, key: str, as_of: date
     return added
 
 
-def signed_up(session: Session) -> set[str]:
-    """The units with an account that works: only they are asked to acknowledge."""
-    return set(session.exec(select(Account.unit).where(col(Account.disabled).is_(False))).all())
+def signed_up(session: Session) -> dict[str, date]:
+    """The units with an account that works (only they are asked to acknowledge), and the day the
+    first was opened: a request older than that is counted from that day, not from when it was sent."""
+    query = (
+        select(Account.unit, func.min(Account.opened_on)).where(col(Account.disabled).is_(False)).group_by(Account.unit)
+    )
+    return dict(session.exec(query).all())
 
 
 def outstanding_by_unit(session: Session, as_of: date) -> list[tuple[str, int]]:
@@ -116,7 +120,7 @@ def unacknowledged(session: Session, plan: Plan, as_of: date) -> list[Cause]:
     for request in requests(session, as_of):
         if request.unit not in units or request.acknowledged_on is not None:
             continue
-        due = add_working_days(calendar, request.raised_on, within)
+        due = add_working_days(calendar, max(request.raised_on, units[request.unit]), within)
         if as_of < due:
             continue
         if as_of == due or calendar.working_days_after(due, as_of) == 0:
@@ -156,7 +160,8 @@ def _rounds(session: Session, as_of: date, unit: str | None) -> list[Request]:
     if not periods:
         return []
     opened = {p.period: p.opened_on for p in periods}
-    query = select(Submission).where(col(Submission.period).in_(opened))
+    # a report already sent has been received: only those still to send are asked for a 签收
+    query = select(Submission).where(col(Submission.period).in_(opened), col(Submission.status).in_(OUTSTANDING))
     if unit:
         query = query.where(Submission.unit == unit)
     return [
@@ -177,7 +182,11 @@ def _campaigns(session: Session, as_of: date, unit: str | None) -> list[Request]
     query = (
         select(Campaign.id, Campaign.title, Campaign.started_on, CampaignItem.unit, CampaignItem.lead_department)
         .join(CampaignItem, col(CampaignItem.campaign_id) == col(Campaign.id))
-        .where(col(Campaign.closed_on).is_(None), Campaign.started_on <= as_of)
+        .where(
+            col(Campaign.closed_on).is_(None),
+            Campaign.started_on <= as_of,
+            col(CampaignItem.first_responded_on).is_(None),  # a unit that answered has received it
+        )
         .distinct()
     )
     if unit:

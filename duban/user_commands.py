@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 from rich.table import Table
 
 from duban.accounts import ROLE_LABELS
-from duban.cli_common import entered_at_terminal, out, print_json, user_errors
+from duban.cli_common import as_of_option, entered_at_terminal, out, print_json, user_errors
 
 
 @click.group()
@@ -20,9 +22,10 @@ def user() -> None:
 @click.option("--name", required=True, help="The person's name, e.g. 张三.")
 @click.option("--role", type=click.Choice(sorted(ROLE_LABELS)), help="Default: clerk, staff or leader by unit.")
 @click.option("--mobile", default="", help="11 digits.")
+@as_of_option
 @user_errors
 @entered_at_terminal
-def user_add(unit: str, login: str, name: str, role: str | None, mobile: str) -> None:
+def user_add(unit: str, login: str, name: str, role: str | None, mobile: str, as_of: date) -> None:
     """Open an account; the initial password is DUBAN_NEW_PASSWORD, or generated and printed once."""
     from duban import accounts
     from duban.db import session_scope
@@ -41,6 +44,7 @@ def user_add(unit: str, login: str, name: str, role: str | None, mobile: str) ->
             mobile=mobile,
             password=password,
             by=plan.office.name,
+            as_of=as_of,
         )
     out.print(f"已开通账号 {account.login}（{account.name}，{account.unit}，{ROLE_LABELS[account.role]}）")
     if generated:

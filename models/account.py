@@ -25,6 +25,7 @@ class Account(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = None
     created_at: datetime
+    opened_on: date  # the programme's day it was opened: 签收 is asked of the unit from then on
     password_changed_at: datetime | None = None
 
 

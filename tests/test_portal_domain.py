@@ -128,7 +128,7 @@ def test_disable_and_reset_end_the_sessions_and_are_logged(initialised, monkeypa
 
 def test_a_request_not_acknowledged_is_reminded_then_escalated_and_resolved_once_acknowledged(imported, monkeypatch):
     monkeypatch.setenv("DUBAN_NEW_PASSWORD", PASSWORD)
-    imported("user", "add", "--unit", "城关街道", "--login", "cg-zhang", "--name", "张三")
+    imported("user", "add", "--unit", "城关街道", "--login", "cg-zhang", "--name", "张三", "--as-of", "2022-04-20")
     imported("tick", "--as-of", "2022-05-01")  # the May round opens (Labour Day holidays: 30 April to 4 May)
     # one working day to acknowledge: 5 May is the first working day after the 1st
     escalate_overdue(date(2022, 5, 4))
@@ -178,6 +178,34 @@ def test_a_request_not_acknowledged_is_reminded_then_escalated_and_resolved_once
     )
     # units without an account are never asked
     assert {e.unit for e in rows(Escalation, Escalation.cause == "unacknowledged")} == {"城关街道"}
+
+
+def test_a_unit_given_an_account_late_is_counted_from_that_day_and_only_for_what_it_still_owes(imported, monkeypatch):
+    """Opened on 9 May, after the round (1 May): reminded on the next working day, not escalated at once;
+    once the report is in, the round is no longer asked to be acknowledged."""
+    from duban.programme import current_plan
+    from duban.reporting.reports import ReportLine, get_submission, save_report
+
+    monkeypatch.setenv("DUBAN_NEW_PASSWORD", PASSWORD)
+    imported("tick", "--as-of", "2022-05-01")
+    imported("user", "add", "--unit", "城关街道", "--login", "cg-zhang", "--name", "张三", "--as-of", "2022-05-09")
+    escalate_overdue(date(2022, 5, 9))
+    assert rows(Escalation, Escalation.cause == "unacknowledged") == []
+    assert rows(OutboxMessage, OutboxMessage.kind == "acknowledge_reminder") == []
+    escalate_overdue(date(2022, 5, 10))  # 9 May + 1 working day
+    reminded = rows(OutboxMessage, OutboxMessage.kind == "acknowledge_reminder")
+    assert {m.recipient for m in reminded} == {"城关街道"}
+    assert "提醒：请签收2022年5月整治进度报送通知" in {m.subject for m in reminded}
+    assert rows(Escalation, Escalation.cause == "unacknowledged") == []
+    with Session(engine()) as session:
+        plan = current_plan(session)
+        submission = get_submission(session, plan, "2022-05", "城关街道")
+        lines = [ReportLine(item_code=code, progress=0, work_state="未开工") for code in submission.items]
+        save_report(session, plan, submission=submission, lines=lines, as_of=date(2022, 5, 10), draft=False)
+        session.commit()
+        assert [r for r in acknowledge.requests(session, date(2022, 5, 11), "城关街道") if r.kind == "round"] == []
+    escalate_overdue(date(2022, 5, 11))
+    assert rows(Escalation, Escalation.cause == "unacknowledged") == []
 
 
 # -- deep links ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from duban.accounts import ROLE_LABELS, ROLES_BY_KIND, AccountError
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import TextRefused
-from duban.web.deps import Posted, Signed, need, render
+from duban.web.deps import Posted, Signed, need, render, today
 
 router = APIRouter()
 
@@ -37,6 +37,7 @@ def add_account(request: Request, who: Signed, form: Posted) -> Response:
                 mobile=str(form.get("mobile") or ""),
                 password=password,
                 by=who.unit,
+                as_of=today(request),
             )
     except (AccountError, TextRefused) as exc:
         return _page(request, error=str(exc), status_code=400)
