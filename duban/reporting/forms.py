@@ -33,7 +33,7 @@ from duban.reporting.reports import (
     save_report,
 )
 from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter, put
-from models import LedgerItem, Review, Submission, SubmissionVersion
+from models import LedgerItem, Review, Submission, SubmissionLine, SubmissionVersion
 from notifications.render import cn_period
 
 
@@ -267,9 +267,13 @@ def _previous_summary(session: Session, submission: Submission) -> str | None:
 
 
 def _state_of(item: LedgerItem) -> str:
-    if item.status in ("open", "planned"):
+    """The state a form starts from, never at odds with the progress beside it (the form's own rules:
+    未开工 is 0, 已完成 is 100), so a row the clerk leaves as it is can always be sent."""
+    if item.progress == 100:
+        return "已完成"
+    if item.progress == 0 and item.status in ("open", "planned"):
         return "未开工"
-    return "已完成" if item.status in ("close_requested", "verified", "closed") else "推进中"
+    return "推进中"
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -366,24 +370,30 @@ def submit_online(
     submission = get_submission(session, plan, period, unit)
     if base is not None and base != submission.version:  # the page was read before a colleague's save
         raise ReportError(f"{unit}{period}的报表刚刚已由本单位其他人员保存，请刷新页面核对后重新保存")
-    shown = _form_rows(session, plan, submission)
-    expected = {row["code"]: row for row in shown}
     columns = columns_for(submission.kind)
     editable = {c.key for c in columns if c.editable}
-    unknown = [code for code in entered if code not in expected]
+    order = {code: number for number, code in enumerate(submission.items, start=1)}
     problems: list[Problem] = []
-    if unknown:
+    if any(code not in order for code in entered):
         problems.append(Problem(WEB_FORM, None, "", "提交了不属于本单位本期报送范围的问题编号"))
+    # Rows not on the page sent keep what the form shows for them: the unit's last save when it has
+    # one (read as it was kept, without building the form's other rows), else the form as it starts.
+    carried = _carried(session, submission, [code for code in submission.items if code not in entered])
+    sent = [code for code in submission.items if code in entered] if carried is not None else None
+    shown = _form_rows(session, plan, submission, sent)
+    expected = {row["code"]: row for row in shown}
     rows = []
-    for number, row in enumerate(shown, start=1):
-        # a row not on the page sent (a large unit's form comes in pages) keeps what it shows: its
-        # saved value, or last month's
+    for row in shown:
         typed = entered.get(row["code"])
         cells = {c.key: row.get(c.key) for c in columns if not c.editable or typed is None}
         if typed is not None:
             cells.update({key: (typed.get(key) or None) for key in editable})
-        rows.append((number, cells))
-    lines = _checked_lines(WEB_FORM, submission, columns, rows, expected, draft, problems)
+        rows.append((order[row["code"]], cells))
+    checked = _checked_lines(WEB_FORM, submission, columns, rows, expected, draft or carried is not None, problems)
+    if carried:  # the "nothing filled" problem does not apply to a page of a form already saved
+        problems[:] = [p for p in problems if p.message != "没有填报任何问题"]
+    by_code = {line.item_code: line for line in checked} | (carried or {})
+    lines = [by_code[code] for code in submission.items if code in by_code]
     text = ""
     try:
         text = long_text(summary) or ""
@@ -394,6 +404,26 @@ def submit_online(
     return save_report(
         session, plan, submission=submission, lines=lines, as_of=as_of, draft=draft, source=WEB_FORM, summary=text
     )
+
+
+def _carried(session: Session, submission: Submission, codes: list[str]) -> dict[str, ReportLine] | None:
+    """The unit's last saved lines of `codes`, or None when some are not saved yet."""
+    if not codes:
+        return {}
+    own = latest_version(session, submission)
+    if own is None:
+        return None
+    table = SubmissionLine.__table__
+    fields = [name for name in ReportLine.__dataclass_fields__ if name != "item_code"]
+    found = {
+        code: ReportLine(code, *values)
+        for code, *values in session.execute(
+            select(table.c.item_code, *(table.c[name] for name in fields)).where(table.c.version_id == own.id)
+        )
+    }
+    if any(code not in found for code in codes):
+        return None
+    return {code: found[code] for code in codes}
 
 
 def _read_line(
