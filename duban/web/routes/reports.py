@@ -226,13 +226,15 @@ def _townships_of(session, who: Person, period: str) -> list[Submission]:  # noq
 
 
 def _reviewable(session, plan, who: Person, period: str, unit: str) -> Submission:  # noqa: ANN001
-    """A township's report is shown to its reviewing departments and the Office; to no one else."""
+    """A township's report is shown to its reviewing departments, the Office and the leaders; a
+    department's consolidated report to the Office and the leaders; to no one else."""
     try:
         submission = get_submission(session, plan, period, unit)
     except REFUSALS:
         raise hidden() from None
-    allowed = who.kind in ("office", "leader") or (who.kind == "department" and who.unit in submission.reviewers)
-    if submission.kind != "township" or not allowed:
+    if who.kind in ("office", "leader"):
+        return submission
+    if submission.kind != "township" or who.kind != "department" or who.unit not in submission.reviewers:
         raise hidden()
     return submission
 
@@ -256,6 +258,7 @@ def _review_page(
             select(Review).where(Review.submission_id == submission.id).order_by(col(Review.id))
         ).all()
         decided = any(r.department == who.unit and version and r.version == version.version for r in reviews)
+        summary = version.summary if version else ""
     return render(
         request,
         "review.html",
@@ -267,6 +270,7 @@ def _review_page(
         reviews=reviews,
         labels=STATUS_LABELS,
         others=others,
+        summary=summary,
         may_decide=who.kind == "department"
         and who.role == "reviewer"
         and submission.status == "submitted"
@@ -280,7 +284,10 @@ def _previous_month(session, submission: Submission) -> dict:  # noqa: ANN001 - 
     earlier = session.exec(
         select(Submission)
         .where(
-            Submission.unit == submission.unit, Submission.period < submission.period, Submission.status == "accepted"
+            Submission.unit == submission.unit,
+            Submission.period < submission.period,
+            # a township's report counts once accepted; a department's once sent (nobody accepts it)
+            col(Submission.status).in_(("accepted",) if submission.kind == "township" else ("submitted",)),
         )
         .order_by(col(Submission.period).desc())
     ).first()
