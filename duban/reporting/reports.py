@@ -254,11 +254,24 @@ def _line_fields(line: SubmissionLine) -> dict:
 def _apply_progress(
     session: Session, submission: Submission, lines: list[ReportLine], *, actor: str, as_of: date, note: str
 ) -> None:
-    """Reported progress becomes the item's; work under way moves a planned item to in_progress."""
-    items = {
-        i.code: i
-        for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_([line.item_code for line in lines])))
-    }
+    """Reported progress becomes the item's; work under way moves a planned item to in_progress.
+
+    Only the items a line changes are loaded as objects: a department's report has thousands of lines."""
+    codes = [line.item_code for line in lines]
+    kept = select(LedgerItem.code, LedgerItem.progress, LedgerItem.status).where(col(LedgerItem.code).in_(codes))
+    now = {code: (progress, status) for code, progress, status in session.exec(kept)}
+    lines = [
+        line
+        for line in lines
+        if now[line.item_code][1] not in ("closed", "cancelled")
+        and (
+            now[line.item_code][0] != line.progress
+            or (now[line.item_code][1] == "planned" and line.work_state != "未开工")
+            or line.milestones_done
+        )
+    ]
+    changed = [line.item_code for line in lines]
+    items = {i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_(changed)))}
     month_end = month_end_of(submission.period)
     due = due_milestones(session, [items[line.item_code] for line in lines if line.milestones_done], month_end)
     for line in lines:
