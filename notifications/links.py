@@ -18,8 +18,13 @@ def portal_link(page: str | None) -> str | None:
     return base + quote(page, safe="/?=&")
 
 
-def text_line(link: str) -> str:
-    return f"\n\n请登录督办平台办理：{link}"
+def with_link(text: str, link: str) -> str:
+    """The link as the notice's last paragraph, above its signature (the issuer and the date)."""
+    line = f"请登录督办平台办理：{link}"
+    body, gap, signature = text.rpartition("\n\n")
+    if not gap or signature.count("\n") != 1:
+        return f"{text}\n\n{line}"
+    return f"{body}\n\n{line}\n\n{signature}"
 
 
 def markdown_line(link: str) -> str:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from duban.db import insert_once
 from duban.plan import EmailChannel, Plan
 from models import OutboxMessage
-from notifications.links import markdown_line, portal_link, text_line
+from notifications.links import markdown_line, portal_link, with_link
 from notifications.render import render, render_as
 
 
@@ -53,7 +53,7 @@ def notify(
     context = {"recipient": recipient, "plan": plan, "as_of": as_of, "link": link, **context}
     subject, text = render(kind, **context)
     if link:
-        text += text_line(link)
+        text = with_link(text, link)
     bodies: dict[str, str] = {}  # rendered for the channels that carry them, once
 
     def body(fmt: str) -> str:

@@ -228,7 +228,9 @@ def test_messages_link_to_the_page_that_needs_their_reader(cli, tmp_path, monkey
         for m in rows(OutboxMessage, OutboxMessage.kind == "round_opened", OutboxMessage.recipient == "城关街道")
     }
     link = "https://duban.xxq.gov.cn/reports/2022-05"
-    assert opened["email"].body.endswith(f"请登录督办平台办理：{link}")
+    # the link is the last paragraph, above the signature
+    office = "XX区社区配套设施规划建设管理工作领导小组办公室"
+    assert opened["email"].body.endswith(f"请登录督办平台办理：{link}\n\n{office}\n2022年5月1日")
     assert f'<a href="{link}">登录督办平台办理</a>' in opened["email"].body_html
     assert opened["wecom"].body.endswith(f"[登录督办平台办理]({link})")
 
@@ -247,7 +249,7 @@ def test_an_escalation_links_to_the_item(imported, monkeypatch):
     assert items
     for message in items:
         code = re.search(r"问题(PT2022-\d{4})", message.subject + message.body).group(1)
-        assert message.body.endswith(f"请登录督办平台办理：http://127.0.0.1:8000/items/{code}")
+        assert f"请登录督办平台办理：http://127.0.0.1:8000/items/{code}\n\n" in message.body
 
 
 # -- who entered a change --------------------------------------------------------------------------
@@ -304,7 +306,7 @@ def test_each_close_out_step_tells_whoever_acts_next_with_a_link_to_the_item(imp
     ]
     returned = next(m for m in sent if m.recipient == "城关街道")
     assert "退回理由：缺少验收材料" in returned.body
-    assert all(m.body.endswith("请登录督办平台办理：https://duban.xxq.gov.cn/items/PT2022-0001") for m in sent)
+    assert all("请登录督办平台办理：https://duban.xxq.gov.cn/items/PT2022-0001\n\n" in m.body for m in sent)
 
 
 def test_two_people_of_one_unit_saving_at_once_keep_one_version_and_the_second_is_told(imported):
