@@ -328,3 +328,27 @@ def test_two_people_of_one_unit_saving_at_once_keep_one_version_and_the_second_i
     second.rollback()
     first.close(), second.close()
     assert [v.version for v in rows(SubmissionVersion)] == [1]
+
+
+def test_a_write_refused_by_a_busy_sqlite_is_done_again_and_other_errors_are_not():
+    from sqlalchemy.exc import OperationalError
+
+    from duban.web.deps import BUSY_TRIES, retried
+
+    calls = []
+
+    def refused(message: str, times: int) -> str:
+        calls.append(1)
+        if len(calls) <= times:
+            raise OperationalError("UPDATE submission ...", {}, Exception(message))
+        return "saved"
+
+    assert retried(lambda: refused("database is locked", 2)) == "saved" and len(calls) == 3
+    calls.clear()
+    with pytest.raises(OperationalError, match="locked"):
+        retried(lambda: refused("database is locked", BUSY_TRIES))
+    assert len(calls) == BUSY_TRIES
+    calls.clear()
+    with pytest.raises(OperationalError, match="no such table"):
+        retried(lambda: refused("no such table: account", 1))
+    assert len(calls) == 1

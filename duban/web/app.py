@@ -9,11 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from duban.db import session_scope
 from duban.programme import current_plan
-from duban.web.deps import PasswordChangeNeeded, SignInNeeded, login_url, render
+from duban.web.deps import PasswordChangeNeeded, SignInNeeded, locked, login_url, render
 from duban.web.routes import accounts, auth, campaigns, home, items, office, reports
 from duban.web.security import AddressThrottle, Guard
 
@@ -57,6 +58,12 @@ def create_app(*, as_of: date | None = None, https: bool = False) -> Guard:
         return render(
             request, "error.html", exc.status_code, message=message or MESSAGES.get(exc.status_code, "出错了")
         )
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError):
+        if not locked(exc):
+            raise exc
+        return render(request, "error.html", 503, message="系统繁忙，本次提交未保存，请稍后重新提交")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, _exc: RequestValidationError):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -27,6 +29,8 @@ TEMPLATES.env.filters["cn_date"] = cn_date
 TEMPLATES.env.filters["cn_period"] = cn_period
 MAX_FIELDS = 20_000  # a page of a report is page_rows x 7 fields; a whole form beyond this goes by xlsx
 MAX_FILES = 10
+BUSY_TRIES = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,23 @@ LoginForm = Annotated[FormData, Depends(login_form)]
 def _same_token(sent: object, expected: str | None) -> None:
     if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise HTTPException(403, "表单已失效（安全校验未通过），请刷新页面后重新提交")
+
+
+def locked(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc)
+
+
+def retried(work: Callable[[], T]) -> T:
+    """A unit of work done again when SQLite refused its write: in WAL mode a transaction that read
+    before another's commit cannot write (its snapshot is stale) and is refused at once, whole. The
+    domain's own checks (a report's version) decide on the second try."""
+    for attempt in range(BUSY_TRIES):
+        try:
+            return work()
+        except OperationalError as exc:
+            if not locked(exc) or attempt == BUSY_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: object) -> Response:

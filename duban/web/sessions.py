@@ -18,7 +18,7 @@ from models import Account, WebSession
 
 COOKIE = "duban_session"
 SECURE_COOKIE = "__Host-duban_session"  # HTTPS only, this host only, path /: no subdomain can set it
-TOUCH_SECONDS = 60  # last_seen_at is written at most once a minute per session, not on every request
+TOUCH_SECONDS = 300  # last_seen_at is written at most every 5 minutes per session: idle ends 25-30 min after
 
 
 def digest(token: str) -> str:

@@ -31,10 +31,10 @@ from duban.reporting.reports import (
 from duban.reporting.view import period_view
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused
-from duban.web.deps import Person, Posted, Signed, need, render, today
+from duban.web.deps import Person, Posted, Signed, need, render, retried, today
 from duban.web.scope import hidden
 from duban.web.uploads import received, uploads_in
-from models import Review, Submission
+from models import Review, Submission, SubmissionVersion
 
 router = APIRouter()
 REFUSALS = (ReportError, FormRefused, RefusedFile, SheetError, TextRefused, PeriodError)
@@ -70,12 +70,12 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
         if short in ("p", "s") and code:
             entered[code] = {key: str(form.get(f"{one}.{code}") or "") for key, one in FIELDS.items()}
             entered[code]["milestones_done"] = "是" if form.get(f"d.{code}") else ""
-    try:
+
+    def save() -> SubmissionVersion:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
-            plan = current_plan(session)
-            version = submit_online(
+            return submit_online(
                 session,
-                plan,
+                current_plan(session),
                 period=period,
                 unit=who.unit,
                 entered=entered,
@@ -84,6 +84,9 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
                 draft=draft,
                 base=int(base) if (base := str(form.get("base") or "")).isdigit() else None,
             )
+
+    try:
+        version = retried(save)
     except REFUSALS as exc:
         return _own(request, who, period, error=str(exc), status_code=400, entered=entered)
     what = "草稿已保存" if draft else "已提交"
