@@ -88,10 +88,6 @@ def initial_password() -> tuple[str, bool]:
     return (given, False) if given else (secrets.token_urlsafe(12), True)
 
 
-def label(account: Account) -> str:
-    return f"{account.name}（{account.unit}）"
-
-
 def get(session: Session, login: str) -> Account:
     account = session.exec(select(Account).where(Account.login == login)).first()
     if account is None:

@@ -6,7 +6,7 @@ cannot sign in cannot acknowledge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, func, select
@@ -22,7 +22,6 @@ from models import Account, Acknowledgement, Campaign, CampaignItem, Escalation,
 from notifications.outbox import notify
 from notifications.render import cn_period
 
-KIND_LABELS = {"round": "月度报送通知", "campaign": "专项督导通知", "escalation": "督办通知"}
 RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
 
 
@@ -54,9 +53,7 @@ def requests(session: Session, as_of: date, unit: str | None = None) -> list[Req
     for request in found:
         ack = done.get((request.kind, request.key, request.unit))
         if ack is not None:
-            request = Request(
-                **{**request.__dict__, "acknowledged_on": ack.acknowledged_on, "acknowledged_by": ack.person}
-            )
+            request = replace(request, acknowledged_on=ack.acknowledged_on, acknowledged_by=ack.person)
         shown.append(request)
     return shown
 

@@ -56,7 +56,7 @@ def write_response_form(session: Session, plan: Plan, campaign: Campaign, unit: 
     """The unit's form, with what it answered before; returns the number of items."""
     if path.suffix.lower() != ".xlsx":
         raise SheetError(f"反馈表只能保存为 .xlsx 文件：{path.name}")
-    rows = _rows(session, plan, campaign, unit)
+    rows = form_rows(session, plan, campaign, unit)
     if not rows:
         raise CampaignError(f"{unit}在专项督导“{campaign.title}”中没有需要反馈的问题")
     workbook = Workbook()
@@ -68,7 +68,8 @@ def write_response_form(session: Session, plan: Plan, campaign: Campaign, unit: 
     return len(rows)
 
 
-def _rows(session: Session, plan: Plan, campaign: Campaign, unit: str) -> list[dict]:
+def form_rows(session: Session, plan: Plan, campaign: Campaign, unit: str) -> list[dict]:
+    """The rows of the unit's answer, with what it answered before (the workbook's and the portal's)."""
     mine = items_of(session, campaign.id, unit)
     codes = [i.item_code for i in mine]
     ledger = {i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_(codes)))}
@@ -100,7 +101,7 @@ def read_response_form(session: Session, plan: Plan, campaign: Campaign, unit: s
         raise SheetError(f"文件 {name} 是第{meta['督导编号']}号专项督导的反馈表，不能作为第{campaign.id}号的反馈提交")
     if not header_matches(form.header, COLUMNS):
         raise ResponseRefused([Problem(name, HEADER_ROW, "", "表头被修改，请重新生成反馈表后填写")])
-    expected = {row["code"]: row for row in _rows(session, plan, campaign, unit)}
+    expected = {row["code"]: row for row in form_rows(session, plan, campaign, unit)}
     letters = {c.key: f"{column_letter(i)}列“{c.title}”" for i, c in enumerate(COLUMNS)}
     problems: list[Problem] = []
     answers: list[Answer] = []
@@ -181,17 +182,12 @@ def respond(session: Session, plan: Plan, *, campaign_id: int, unit: str, path: 
 ONLINE = "网页填报"
 
 
-def form_rows(session: Session, plan: Plan, campaign: Campaign, unit: str) -> list[dict]:
-    """The rows of the unit's answer, with what it answered before (the workbook's and the portal's)."""
-    return _rows(session, plan, campaign, unit)
-
-
 def respond_online(
     session: Session, plan: Plan, *, campaign_id: int, unit: str, entered: dict[str, dict[str, str]], as_of: date
 ) -> list[Answer]:
     """The portal's answer form, by the workbook's rules (rows numbered as the page shows them)."""
     campaign = _answerable(session, campaign_id, as_of)
-    shown = _rows(session, plan, campaign, unit)
+    shown = form_rows(session, plan, campaign, unit)
     problems: list[Problem] = []
     if any(code not in {row["code"] for row in shown} for code in entered):
         problems.append(Problem(ONLINE, None, "", "提交了不属于本单位本次督导的问题编号"))

@@ -91,7 +91,7 @@ def write_form(session: Session, plan: Plan, *, period: str, unit: str, path: Pa
     if path.suffix.lower() != ".xlsx":
         raise SheetError(f"填报表只能保存为 .xlsx 文件：{path.name}")
     submission = get_submission(session, plan, period, unit)
-    rows = _form_rows(session, plan, submission)
+    rows = form_rows(session, plan, submission)
     columns = columns_for(submission.kind)
     workbook = Workbook()
     sheet = workbook.active
@@ -149,8 +149,9 @@ def _validations(sheet, columns: tuple[FormColumn, ...], last: int) -> None:  # 
         sheet.add_data_validation(rule)
 
 
-def _form_rows(session: Session, plan: Plan, submission: Submission, codes: list[str] | None = None) -> list[dict]:
-    """Every row of the unit's form, or those of `codes` only (a page of the portal's form)."""
+def form_rows(session: Session, plan: Plan, submission: Submission, codes: list[str] | None = None) -> list[dict]:
+    """Every row of the unit's form, pre-filled with its last values, or those of `codes` only (a page of
+    the portal's form): the workbook and the portal show the same."""
     wanted = submission.items if codes is None else codes
     items = {i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_(wanted)))}
     previous = _previous_lines(session, submission, codes)
@@ -301,7 +302,7 @@ def read_form(session: Session, plan: Plan, *, path: Path, period: str, unit: st
     if meta.get("报送期") != period:
         raise SheetError(f"文件 {name} 是{meta.get('报送期')}的填报表，不能作为{period}的报表提交")
     submission = get_submission(session, plan, period, unit)
-    expected = {row["code"]: row for row in _form_rows(session, plan, submission)}
+    expected = {row["code"]: row for row in form_rows(session, plan, submission)}
     columns = columns_for(submission.kind)
     problems: list[Problem] = []
     if not header_matches(form.header, columns):
@@ -347,11 +348,6 @@ def _checked_lines(
 WEB_FORM = "网页填报"
 
 
-def form_rows(session: Session, plan: Plan, submission: Submission, codes: list[str] | None = None) -> list[dict]:
-    """The rows the form shows (pre-filled, with last values), for the workbook and the portal alike."""
-    return _form_rows(session, plan, submission, codes)
-
-
 def submit_online(
     session: Session,
     plan: Plan,
@@ -380,7 +376,7 @@ def submit_online(
     # one (read as it was kept, without building the form's other rows), else the form as it starts.
     carried = _carried(session, submission, [code for code in submission.items if code not in entered])
     sent = [code for code in submission.items if code in entered] if carried is not None else None
-    shown = _form_rows(session, plan, submission, sent)
+    shown = form_rows(session, plan, submission, sent)
     expected = {row["code"]: row for row in shown}
     rows = []
     for row in shown:

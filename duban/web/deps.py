@@ -20,6 +20,7 @@ from duban import config
 from duban.accounts import ROLE_LABELS
 from duban.db import session_scope
 from duban.programme import current_plan
+from duban.textgate import shown
 from duban.web import sessions
 from duban.web.security import BodyTooLarge
 from notifications.render import cn_date, cn_period
@@ -174,6 +175,9 @@ def retried(work: Callable[[], T]) -> T:
 
 def render(request: Request, name: str, status_code: int = 200, **context: object) -> Response:
     who = getattr(request.state, "person", None)
+    for key in ("error", "message", "notice"):  # a refusal may quote what was typed: invisible characters shown
+        if isinstance(context.get(key), str):
+            context[key] = shown(context[key])
     return TEMPLATES.TemplateResponse(
         request,
         name,

@@ -24,12 +24,21 @@ def uploads_in(form, field: str) -> list[UploadFile]:  # noqa: ANN001 - starlett
     return [f for f in form.getlist(field) if isinstance(f, UploadFile) and f.filename]
 
 
+def scratch() -> Path:
+    """A new private folder under DUBAN_HOME/uploads/ for one request's files (the caller removes it)."""
+    base = config.home() / "uploads"
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=base))
+
+
+def removed(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def received(files: list[UploadFile], *, max_bytes: int) -> Iterator[list[Path]]:
     """The files written under DUBAN_HOME/uploads/<random>/ by their checked names, removed afterwards."""
-    base = config.home() / "uploads"
-    base.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=base))
+    folder = scratch()
     try:
         paths = []
         for upload in files:
@@ -48,7 +57,7 @@ def received(files: list[UploadFile], *, max_bytes: int) -> Iterator[list[Path]]
             paths.append(target)
         yield paths
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        removed(folder)
 
 
 def _name(raw: str) -> str:

@@ -3,9 +3,6 @@ or return with a reason, and the department's own consolidated report."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -14,7 +11,7 @@ from sqlmodel import col, select
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from duban import audit, config
+from duban import audit
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.reporting.forms import WORK_STATES, FormRefused, form_rows, submit_form, submit_online, write_form
@@ -33,7 +30,7 @@ from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, Signed, need, render, retried, today
 from duban.web.scope import hidden
-from duban.web.uploads import received, uploads_in
+from duban.web.uploads import received, removed, scratch, uploads_in
 from models import Review, Submission, SubmissionVersion
 
 router = APIRouter()
@@ -98,19 +95,19 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
 @router.get("/reports/{period}/form.xlsx")
 def download_form(request: Request, period: str, who: Signed) -> Response:
     need(who, kinds=("township", "department"))
-    folder = Path(tempfile.mkdtemp(dir=_scratch()))
+    folder = scratch()
     path = folder / f"{period}-{who.unit}-填报表.xlsx"
     try:
         with session_scope() as session:
             write_form(session, current_plan(session), period=period, unit=who.unit, path=path)
     except REFUSALS as exc:
-        _remove(folder)
+        removed(folder)
         return render(request, "error.html", 400, message=str(exc))
     return FileResponse(
         path,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"},
-        background=BackgroundTask(_remove, folder),
+        background=BackgroundTask(removed, folder),
     )
 
 
@@ -190,7 +187,8 @@ def _own(
             select(Review).where(Review.submission_id == submission.id).order_by(col(Review.id))
         ).all()
         townships = _townships_of(session, who, period) if who.kind == "department" else []
-        summary = (latest_version(session, submission) or Submission()).summary if submission.version else ""
+        last = latest_version(session, submission)
+        summary = last.summary if last else ""
     notice = f"{saved}（第{request.query_params.get('v', '')}版）" if saved in ("草稿已保存", "已提交") else None
     if reviewed:
         notice = "审核意见已提交。"
@@ -309,13 +307,3 @@ def _round(request: Request, period: str) -> Response:
             return render(request, "error.html", 404, message=str(exc))
         view = period_view(session, plan, period, today(request))
     return render(request, "round.html", view=view)
-
-
-def _scratch() -> Path:
-    folder = config.home() / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
