@@ -28,6 +28,7 @@ def schedules(plan: Plan) -> list[Schedule]:
         Schedule("chase-submissions", "flows.reporting:chase_submissions", crons.chase_submissions),
         Schedule("escalate-overdue", "flows.reporting:escalate_overdue", crons.escalate_overdue),
         Schedule("follow-campaigns", "flows.campaign:follow_campaigns", crons.follow_campaigns),
+        Schedule("follow-projects", "flows.mechanism:follow_projects", crons.follow_projects),
         Schedule("monthly-bulletin", "flows.bulletin:monthly_bulletin", crons.monthly_bulletin),
         Schedule("dispatch-outbox", "flows.delivery:dispatch_outbox", crons.dispatch_outbox),
     ]
@@ -47,6 +48,7 @@ def run_day(plan: Plan, day: date) -> list[tuple[str, object]]:
     """Without the engine: run, in order, the steps whose schedules fire on `day`."""
     from duban.bulletin.monthly import assemble_monthly
     from duban.campaign.run import follow_campaigns
+    from duban.mechanism.run import follow_projects
     from duban.reporting import cycle
     from notifications.dispatch import dispatch
 
@@ -55,6 +57,7 @@ def run_day(plan: Plan, day: date) -> list[tuple[str, object]]:
         "chase-submissions": cycle.chase_submissions,
         "escalate-overdue": cycle.escalate_overdue,
         "follow-campaigns": follow_campaigns,
+        "follow-projects": follow_projects,
         "monthly-bulletin": assemble_monthly,
         "dispatch-outbox": lambda d: dispatch(clock=lambda: end_of_office_day(plan, d)),
     }

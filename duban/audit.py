@@ -47,6 +47,12 @@ def who(actor: str, person: str, via: str) -> str:
     return actor
 
 
+def acting(actor: str) -> str:
+    """Who is entering this change, as `who` names them: for a signature or a waiver kept on its row."""
+    entered = _entered_by.get() or EnteredBy()
+    return who(actor, entered.person, entered.via)
+
+
 def record(
     session: Session,
     *,

@@ -29,6 +29,7 @@ from duban.cli_common import (
 )
 from duban.closeout import STATUS_LABELS, ClosureError
 from duban.console import styled
+from duban.mechanism.commands import deliverable, project
 from duban.paths import output_dir
 from duban.programme import plan_in_force
 from duban.reporting.reports import ReportError
@@ -336,6 +337,11 @@ def _describe_day(day: date, results: list[tuple[str, object]]) -> str:
             parts.append(
                 f"专项督导提醒{len(result.reminders)}个单位，督办{len(result.ladder.raised)}项，"
                 f"解除{len(result.ladder.resolved)}项，结束{len(result.closed)}个"
+            )
+        elif slug == "follow-projects" and (result.passed or result.reminders or result.ladder.raised or result.made):
+            parts.append(
+                f"长效机制：通过审查环节{len(result.passed)}个，提醒{result.reminders}条，"
+                f"督办{len(result.ladder.raised)}项，解除{len(result.ladder.resolved)}项"
             )
         elif slug == "monthly-bulletin" and result is not None:
             parts.append(f"印发{result.record.title}")
@@ -876,6 +882,8 @@ def portal(host: str, port: int, as_of: date | None, https: bool | None, workers
 
 
 main.add_command(campaign)
+main.add_command(project)
+main.add_command(deliverable)
 main.add_command(user)
 
 if __name__ == "__main__":

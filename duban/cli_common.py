@@ -20,6 +20,7 @@ from duban.campaign.scope import CampaignError
 from duban.closeout import ClosureError
 from duban.console import LiteralConsole, styled
 from duban.evidence_files import EvidenceRefused
+from duban.mechanism import MechanismError
 from duban.paths import PathRefused
 from duban.plan import PlanError
 from duban.programme import NotInitialised
@@ -47,6 +48,7 @@ USER_ERRORS = (
     TextRefused,
     PathRefused,
     EvidenceRefused,
+    MechanismError,
     OutboxError,
     OperatorUnreachable,  # through the engine, `tick` fails with the dispatch flow: say so, in Chinese
 )

@@ -176,6 +176,7 @@ class Schedules(_Strict):
     dispatch_outbox: str
     monthly_bulletin: str
     follow_campaigns: str
+    follow_projects: str = "50 9 * * *"
 
     @field_validator(
         "open_period",
@@ -184,6 +185,7 @@ class Schedules(_Strict):
         "dispatch_outbox",
         "monthly_bulletin",
         "follow_campaigns",
+        "follow_projects",
     )
     @classmethod
     def _cron(cls, value: str) -> str:
@@ -300,6 +302,76 @@ class Portal(_Strict):
     page_rows: int = Field(default=100, ge=10, le=1000)
 
 
+class DeliverableRule(_Strict):
+    """A document the plan requires (专项规划, 联合审查机制, 工作专班): one per owner of its milestone."""
+
+    milestone: str
+    title: str
+    document: str  # what the issued document is called, e.g. 专项规划
+
+
+class Standard(_Strict):
+    """A provisioning standard (配建标准): what a project of so many households must provide."""
+
+    code: str = Field(pattern=r"^[a-z][a-z_]*$")
+    category: str
+    facility: str = Field(min_length=1, max_length=20)
+    measure: str = Field(min_length=1, max_length=20)
+    unit: str = Field(min_length=1, max_length=10)
+    per_households: int = Field(ge=1)
+    amount: int = Field(ge=0)
+    minimum: int = Field(default=0, ge=0)
+    threshold_households: int = Field(default=0, ge=0)
+
+    def required(self, households: int) -> int:
+        """0 below the threshold; else ceil(households × amount ÷ per_households), at least the minimum."""
+        if households <= 0 or households < self.threshold_households:
+            return 0
+        return max(self.minimum, -(-households * self.amount // self.per_households))
+
+    @property
+    def label(self) -> str:
+        return f"{self.facility}（{self.unit}）"
+
+
+class Gate(_Strict):
+    """A joint-review gate (联合审查/审核) of a new residential project, in the plan's order."""
+
+    code: str = Field(pattern=r"^[a-z][a-z_]*$")
+    name: str
+    lead: str
+    countersigners: tuple[str, ...] = ()
+    within_working_days: int = Field(ge=1, le=60)
+    shortfall_blocks: bool = False
+    only_when: Literal["presale_before_completion"] | None = None
+    checks: str = ""
+
+    @property
+    def signers(self) -> tuple[str, ...]:
+        return (self.lead, *(u for u in self.countersigners if u != self.lead))
+
+
+class Mechanism(_Strict):
+    """三、长效机制: the deliverables, the provisioning standards and the joint-review gates."""
+
+    deliverables: tuple[DeliverableRule, ...] = ()
+    reminders_working_days_before: tuple[int, ...] = (10, 3, 0)
+    signers_reminded_working_days_before: tuple[int, ...] = (1, 0)
+    standards: tuple[Standard, ...] = ()
+    gates: tuple[Gate, ...] = ()
+
+    @field_validator("reminders_working_days_before", "signers_reminded_working_days_before")
+    @classmethod
+    def _reminders(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        return _reminder_days(value)
+
+    def gate(self, code: str) -> Gate | None:
+        return next((g for g in self.gates if g.code == code), None)
+
+    def standard(self, code: str) -> Standard | None:
+        return next((s for s in self.standards if s.code == code), None)
+
+
 class Programme(_Strict):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -326,6 +398,7 @@ class Plan(_Strict):
     limits: Limits = Limits()
     evidence: EvidenceRules = EvidenceRules()
     portal: Portal = Portal()
+    mechanism: Mechanism = Mechanism()
 
     @model_validator(mode="after")
     def _references(self) -> Plan:
@@ -399,6 +472,7 @@ def _reference_problems(plan: Plan) -> list[str]:
                     f"milestones[{i}].must_finish[{j}].facility_type：“{scope.facility_type}”"
                     f"不是{category.name}的设施类型"
                 )
+    problems += _mechanism_problems(plan, names, departments)
     problems += [f"bulletin.distribution：“{u}”不是方案中的单位" for u in plan.bulletin.distribution if u not in names]
     if plan.notifications.operator not in names:
         problems.append(f"notifications.operator：“{plan.notifications.operator}”不是方案中的单位")
@@ -406,6 +480,25 @@ def _reference_problems(plan: Plan) -> list[str]:
         problems.append("reporting：first_period 晚于 last_period")
     if plan.programme.start > plan.programme.end:
         problems.append("programme：start 晚于 end")
+    return problems
+
+
+def _mechanism_problems(plan: Plan, names: list[str], departments: set[str]) -> list[str]:
+    mechanism, problems = plan.mechanism, []
+    milestones = {m.code for m in plan.milestones}
+    for i, rule in enumerate(mechanism.deliverables):
+        if rule.milestone not in milestones:
+            problems.append(f"mechanism.deliverables[{i}].milestone：“{rule.milestone}”不是方案中的时间节点")
+    categories = {c.code for c in plan.categories}
+    codes = [s.code for s in mechanism.standards] + [g.code for g in mechanism.gates]
+    problems += [f"mechanism：代码“{c}”重复" for c in sorted({c for c in codes if codes.count(c) > 1})]
+    for i, standard in enumerate(mechanism.standards):
+        if standard.category not in categories:
+            problems.append(f"mechanism.standards[{i}].category：未知类别“{standard.category}”")
+    for i, gate in enumerate(mechanism.gates):
+        for unit in gate.signers:
+            if unit not in departments:
+                problems.append(f"mechanism.gates[{i}]：“{unit}”不是方案中的部门")
     return problems
 
 

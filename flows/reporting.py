@@ -47,12 +47,14 @@ def tick(as_of: date | None = None) -> list[str]:
     from flows.bulletin import monthly_bulletin
     from flows.campaign import follow_campaigns
     from flows.delivery import dispatch_outbox
+    from flows.mechanism import follow_projects
 
     flows = {
         "open-period": open_period,
         "chase-submissions": chase_submissions,
         "escalate-overdue": escalate_overdue,
         "follow-campaigns": follow_campaigns,
+        "follow-projects": follow_projects,
         "monthly-bulletin": monthly_bulletin,
         "dispatch-outbox": dispatch_outbox,
     }

@@ -6,6 +6,7 @@ from models.bulletin import BulletinRecord
 from models.campaign import Campaign, CampaignItem
 from models.escalation import Escalation
 from models.ledger import Evidence, LedgerItem, PlanMilestone, RectificationPlan
+from models.mechanism import Deliverable, Project, ProjectGate, Signature, Waiver
 from models.outbox import DeliveredPart, OutboxMessage, WecomSend
 from models.programme import Category, ProgrammeRecord, UnitRecord
 from models.reporting import (
@@ -26,20 +27,25 @@ __all__ = [
     "CampaignItem",
     "Category",
     "DeliveredPart",
+    "Deliverable",
     "Escalation",
     "Evidence",
     "LedgerItem",
     "MilestoneDone",
     "OutboxMessage",
     "PlanMilestone",
+    "Project",
+    "ProjectGate",
     "ProgrammeRecord",
     "RectificationPlan",
     "ReportingPeriod",
     "Review",
     "Submission",
     "SubmissionLine",
+    "Signature",
     "SubmissionVersion",
     "UnitRecord",
+    "Waiver",
     "WebSession",
     "WecomSend",
 ]

@@ -13,6 +13,7 @@ SCHEDULED = {
     "chase-submissions": "0 9 * * *",
     "escalate-overdue": "30 9 * * *",
     "follow-campaigns": "45 9 * * *",
+    "follow-projects": "50 9 * * *",
     "monthly-bulletin": "0 10 * * *",
     "dispatch-outbox": "*/5 8-17 * * *",
 }

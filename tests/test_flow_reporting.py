@@ -49,7 +49,14 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
     from flows.reporting import tick
 
     load_small_ledger(initialised, tmp_path)
-    every_day = ["chase-submissions", "escalate-overdue", "follow-campaigns", "monthly-bulletin", "dispatch-outbox"]
+    every_day = [
+        "chase-submissions",
+        "escalate-overdue",
+        "follow-campaigns",
+        "follow-projects",
+        "monthly-bulletin",
+        "dispatch-outbox",
+    ]
     assert tick(date(2022, 10, 1)) == ["open-period", *every_day]
     assert tick(date(2022, 10, 8)) == every_day
     with session_scope() as session:
@@ -68,7 +75,7 @@ def test_cli_tick_through_the_engine(prefect_server: None, initialised: Cli, tmp
     load_small_ledger(initialised, tmp_path)
     result = initialised("tick", "--as-of", "2022-10-01", "--engine")
     assert result.output.strip() == (
-        "2022-10-01：open-period；chase-submissions；escalate-overdue；follow-campaigns；monthly-bulletin；dispatch-outbox"
+        "2022-10-01：open-period；chase-submissions；escalate-overdue；follow-campaigns；follow-projects；monthly-bulletin；dispatch-outbox"
     )
 
 

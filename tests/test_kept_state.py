@@ -139,6 +139,8 @@ def test_an_old_database_gets_its_deadlines_from_the_plans_when_migrated(importe
     _sql("DROP INDEX ix_outbox_claimed_by")
     _sql("ALTER TABLE ledger_item DROP COLUMN plan_revision")
     _sql("ALTER TABLE ledger_item DROP COLUMN deadline")
+    for table in ("signature", "waiver", "project_gate", "project", "deliverable"):  # what 0009 added
+        _sql(f"DROP TABLE {table}")
     for table in ("acknowledgement", "web_session", "account"):  # and what 0008 added after it
         _sql(f"DROP TABLE {table}")
     _sql("ALTER TABLE audit_entry DROP COLUMN person")

@@ -21,6 +21,7 @@ NAMES = [
     "dispatch-outbox",
     "escalate-overdue",
     "follow-campaigns",
+    "follow-projects",
     "monthly-bulletin",
     "open-period",
     "supervision-campaign",
@@ -178,6 +179,7 @@ LISTING = [  # name, work pool, concurrency limit, schedules (cron, timezone), p
     ["dispatch-outbox", "duban", 1, [["*/5 8-17 * * *", "Asia/Shanghai"]], ["at", "limit"]],
     ["escalate-overdue", "duban", 1, [["30 9 * * *", "Asia/Shanghai"]], ["as_of"]],
     ["follow-campaigns", "duban", 1, [["45 9 * * *", "Asia/Shanghai"]], ["as_of"]],
+    ["follow-projects", "duban", 1, [["50 9 * * *", "Asia/Shanghai"]], ["as_of"]],
     ["monthly-bulletin", "duban", 1, [["0 10 * * *", "Asia/Shanghai"]], ["as_of"]],
     ["open-period", "duban", 1, [["0 8 1 * *", "Asia/Shanghai"]], ["as_of"]],
     [

@@ -17,6 +17,9 @@ MATTERS = {  # escalations without an item
     "missing_submission": "进度报送",
     "campaign_response": "专项督导反馈",
     "unacknowledged": "督办平台签收",
+    "late_countersign": "联合审查会签",
+    "late_resubmission": "联合审查重新提交",
+    "overdue_deliverable": "长效机制文件",
 }
 
 

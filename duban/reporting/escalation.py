@@ -33,7 +33,11 @@ from notifications.outbox import notify
 from notifications.render import cn_period
 
 OUTSTANDING = ("requested", "draft", "returned")
-WORK_CAUSES = ("overdue_item", "overdue_milestone")  # the others (a report, a campaign response) are answers due
+WORK_CAUSES = (
+    "overdue_item",
+    "overdue_milestone",
+    "overdue_deliverable",
+)  # the others (a report, a campaign response) are answers due
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ CAUSE_LABELS = {
     "overdue_milestone": "时间节点逾期",
     "campaign_response": "专项督导未反馈",
     "unacknowledged": "逾期未签收",
+    "late_countersign": "会签逾期",
+    "late_resubmission": "退回后逾期未重新提交",
+    "overdue_deliverable": "长效机制文件逾期",
 }
 LEVEL_LABELS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
 
