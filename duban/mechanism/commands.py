@@ -178,24 +178,25 @@ def project_sign(
         out.print(f"  {name}已通过；当前环节：{now}")
 
 
-@project.command("resubmit")
+@project.command("submit")
 @click.argument("code")
 @click.option("--by", "by", required=True, help="The gate's lead department.")
-@click.option("--note", default="", help="What was changed.")
+@click.option("--note", default="", help="What is submitted, or what was changed after a rejection.")
+@click.option("--gate", "gate", default=None, help="The gate expected to be open (a guard against a stale view).")
 @as_of_option
 @user_errors
 @entered_at_terminal
-def project_resubmit(code: str, by: str, note: str, as_of: date) -> None:
-    """Put a returned gate to its signers again."""
+def project_submit(code: str, by: str, note: str, gate: str | None, as_of: date) -> None:
+    """Put the project's open gate (or a returned one) to its signers."""
     from duban.db import session_scope
     from duban.mechanism import gates
     from duban.programme import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
-        row = gates.resubmit(session, plan, code, by=by, note=note, as_of=as_of)
+        row = gates.submit(session, plan, code, by=by, note=note, as_of=as_of, gate_code=gate)
         name, due = gates.rule_of(plan, row).name, row.due_on
-    out.print(f"项目{code}{name}已重新提交（第{row.round}次），会签期限{due.isoformat()}。")
+    out.print(f"项目{code}{name}已提交会签（第{row.round}次），会签期限{due.isoformat()}。")
 
 
 @project.command("waive")

@@ -1,6 +1,8 @@
-"""A project's joint-review gates (联合审查/审核): opened in the plan's order, signed by the lead
-department and the countersigners, returned on a rejection, passed when all approve and no
-shortfall stands unwaived. Each step is one transaction with its audit entry and its messages.
+"""A project's joint-review gates (联合审查/审核): opened in the plan's order, submitted by the gate's
+lead department when the project reaches that stage (the developer's materials are ready), signed by
+the lead and the countersigners within the gate's working days, returned on a rejection for the lead
+to submit again, passed when all approve and no shortfall stands unwaived. Each step is one
+transaction with its audit entry and its messages.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from notifications.outbox import notify
 
 GATE_STATES = {
     "waiting": "未开始",
+    "open": "待提交",
     "in_review": "会签中",
     "returned": "已退回",
     "passed": "已通过",
@@ -68,7 +71,7 @@ def applies(rule: Gate, project: Project) -> bool:
 
 
 def register(session: Session, plan: Plan, project: Project, as_of: date) -> None:
-    """A project newly in the register: all its gates, the first one opened for signatures."""
+    """A project newly in the register: all its gates, the first one opened for its lead to submit."""
     session.add(project)
     session.flush()
     for seq, rule in enumerate(plan.mechanism.gates, start=1):
@@ -78,7 +81,8 @@ def register(session: Session, plan: Plan, project: Project, as_of: date) -> Non
 
 
 def open_next(session: Session, plan: Plan, project: Project, as_of: date) -> ProjectGate | None:
-    """Open the first gate still waiting (skipping those that do not apply); None when all have passed."""
+    """Open the first gate still waiting (skipping those that do not apply) for its lead department to
+    submit; None when all have passed."""
     for gate in gates_of(session, project):
         if gate.state in ("passed", "skipped"):
             continue
@@ -90,7 +94,20 @@ def open_next(session: Session, plan: Plan, project: Project, as_of: date) -> Pr
             session.add(gate)
             _log(session, project, gate, rule.lead, "gate_skipped", as_of, note="预售晚于竣工或无预售，不适用")
             continue
-        _submit(session, plan, project, gate, rule, as_of)
+        gate.state = "open"
+        project.gate, project.gate_state = gate.gate, "open"
+        session.add_all([gate, project])
+        _log(session, project, gate, rule.lead, "gate_opened", as_of)
+        notify(
+            session,
+            plan,
+            key=f"gate:{project.code}:{gate.gate}:open",
+            kind="gate_open",
+            recipient=rule.lead,
+            as_of=as_of,
+            page=f"/projects/{project.code}",
+            **_facts(project, rule),
+        )
         return gate
     project.gate, project.gate_state = None, "done"
     session.add(project)
@@ -123,8 +140,7 @@ def _submit(session: Session, plan: Plan, project: Project, gate: ProjectGate, r
             shortfalls=shortfalls,
             **_facts(project, rule),
         )
-    action = "gate_opened" if gate.round == 1 else "gate_resubmitted"
-    _log(session, project, gate, rule.lead, action, as_of, after={"round": gate.round, "due_on": gate.due_on})
+    _log(session, project, gate, rule.lead, "gate_submitted", as_of, after={"round": gate.round, "due_on": gate.due_on})
 
 
 def sign(
@@ -146,7 +162,7 @@ def sign(
         raise MechanismError(f"项目{code}当前没有待会签的{_gate_name(plan, gate_code)}")
     rule = rule_of(plan, gate)
     if gate.state != "in_review":
-        raise MechanismError(f"项目{code}{rule.name}已退回牵头部门，待重新提交后再签署")
+        raise MechanismError(f"项目{code}{rule.name}尚未提交会签（{GATE_STATES[gate.state]}），待牵头部门提交后再签署")
     if as_of < gate.submitted_on:
         raise MechanismError(f"签署日期{as_of}早于本轮提交日期{gate.submitted_on}")
     query = select(Signature).where(
@@ -213,20 +229,23 @@ def _return(
     )
 
 
-def resubmit(session: Session, plan: Plan, code: str, *, by: str, note: str = "", as_of: date) -> ProjectGate:
-    """The lead department puts a returned gate to the signers again (a new round)."""
+def submit(
+    session: Session, plan: Plan, code: str, *, by: str, note: str = "", as_of: date, gate_code: str | None = None
+) -> ProjectGate:
+    """The lead department puts the open gate, or a returned one, to the signers (a new round)."""
     project = get_project(session, code)
     gate = current_gate(session, project)
-    if gate is None or gate.state != "returned":
-        raise MechanismError(f"项目{code}当前没有被退回待重新提交的环节")
+    if gate is None or gate.state not in ("open", "returned") or (gate_code and gate.gate != gate_code):
+        raise MechanismError(f"项目{code}当前没有待提交会签的{_gate_name(plan, gate_code)}")
     rule = rule_of(plan, gate)
     if by != rule.lead:
-        raise MechanismError(f"{rule.name}由{rule.lead}牵头，{by}不能重新提交")
-    if as_of < gate.returned_on:
-        raise MechanismError(f"提交日期{as_of}早于退回日期{gate.returned_on}")
+        raise MechanismError(f"{rule.name}由{rule.lead}牵头，{by}不能提交")
+    since = gate.returned_on or project.registered_on
+    if as_of < since:
+        raise MechanismError(f"提交日期{as_of}早于{since}")
     note = textgate.clean(note, multiline=True, limit=textgate.NOTE_LIMIT, field="说明")
     if note:
-        _log(session, project, gate, by, "resubmission_note", as_of, note=note)
+        _log(session, project, gate, by, "submission_note", as_of, note=note)
     _submit(session, plan, project, gate, rule, as_of)
     return gate
 

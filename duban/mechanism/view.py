@@ -98,7 +98,7 @@ def register_rows(session: Session, plan: Plan, as_of: date, *, township: str | 
     projects = list(session.exec(query))
     open_gates = {
         g.project_id: g
-        for g in session.exec(select(ProjectGate).where(col(ProjectGate.state).in_(("in_review", "returned"))))
+        for g in session.exec(select(ProjectGate).where(col(ProjectGate.state).in_(("open", "in_review", "returned"))))
     }
     waiting: dict[int, list[Signature]] = {}
     ids = [g.id for g in open_gates.values()]
@@ -136,7 +136,7 @@ def register_rows(session: Session, plan: Plan, as_of: date, *, township: str | 
 
 
 def queue(session: Session, plan: Plan, unit: str, as_of: date) -> dict[str, list[dict]]:
-    """What a unit owes: opinions awaited from it, and gates returned to it as lead department."""
+    """What a unit owes: opinions awaited from it, and gates it leads that are open or returned to it."""
     query = (
         select(Signature, ProjectGate, Project)
         .join(ProjectGate, Signature.gate_id == ProjectGate.id)
@@ -163,15 +163,15 @@ def queue(session: Session, plan: Plan, unit: str, as_of: date) -> dict[str, lis
         for signature, gate, project in session.exec(query)
     ]
     leads = [g.code for g in plan.mechanism.gates if g.lead == unit]
-    returned = []
+    to_submit = []
     if leads:
         query = (
             select(ProjectGate, Project)
             .join(Project, ProjectGate.project_id == Project.id)
-            .where(ProjectGate.state == "returned", col(ProjectGate.gate).in_(leads))
-            .order_by(col(ProjectGate.resubmit_due))
+            .where(col(ProjectGate.state).in_(("open", "returned")), col(ProjectGate.gate).in_(leads))
+            .order_by(col(ProjectGate.state).desc(), col(ProjectGate.resubmit_due), col(Project.code))
         )
-        returned = [
+        to_submit = [
             {
                 "code": project.code,
                 "name": project.name,
@@ -179,9 +179,10 @@ def queue(session: Session, plan: Plan, unit: str, as_of: date) -> dict[str, lis
                 "gate": gates.rule_of(plan, gate).name,
                 "gate_code": gate.gate,
                 "round": gate.round,
+                "state": gate.state,
                 "due_on": gate.resubmit_due,
-                "late": as_of > gate.resubmit_due,
+                "late": gate.resubmit_due is not None and as_of > gate.resubmit_due,
             }
             for gate, project in session.exec(query)
         ]
-    return {"to_sign": to_sign, "returned": returned}
+    return {"to_sign": to_sign, "to_submit": to_submit}
