@@ -33,12 +33,17 @@ demo: install
 	@echo "--- the same file again changes nothing:"
 	$(DUBAN) ledger import samples/ledger-2022.csv --as-of 2022-04-08
 	@echo "--- April to December 2022, day by day: rounds, forms, reviews, reminders, escalations, close-outs,"
-	@echo "    the monthly bulletins on schedule, and two supervision campaigns (key items; kindergartens)"
+	@echo "    the monthly bulletins on schedule, two supervision campaigns (key items; kindergartens), and the"
+	@echo "    long-term mechanism: 15 new projects through their joint-review gates, the plan's documents issued"
 	DUBAN_HOME=$(DEMO_HOME) $(BIN)/python scripts/replay_2022.py
 	$(DUBAN) period show 2022-12 --as-of 2022-12-31
 	@echo "--- the supervision campaigns, and where the kindergarten campaign ended"
 	$(DUBAN) campaign list --as-of 2022-12-31
 	$(DUBAN) campaign show 2 --as-of 2022-12-31
+	@echo "--- the long-term mechanism: the project register, a shortfall waived by the Office, the plan's documents"
+	$(DUBAN) project list --as-of 2022-12-31
+	$(DUBAN) project show XM2022-003 --as-of 2022-12-31
+	$(DUBAN) deliverable list --as-of 2022-12-31
 	@echo "--- the bulletins of 2022 (Word, PDF, HTML) in $(DEMO_HOME)/bulletins/; printing one again keeps its number"
 	ls $(DEMO_HOME)/bulletins/*.pdf
 	$(DUBAN) bulletin --period 2022-10 --as-of 2022-10-31
@@ -66,6 +71,7 @@ demo: install
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 城关街道 --login cg-clerk --name 张三
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 民政局 --login mz-reviewer --name 李四 --role reviewer
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 教体局 --login jt-reviewer --name 赵六 --role reviewer
+	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 自然资分局 --login zrz-reviewer --name 钱七 --role reviewer
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 区配套办 --login office-admin --name 王五 --role admin
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 区长 --login leader --name 孙八
 	$(DUBAN) user list

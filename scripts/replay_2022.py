@@ -9,7 +9,9 @@ For every day from 2022-04-09 to 2022-12-31 it first runs the scheduled steps of
 monthly bulletin, deliver), then, on working days, what the units do: townships make the missing
 rectification plans, fill and submit their monthly forms; lead departments review them and submit
 their own; items that are done go through close-out (申请销号 → 部门核验 → 销号); the Office starts
-two supervision campaigns and the units answer them (one late, one never). The units' behaviour is
+two supervision campaigns and the units answer them (one late, one never); the long-term mechanism's
+projects pass their joint-review gates and the plan's documents are issued (scripts/replay_mechanism.py).
+The units' behaviour is
 synthetic but deterministic (a fixed seed).
 At the end of each month it prints what the Office sees, from duban's own views.
 
@@ -26,6 +28,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook
+from replay_mechanism import MechanismReplay
 from sqlmodel import Session, col, func, select
 
 from deployments.schedules import run_day
@@ -136,6 +139,15 @@ KIND_LABELS = {
     "reminder": "报送提醒",
     "round_opened": "报送开启",
     "report_returned": "报表退回",
+    "gate_open": "联审待提交",
+    "gate_review": "会签请求",
+    "gate_reminder": "会签提醒",
+    "gate_returned": "联审退回",
+    "gate_blocked": "配建缺口",
+    "deliverable_reminder": "文件提醒",
+    "deliverable_filed": "文件报送",
+    "deliverable_verdict": "文件核验",
+    "closeout": "销号流转",
 }
 LEVELS = {1: "一级", 2: "二级", 3: "三级"}
 
@@ -177,6 +189,7 @@ class Replay:
         self.closeout_returned: set[str] = set()
         self.slow_periods = set(self.rng.sample(["2022-06", "2022-07", "2022-08", "2022-09", "2022-10"], 2))
         self.evidence_dir = config.home() / "evidence"
+        self.mechanism = MechanismReplay(plan, workdir)
 
     # -- set-up -----------------------------------------------------------------------------------
 
@@ -232,6 +245,7 @@ class Replay:
         self.department_reports(day)
         self.closeouts(day)
         self.campaigns(day)
+        self.mechanism.act(day)
 
     def campaigns(self, day: date) -> None:
         """The Office starts its campaigns; each unit answers on its drawn day (柳林镇 never does)."""
