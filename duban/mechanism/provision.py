@@ -31,9 +31,12 @@ class Provision:
         return f"{s.facility}应配建{self.required}{s.unit}，承诺{self.committed}{s.unit}，缺口{self.shortfall}{s.unit}"
 
 
-def provisions(session: Session, plan: Plan, project: Project) -> list[Provision]:
-    """Every standard of the plan, in its order, for this project."""
-    waivers = {w.standard: w for w in session.exec(select(Waiver).where(Waiver.project_id == project.id))}
+def provisions(
+    session: Session, plan: Plan, project: Project, waivers: dict[str, Waiver] | None = None
+) -> list[Provision]:
+    """Every standard of the plan, in its order, for this project; `waivers` when already loaded."""
+    if waivers is None:
+        waivers = {w.standard: w for w in session.exec(select(Waiver).where(Waiver.project_id == project.id))}
     return [
         Provision(
             standard=s,
@@ -43,6 +46,14 @@ def provisions(session: Session, plan: Plan, project: Project) -> list[Provision
         )
         for s in plan.mechanism.standards
     ]
+
+
+def all_waivers(session: Session) -> dict[int, dict[str, Waiver]]:
+    """Every project's waivers at once, for lists of projects (one query, not one per project)."""
+    found: dict[int, dict[str, Waiver]] = {}
+    for waiver in session.exec(select(Waiver)):
+        found.setdefault(waiver.project_id, {})[waiver.standard] = waiver
+    return found
 
 
 def shortfalls_said(rows: list[Provision], *, blocking_only: bool = True) -> str:

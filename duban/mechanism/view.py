@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from duban.mechanism import gates
 from duban.mechanism.gates import DECISIONS, GATE_STATES
-from duban.mechanism.provision import provisions
+from duban.mechanism.provision import all_waivers, provisions
 from duban.plan import Plan
 from models import Project, ProjectGate, Signature
 
@@ -108,12 +108,13 @@ def register_rows(session: Session, plan: Plan, as_of: date, *, township: str | 
         .order_by(col(Signature.id))
     ):
         waiting.setdefault(s.gate_id, []).append(s)
+    waivers = all_waivers(session)
     rows = []
     for project in projects:
         gate = open_gates.get(project.id)
         rule = plan.mechanism.gate(gate.gate) if gate else None
         pending = [s for s in waiting.get(gate.id, []) if s.round == gate.round] if gate else []
-        shortfalls = [p for p in provisions(session, plan, project) if p.shortfall]
+        shortfalls = [p for p in provisions(session, plan, project, waivers.get(project.id, {})) if p.shortfall]
         rows.append(
             {
                 "code": project.code,
