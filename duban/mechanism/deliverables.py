@@ -122,7 +122,7 @@ def file_issued(
     notify(
         session,
         plan,
-        key=f"deliverable:{milestone}:{owner}:filed:{digest[:16]}",
+        key=f"deliverable:{milestone}:{owner}:filed:{_steps(session, row)}",
         kind="deliverable_filed",
         recipient=plan.office.name,
         as_of=as_of,
@@ -158,7 +158,7 @@ def verify(
     notify(
         session,
         plan,
-        key=f"deliverable:{milestone}:{owner}:{action}:{row.sha256[:16]}",
+        key=f"deliverable:{milestone}:{owner}:{action}:{_steps(session, row)}",
         kind="deliverable_verdict",
         recipient=owner,
         as_of=as_of,
@@ -169,6 +169,12 @@ def verify(
         reason=reason,
     )
     return row
+
+
+def _steps(session: Session, row: Deliverable) -> int:
+    """The deliverable's audit entries so far: one message per filing and per verdict, even when the same
+    document is filed again after a return."""
+    return len(audit.history(session, "deliverable", f"{row.milestone}:{row.owner}"))
 
 
 def _log(

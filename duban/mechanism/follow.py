@@ -115,8 +115,10 @@ def _remind_owners(session: Session, plan: Plan, calendar: WorkingCalendar, as_o
 
 
 def _stage(calendar: WorkingCalendar, days: tuple[int, ...], start: date, due: date, as_of: date) -> int | None:
-    """The nearest reminder reached by `as_of` (one message per stage, none for stages before `start`)."""
-    reached = [n for n in days if start < working_days_before(calendar, due, n) <= as_of]
+    """The nearest reminder reached by `as_of` (one message per stage, none for stages before `start`),
+    counted from the last working day on or before `due` (a plan's date may fall on a holiday)."""
+    last = due if calendar.is_working_day(due) else working_days_before(calendar, due, 1)
+    reached = [n for n in days if start < working_days_before(calendar, last, n) <= as_of]
     return min(reached) if reached else None
 
 

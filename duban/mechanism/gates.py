@@ -240,7 +240,7 @@ def submit(
     rule = rule_of(plan, gate)
     if by != rule.lead:
         raise MechanismError(f"{rule.name}由{rule.lead}牵头，{by}不能提交")
-    since = gate.returned_on or project.registered_on
+    since = gate.returned_on or _opened_on(session, project, gate)
     if as_of < since:
         raise MechanismError(f"提交日期{as_of}早于{since}")
     note = textgate.clean(note, multiline=True, limit=textgate.NOTE_LIMIT, field="说明")
@@ -248,6 +248,12 @@ def submit(
         _log(session, project, gate, by, "submission_note", as_of, note=note)
     _submit(session, plan, project, gate, rule, as_of)
     return gate
+
+
+def _opened_on(session: Session, project: Project, gate: ProjectGate) -> date:
+    """The day a gate opened: when the gate before it passed, or when the project was registered."""
+    passed = [g.passed_on for g in gates_of(session, project) if g.seq < gate.seq and g.passed_on]
+    return max(passed, default=project.registered_on)
 
 
 def waive(session: Session, plan: Plan, code: str, *, standard: str, reason: str, by: str, as_of: date) -> Waiver:

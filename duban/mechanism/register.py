@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from duban import audit
 from duban.ledger import cells
-from duban.mechanism import gates
+from duban.mechanism import MechanismError, gates
 from duban.plan import Plan
 from duban.spreadsheet import Problem, RefusedFile, Sheet, column_letter
 from models import Project
@@ -154,6 +154,8 @@ def write(
     session: Session, plan: Plan, rows: list[tuple[int, dict[str, Any]]], *, actor: str, as_of: date
 ) -> RegisterResult:
     """One transaction: new projects registered (their first gate opened), known ones updated."""
+    if plan.unit_kind(actor) not in ("office", "department"):
+        raise MechanismError(f"项目库由{plan.office.name}或部门报送，“{actor}”不能报送")
     result = RegisterResult()
     codes = [fields["code"] for _, fields in rows]
     existing = {p.code: p for p in session.exec(select(Project).where(Project.code.in_(codes)))}
