@@ -38,7 +38,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from conftest import EVIDENCE, PLAN, SAMPLE, Cli
+from conftest import EVIDENCE, PLAN, ROOT, SAMPLE, Cli
 from portal import CHANGED, PASSWORD, csrf_of, free_port, running_portal, sign_in, token
 
 from duban import accounts
@@ -48,6 +48,7 @@ DAY = date(2022, 5, 3)
 PERIOD = "2022-05"
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+PROJECTS = ROOT / "samples" / "projects-2022.xlsx"
 
 # login: (unit, role); every password is PASSWORD. The first eight are shared, signed in once; the
 # others belong to one test each (their sessions are ended, their accounts locked or disabled).
@@ -148,6 +149,33 @@ ROUTES: dict[tuple[str, str], Route] = {
         "dc-li",
         {"g.PT2022-0012": "已清退两户商户", "m.PT2022-0012": "6月底前全部收回", "d.PT2022-0012": "2022-06-30"},
     ),
+    ("GET", "/projects"): Route("/projects", "dc-li"),
+    ("GET", "/projects/{code}"): Route("/projects/XM2022-002", "dc-li"),
+    ("POST", "/projects/{code}/submit"): Route(
+        "/projects/XM2022-002/submit", "mz-wang", {"gate": "planning_conditions"}
+    ),
+    ("POST", "/projects/{code}/sign"): Route(
+        "/projects/XM2022-001/sign",
+        "mz-wang",
+        {"gate": "planning_conditions", "decision": "reject", "reasons": "社区用房面积不足"},
+    ),
+    ("POST", "/projects/{code}/waive"): Route(
+        "/projects/XM2022-003/waive", "pt-staff", {"standard": "kindergarten", "reason": "周边已有幼儿园"}
+    ),
+    ("GET", "/deliverables"): Route("/deliverables", "dc-li"),
+    ("POST", "/deliverables/{milestone}/state"): Route(
+        "/deliverables/working_groups/state", "cg-zhang", {"state": "drafting"}
+    ),
+    ("POST", "/deliverables/{milestone}/issue"): Route(
+        "/deliverables/working_groups/issue",
+        "cg-zhang",
+        {"document_no": "城关办发〔2022〕3号", "issued_on": "2022-04-29"},
+        (("document", "工作专班通知.txt", "城关街道工作专班成立。".encode(), "text/plain"),),
+    ),
+    ("GET", "/deliverables/{milestone}/{owner}/file"): Route("/deliverables/working_groups/东城街道/file", "dc-li"),
+    ("POST", "/deliverables/{milestone}/{owner}/verify"): Route(
+        "/deliverables/working_groups/东城街道/verify", "pt-staff", {"decision": "accept"}
+    ),
     ("GET", "/dashboard"): Route("/dashboard", "pt-staff"),
     ("GET", "/ledger/import"): Route("/ledger/import", "pt-staff"),
     ("POST", "/ledger/import"): Route(
@@ -225,6 +253,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "--evidence",
             EVIDENCE,
         )
+        # the project register (XM2022-001 put to its signers by 自然资分局), and 东城's working group filed
+        cli("project", "import", PROJECTS, "--as-of", "2022-05-02")
+        cli("project", "submit", "XM2022-001", "--by", "自然资分局", "--as-of", "2022-05-02")
+        filed = ["--document-no", "东城办发〔2022〕8号", "--issued-on", "2022-04-28", "--file", EVIDENCE]
+        cli("deliverable", "issue", "working_groups", "--by", "东城街道", *filed, "--as-of", "2022-05-02")
         with closing(sqlite3.connect(home / "duban.db")) as db, db:
             # The forced change of the first password is gone through once (s-first); the others skip it.
             db.execute("UPDATE account SET must_change_password = 0 WHERE login != 's-first'")
@@ -671,6 +704,17 @@ FORBIDDEN_PAGES = [
     ("qz-liu", "GET", "/campaigns/new"),
     ("qz-liu", "GET", f"/reports/{PERIOD}/form.xlsx"),
     ("pt-staff", "GET", f"/reports/{PERIOD}/form.xlsx"),
+    ("dc-li", "POST", "/projects/XM2022-002/sign"),  # a township signs nothing
+    ("mz-zhao", "POST", "/projects/XM2022-001/sign"),  # a department's clerk does not sign
+    ("pt-staff", "POST", "/projects/XM2022-001/sign"),
+    ("dc-li", "POST", "/projects/XM2022-002/submit"),
+    ("pt-staff", "POST", "/projects/XM2022-002/submit"),
+    ("mz-wang", "POST", "/projects/XM2022-003/waive"),  # only the Office waives
+    ("dc-li", "POST", "/projects/XM2022-002/waive"),
+    ("pt-staff", "POST", "/deliverables/working_groups/state"),  # the Office owns no document
+    ("pt-staff", "POST", "/deliverables/working_groups/issue"),
+    ("dc-li", "POST", "/deliverables/working_groups/东城街道/verify"),  # only the Office verifies
+    ("mz-wang", "POST", "/deliverables/working_groups/东城街道/verify"),
 ]
 
 
@@ -975,7 +1019,7 @@ def test_every_page_carries_the_headers(world: World, served: str, key: tuple[st
     else:
         response = world.clients[route.actor].get(served + route.path)
     assert response.status_code == route.status
-    assert_safe(response, evidence=key[1].endswith("/evidence/{evidence_id}"))
+    assert_safe(response, evidence=key[1].endswith(("/evidence/{evidence_id}", "/{owner}/file")))
 
 
 def test_refusals_and_redirects_carry_the_headers(world: World, served: str) -> None:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.web.deps import PasswordChangeNeeded, SignInNeeded, locked, login_url, render
-from duban.web.routes import accounts, auth, campaigns, home, items, office, reports
+from duban.web.routes import accounts, auth, campaigns, deliverables, home, items, office, projects, reports
 from duban.web.security import AddressThrottle, Guard
 
 MESSAGES = {
@@ -38,7 +38,7 @@ def create_app(*, as_of: date | None = None, https: bool = False) -> Guard:
     app.state.https = https
     app.state.throttle = AddressThrottle(rules.failures_per_address, rules.lockout_minutes * 60)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
-    for module in (auth, home, items, reports, campaigns, office, accounts):
+    for module in (auth, home, items, reports, campaigns, projects, deliverables, office, accounts):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

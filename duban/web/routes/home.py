@@ -11,12 +11,15 @@ from starlette.responses import Response
 from duban import acknowledge, audit
 from duban.acknowledge import AcknowledgeError
 from duban.db import session_scope
+from duban.mechanism import deliverables, gates, view
+from duban.plan import Plan
+from duban.programme import current_plan
 from duban.reporting.reports import STATUS_LABELS as REPORT_LABELS
 from duban.reporting.reports import latest_version
 from duban.reporting.view import LEVEL_LABELS
 from duban.textgate import TextRefused
 from duban.web.deps import Posted, Signed, need, render, today
-from models import Campaign, CampaignItem, Escalation, LedgerItem, ReportingPeriod, Review, Submission
+from models import Campaign, CampaignItem, Escalation, LedgerItem, Project, ReportingPeriod, Review, Submission
 
 router = APIRouter()
 LISTED = 50  # rows of one list on this page; the rest are a link away
@@ -49,6 +52,13 @@ def todo(request: Request, who: Signed, changed: str = "") -> Response:
             .group_by(Campaign.id, Campaign.title, Campaign.due)
         ).all()
         unsigned = acknowledge.outstanding_by_unit(session, day) if who.kind == "office" else []
+        plan = current_plan(session)
+        gate_queue = view.queue(session, plan, who.unit, day) if who.kind == "department" else {}
+        documents = [d for d in deliverables.deliverables(session, owner=who.unit) if d.state != "issued"]
+        office = who.kind == "office"
+        every = deliverables.deliverables(session) if office else []
+        filed = [d for d in every if d.state == "issued" and not d.verified_on]
+        held = _held_by_shortfalls(session, plan) if office else []
     return render(
         request,
         "todo.html",
@@ -61,6 +71,12 @@ def todo(request: Request, who: Signed, changed: str = "") -> Response:
         escalations=[(LEVEL_LABELS[level], n) for level, n in sorted(escalations)],
         campaigns=campaigns,
         unsigned=unsigned,
+        to_sign=gate_queue.get("to_sign", [])[:LISTED],
+        to_submit=gate_queue.get("to_submit", [])[:LISTED],
+        documents=documents,
+        document_labels=deliverables.STATES,
+        filed=filed[:LISTED],
+        held=held,
         notice="密码已修改。" if changed else None,
     )
 
@@ -129,3 +145,13 @@ def _items_in(session, *, status: str, lead: str | None = None) -> list[LedgerIt
     if lead:
         query = query.where(LedgerItem.lead_department == lead)
     return list(session.exec(query.order_by(col(LedgerItem.code)).limit(LISTED)))
+
+
+def _held_by_shortfalls(session, plan: Plan) -> list[tuple[Project, str, str]]:  # noqa: ANN001 - a Session
+    """Gates every signer approved that an unwaived shortfall holds: the Office's to waive or not."""
+    held = []
+    for project in session.exec(select(Project).where(Project.gate_state == "in_review").order_by(col(Project.code))):
+        gate = gates.current_gate(session, project)
+        if gate is not None and (shortfalls := gates.blocked(session, plan, project, gate)):
+            held.append((project, gates.rule_of(plan, gate).name, shortfalls))
+    return held[:LISTED]

@@ -1,0 +1,168 @@
+"""New residential projects on the web: the register, a project in full, and its joint review (会签):
+the lead department's submission, a signer department's opinion, the Office's waiver of a shortfall."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session, col, select
+from starlette.responses import Response
+
+from duban import audit
+from duban.db import session_scope
+from duban.mechanism import MechanismError, gates, view
+from duban.plan import Gate, Plan
+from duban.programme import current_plan
+from duban.textgate import TextRefused
+from duban.web.deps import Person, Posted, Signed, need, render, retried, today
+from duban.web.scope import hidden
+from models import Project, Signature
+
+router = APIRouter()
+REFUSALS = (MechanismError, TextRefused)
+DONE = {"signed": "会签意见已提交。", "submitted": "已提交各单位会签。", "waived": "已记录配建缺口豁免。"}
+
+
+@router.get("/projects")
+def projects(request: Request, who: Signed) -> Response:
+    """Townships see their own projects; everyone else the whole register, a department its queue first."""
+    day = today(request)
+    with session_scope() as session:
+        plan = current_plan(session)
+        rows = view.register_rows(session, plan, day, township=who.unit if who.kind == "township" else None)
+        queue = view.queue(session, plan, who.unit, day) if who.kind == "department" else None
+    return render(request, "projects.html", rows=rows, queue=queue)
+
+
+@router.get("/projects/{code}")
+def project_page(request: Request, code: str, who: Signed, done: str = "") -> Response:
+    return _page(request, who, code, notice=DONE.get(done))
+
+
+@router.post("/projects/{code}/sign")
+def sign(request: Request, code: str, who: Signed, form: Posted) -> Response:
+    need(who, kinds=("department",), roles=("reviewer",))
+    gate_code = str(form.get("gate") or "")
+    decision = form.get("decision")
+    if decision not in ("approve", "reject"):
+        return _page(request, who, code, error="请选择“同意”或“不同意”", status_code=400)
+
+    def work(session: Session, plan: Plan, project: Project) -> None:
+        _acting_for(plan, gate_code, lambda rule: who.unit in rule.signers)
+        gates.sign(
+            session,
+            plan,
+            project.code,
+            signer=who.unit,
+            approve=decision == "approve",
+            reasons=str(form.get("reasons") or ""),
+            conditions=str(form.get("conditions") or ""),
+            as_of=today(request),
+            gate_code=gate_code,
+        )
+
+    return _write(request, who, code, work, "signed")
+
+
+@router.post("/projects/{code}/submit")
+def submit(request: Request, code: str, who: Signed, form: Posted) -> Response:
+    """The lead department puts an open gate, or one returned to it, to the signers."""
+    need(who, kinds=("department",))
+    gate_code = str(form.get("gate") or "")
+
+    def work(session: Session, plan: Plan, project: Project) -> None:
+        _acting_for(plan, gate_code, lambda rule: rule.lead == who.unit)
+        gates.submit(
+            session,
+            plan,
+            project.code,
+            by=who.unit,
+            note=str(form.get("note") or ""),
+            as_of=today(request),
+            gate_code=gate_code,
+        )
+
+    return _write(request, who, code, work, "submitted")
+
+
+@router.post("/projects/{code}/waive")
+def waive(request: Request, code: str, who: Signed, form: Posted) -> Response:
+    need(who, kinds=("office",))
+
+    def work(session: Session, plan: Plan, project: Project) -> None:
+        gates.waive(
+            session,
+            plan,
+            project.code,
+            standard=str(form.get("standard") or ""),
+            reason=str(form.get("reason") or ""),
+            by=who.unit,
+            as_of=today(request),
+        )
+
+    return _write(request, who, code, work, "waived")
+
+
+def _write(
+    request: Request, who: Person, code: str, work: Callable[[Session, Plan, Project], None], done: str
+) -> Response:
+    """One step on a project the person may see, entered as them, tried again if SQLite was busy."""
+
+    def step() -> None:
+        with session_scope() as session, audit.entered_by(who.name, "portal"):
+            work(session, current_plan(session), _visible(session, who, code))
+
+    try:
+        retried(step)
+    except REFUSALS as exc:
+        return _page(request, who, code, error=str(exc), status_code=400)
+    return RedirectResponse(f"/projects/{quote(code)}?done={done}", status_code=303)
+
+
+def _acting_for(plan: Plan, gate_code: str, allowed: Callable[[Gate], bool]) -> None:
+    """The gate the page showed, if this unit has a part in it; any other unit is refused outright."""
+    rule = plan.mechanism.gate(gate_code)
+    if rule is None or not allowed(rule):
+        raise HTTPException(403, "你的账号无权进行此操作")
+
+
+def _visible(session: Session, who: Person, code: str) -> Project:
+    """A township reads only the projects in its area; departments sign across the district."""
+    project = session.exec(select(Project).where(Project.code == code[:40])).first()
+    if project is None or (who.kind == "township" and project.township != who.unit):
+        raise hidden()
+    return project
+
+
+def _page(request: Request, who: Person, code: str, *, status_code: int = 200, **message: str | None) -> Response:
+    with session_scope() as session:
+        plan = current_plan(session)
+        project = _visible(session, who, code)
+        shown = view.project_view(session, plan, project, today(request))
+        gate = gates.current_gate(session, project)
+        pending = (
+            session.exec(
+                select(Signature.id).where(
+                    Signature.gate_id == gate.id,
+                    Signature.round == gate.round,
+                    Signature.signer == who.unit,
+                    col(Signature.decision).is_(None),
+                )
+            ).first()
+            if gate is not None and gate.state == "in_review"
+            else None
+        )
+    lead = next((g["lead"] for g in shown["gates"] if g["code"] == shown["gate"]), "")
+    return render(
+        request,
+        "project.html",
+        status_code,
+        project=shown,
+        may_sign=pending is not None and who.kind == "department" and who.role == "reviewer",
+        may_submit=who.kind == "department" and shown["gate_state"] in ("open", "returned") and lead == who.unit,
+        may_waive=who.kind == "office",
+        **message,
+    )
