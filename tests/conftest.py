@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from pgcluster import PostgresCluster, find_pg_bin
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from duban.cli import main
 
@@ -99,3 +100,39 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+# -- a real browser (Debian's Chromium through Playwright) for the portal's page tests -----------------
+
+CHROMIUM = {
+    "executable_path": "/usr/bin/chromium",
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(**CHROMIUM)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def people(browser: Browser) -> Iterator[list[BrowserContext]]:
+    """Every browser context a test opens (one a person and a device), closed at the end; no page
+    may have thrown a script error (the portal has no script, so nothing should ever run)."""
+    opened: list[BrowserContext] = []
+    yield opened
+    errors = [e for c in opened for e in getattr(c, "page_errors", [])]
+    for context in opened:
+        context.close()
+    assert errors == []

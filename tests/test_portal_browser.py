@@ -15,7 +15,6 @@ import re
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from playwright.sync_api import (
     Page,
     Response,
     expect,
-    sync_playwright,
 )
 from portal import CHANGED, PASSWORD, running_portal
 from sqlmodel import select
@@ -40,18 +38,6 @@ from duban.reporting.forms import form_rows, submit_online
 from duban.reporting.reports import get_submission, review
 from models import Acknowledgement, Evidence, LedgerItem, OutboxMessage, Submission
 
-CHROMIUM = {
-    "executable_path": "/usr/bin/chromium",
-    "headless": True,
-    "args": [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ],
-}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 # The README's pictures: refreshed with DUBAN_SCREENSHOTS=docs/screenshots; otherwise kept out of the tree.
@@ -65,26 +51,6 @@ CG_ITEMS = [f"PT2022-000{n}" for n in range(1, 10)]
 
 
 # -- the browser and the people in it ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(**CHROMIUM)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def people(browser: Browser) -> Iterator[list[BrowserContext]]:
-    """Every browser context a test opens (one a person and a device), closed at the end; no page
-    may have thrown a script error (the portal has no script, so nothing should ever run)."""
-    opened: list[BrowserContext] = []
-    yield opened
-    errors = [e for c in opened for e in getattr(c, "page_errors", [])]
-    for context in opened:
-        context.close()
-    assert errors == []
 
 
 def device(browser: Browser, people: list[BrowserContext], size: dict) -> Page:

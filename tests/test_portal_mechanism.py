@@ -26,9 +26,10 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from conftest import PLAN, ROOT, Cli
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from portal import PASSWORD, running_portal, sign_in, token
-from test_portal_browser import CHROMIUM, DESKTOP, PHONE, XSS, device, follow, inert, press, shot
+from test_portal_browser import DESKTOP, PHONE, XSS, device, follow, inert, press, shot
+from test_portal_security import state
 
 from duban import accounts
 from duban.db import session_scope
@@ -119,25 +120,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def query(home: Path, sql: str, *args: object) -> list[tuple]:
     with closing(sqlite3.connect(f"file:{home / 'duban.db'}?mode=ro", uri=True)) as db:
         return db.execute(sql, args).fetchall()
-
-
-def state(home: Path) -> dict:
-    """Every domain table's rows (digested) and every file under DUBAN_HOME but the database."""
-    with closing(sqlite3.connect(f"file:{home / 'duban.db'}?mode=ro", uri=True)) as db:
-        tables = [
-            name
-            for (name,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'web_session' ORDER BY name"
-            )
-        ]
-        rows = {t: db.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
-    digests = {t: (len(r), hashlib.sha256(repr(r).encode()).hexdigest()) for t, r in rows.items()}
-    files = sorted(
-        (str(p.relative_to(home)), p.stat().st_size)
-        for p in home.rglob("*")
-        if p.is_file() and not p.name.startswith("duban.db")
-    )
-    return {"tables": digests, "files": files}
 
 
 def gate_row(home: Path, code: str, gate: str) -> tuple:
@@ -630,25 +612,6 @@ def test_a_document_filed_by_its_owner_and_verified_by_the_office(world: World) 
 
 
 # --- in the browser --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(**CHROMIUM)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def people(browser: Browser) -> Iterator[list[BrowserContext]]:
-    """The contexts a test opens, closed at the end; no page may have logged an error or thrown."""
-    opened: list[BrowserContext] = []
-    yield opened
-    errors = [e for c in opened for e in getattr(c, "page_errors", [])]
-    for context in opened:
-        context.close()
-    assert errors == []
 
 
 def signed_in(page: Page, base: str, login: str) -> None:
