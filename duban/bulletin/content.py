@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from itertools import count
 from pathlib import Path
 
 from duban.bulletin.annex import Draft, LongList, LongTable, day, settle
 from duban.bulletin.document import Annex, Block, Chart, Document, Heading, Paragraph, Table, Value
+from duban.bulletin.mechanism import RESULTS
 from duban.closeout import STATUS_LABELS
+from duban.mechanism.deliverables import STATES as DELIVERABLE_STATES
 from duban.plan import Plan
 from notifications.render import cn_date, cn_period
 
@@ -135,7 +139,7 @@ def build(
                 tuple(
                     (
                         e["unit"],
-                        e["item_code"] or MATTERS[e["cause"]],
+                        e["item_code"] or e.get("matter") or MATTERS[e["cause"]],
                         day(e["missed_due"]),
                         LEVELS[e["level"]],
                         day(e["raised_on"]),
@@ -193,7 +197,11 @@ def build(
             ),
         )
     )
-    blocks.append(Heading(1, "五、下步工作要求"))
+    after = 4  # the sections 一 to 四 above
+    if figures.get("mechanism"):  # a bulletin issued before the mechanism was tracked is reprinted without it
+        blocks += mechanism_section(figures["mechanism"], NUMERALS[after], date.fromisoformat(figures["as_of"]))
+        after += 1
+    blocks.append(Heading(1, f"{NUMERALS[after]}、下步工作要求"))
     values = {
         "open": o["total"] - o["closed"],
         "overdue": o["overdue"],
@@ -214,6 +222,184 @@ def build(
         blocks=body,
         annexes=annexes,
     )
+
+
+def mechanism_section(m: dict, numeral: str, as_of: date) -> list[Draft]:
+    """长效机制建设和运行情况: the documents against their due dates, then the period's joint reviews,
+    late signers, shortfalls and waivers. Tables are numbered on from 表7, the milestone table."""
+    tables = count(8)
+    start, end = (date.fromisoformat(d) for d in m["window"])
+    blocks: list[Draft] = [Heading(1, f"{numeral}、长效机制建设和运行情况"), Heading(2, "（一）长效机制文件制定情况")]
+    d = m["deliverables"]
+    if d["total"]:
+        blocks.append(
+            Paragraph(
+                f"截至{cn_date(as_of)}，实施方案确定的长效机制文件共{d['total']}份（以印发文件经核验确认为完成），"
+                f"按时完成{d['on_time']}份，逾期完成{d['late_met']}份，逾期未完成{d['late_open']}份，"
+                f"尚未到完成时限{d['pending']}份；本期核验确认{d['verified']}份。"
+            )
+        )
+    else:
+        blocks.append(Paragraph("长效机制文件尚未纳入督办平台跟踪。"))
+    if d["rows"]:
+        blocks.append(
+            LongTable(
+                f"表{next(tables)}  长效机制文件完成情况",
+                ("文件名称", "责任单位", "完成时限", "完成情况", "印发或进展情况"),
+                tuple((r["title"], r["owner"], day(r["due"]), RESULTS[r["result"]], _progress(r)) for r in d["rows"]),
+                annex="长效机制文件完成情况清单",
+            )
+        )
+    blocks.append(Heading(2, "（二）新建居住区项目联合审查情况"))
+    reviewed = m["reviewed"]
+    if reviewed:
+        approved = sum(r["approved"] for r in reviewed)
+        rejected = sum(r["rejected"] for r in reviewed)
+        blocks.append(
+            Paragraph(
+                f"{cn_date(start)}至{cn_date(end)}，共有{len(reviewed)}个新建居住区项目开展联合审查，"
+                f"各单位签署会签意见{approved + rejected}份，其中同意{approved}份、不同意{rejected}份；"
+                f"通过审查环节{len(m['passed'])}个。"
+            )
+        )
+        blocks.append(
+            LongTable(
+                f"表{next(tables)}  本期开展联合审查的项目",
+                ("项目编号", "项目名称", "所在镇办", "审查环节", "会签意见"),
+                tuple(
+                    (
+                        r["code"],
+                        r["name"],
+                        r["township"],
+                        "、".join(r["gates"]),
+                        f"同意{r['approved']}份" + (f"，不同意{r['rejected']}份" if r["rejected"] else ""),
+                    )
+                    for r in reviewed
+                ),
+                annex="本期开展联合审查的项目清单",
+            )
+        )
+    else:
+        blocks.append(Paragraph(f"{cn_date(start)}至{cn_date(end)}，无新建居住区项目开展联合审查。"))
+    if m["passed"]:
+        blocks.append(
+            LongTable(
+                f"表{next(tables)}  本期通过的审查环节",
+                ("项目编号", "项目名称", "审查环节", "牵头部门", "通过日期"),
+                tuple((r["code"], r["name"], r["gate"], r["lead"], day(r["passed_on"])) for r in m["passed"]),
+                annex="本期通过的审查环节清单",
+            )
+        )
+    else:
+        blocks.append(Paragraph("本期无通过的审查环节。"))
+    if m["rejections"]:
+        blocks.append(
+            LongTable(
+                f"表{next(tables)}  本期不同意意见",
+                ("项目名称", "审查环节", "签署单位", "签署日期", "理由", "整改要求或附加条件"),
+                tuple(
+                    (r["name"], r["gate"], r["signer"], day(r["signed_on"]), r["reasons"], r["conditions"] or "—")
+                    for r in m["rejections"]
+                ),
+                annex="本期不同意意见清单",
+            )
+        )
+    elif reviewed:
+        blocks.append(Paragraph("本期会签单位均未提出不同意意见。"))
+    blocks.append(Heading(2, "（三）会签时效情况"))
+    late = m["late_signers"]
+    if late:
+        signed = _units(r["signer"] for r in late if r["signed_on"])
+        awaited = _units(r["signer"] for r in late if not r["signed_on"])
+        blocks.append(
+            Paragraph(
+                f"本期逾期签署会签意见的单位：{signed or '无'}；"
+                f"截至{cn_date(as_of)}逾期未签署会签意见的单位：{awaited or '无'}。"
+            )
+        )
+        blocks.append(
+            LongTable(
+                f"表{next(tables)}  逾期会签情况",
+                ("签署单位", "项目名称", "审查环节", "会签期限", "签署日期", "逾期工作日"),
+                tuple(
+                    (r["signer"], r["name"], r["gate"], day(r["due_on"]), day(r["signed_on"]) or "尚未签署", r["days"])
+                    for r in late
+                ),
+                annex="逾期会签情况清单",
+            )
+        )
+    else:
+        blocks.append(Paragraph("本期无逾期会签情况。"))
+    blocks.append(Heading(2, "（四）配建标准执行情况"))
+    shortfalls = m["shortfalls"]
+    if not m["projects"]:
+        blocks.append(Paragraph(f"截至{cn_date(as_of)}，项目库中尚无新建居住区项目。"))
+    elif shortfalls:
+        projects = len({r["code"] for r in shortfalls})
+        blocks.append(
+            Paragraph(
+                f"截至{cn_date(as_of)}，项目库共有新建居住区项目{m['projects']}个，"
+                f"其中{projects}个项目存在未经豁免的配建缺口{len(shortfalls)}项。"
+            )
+        )
+        blocks.append(
+            LongTable(
+                f"表{next(tables)}  未经豁免的配建缺口",
+                ("项目编号", "项目名称", "配建设施", "应配建", "已承诺", "缺口"),
+                tuple(
+                    (
+                        r["code"],
+                        r["name"],
+                        r["facility"],
+                        f"{r['required']}{r['unit']}",
+                        f"{r['committed']}{r['unit']}",
+                        f"{r['shortfall']}{r['unit']}",
+                    )
+                    for r in shortfalls
+                ),
+                annex="未经豁免的配建缺口清单",
+            )
+        )
+    else:
+        blocks.append(
+            Paragraph(f"截至{cn_date(as_of)}，项目库共有新建居住区项目{m['projects']}个，均无未经豁免的配建缺口。")
+        )
+    if m["waivers"]:
+        blocks.append(Paragraph(f"本期记录配建缺口豁免{len(m['waivers'])}项。"))
+        blocks.append(
+            LongTable(
+                f"表{next(tables)}  本期记录的配建缺口豁免",
+                ("项目编号", "项目名称", "配建设施", "豁免缺口", "豁免理由", "记录日期"),
+                tuple(
+                    (
+                        r["code"],
+                        r["name"],
+                        r["facility"],
+                        f"{r['shortfall']}{r['unit']}",
+                        r["reason"],
+                        day(r["granted_on"]),
+                    )
+                    for r in m["waivers"]
+                ),
+                annex="本期记录的配建缺口豁免清单",
+            )
+        )
+    else:
+        blocks.append(Paragraph("本期未记录配建缺口豁免。"))
+    return blocks
+
+
+def _progress(row: dict) -> str:
+    """印发或进展情况: the document and its date once verified, 待核验 once filed, else the owner's state."""
+    if row["verified"]:
+        return f"{row['document_no']}（{row['issued_on']}印发）"
+    if row["state"] == "issued":
+        return f"已印发（{row['document_no']}），待核验"
+    return DELIVERABLE_STATES[row["state"]]
+
+
+def _units(names: Iterable[str]) -> str:
+    return "、".join(dict.fromkeys(names))
 
 
 def official_document(

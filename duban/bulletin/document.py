@@ -6,12 +6,15 @@ Text in blocks is plain text (clerks' words included); each renderer escapes it 
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 Value = str | int | float | date | None  # an annex cell: numbers and dates stay sortable in the workbook
+_LATIN_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 class BulletinError(ValueError):
@@ -94,6 +97,32 @@ def annex_lines(annexes: tuple[Annex, ...]) -> tuple[AnnexLine, ...]:
         hanging = _ems(lead)
         lines.append(AnnexLine(lead + annex.name, indent + len(label) + _ems(number), hanging))
     return tuple(lines)
+
+
+def column_widths(rows: Sequence[Sequence[str]], ncols: int, *, total: float, em: float, padding: float) -> list[float]:
+    """Widths per column summing to `total`, as Word's automatic layout would share it out (Word and the
+    PDF both use them). Each column first gets room for its short values and its longest unbreakable
+    Latin token (a date, an item code) so they do not wrap; what is left goes to the columns whose text
+    is longer than that. `em` is the cells' font size and `padding` a cell's margins, in `total`'s unit.
+    """
+
+    def needs(text: str) -> tuple[float, float]:
+        lines = text.split("\n") or [""]
+        full = max(_ems(line) for line in lines)
+        token = max((_ems(t) for t in _LATIN_TOKEN.findall(text)), default=0.0)
+        return max(min(full, 6.0), min(token, 8.0)), min(full, 40.0)
+
+    least, wanted = [], []
+    for c in range(ncols):
+        pairs = [needs(row[c]) for row in rows]
+        least.append(max(1.0, *(a for a, _ in pairs)) * em + padding)
+        wanted.append(max(1.0, *(b for _, b in pairs)) * em + padding)
+    if sum(least) >= total:
+        return [total * w / sum(least) for w in least]
+    spare = total - sum(least)
+    extra = [max(0.0, w - m) for w, m in zip(wanted, least, strict=True)]
+    basis = extra if sum(extra) > 0 else least
+    return [m + spare * b / sum(basis) for m, b in zip(least, basis, strict=True)]
 
 
 def _ems(text: str) -> float:

@@ -10,8 +10,10 @@ from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
+from duban.bulletin import mechanism
+from duban.bulletin.mechanism import Standing
 from duban.closeout import TERMINAL
-from duban.plan import Plan
+from duban.plan import Milestone, Plan
 from duban.reporting.view import period_view
 from duban.status import ItemState, is_overdue, item_states
 from models import Escalation, LedgerItem, RectificationPlan
@@ -51,8 +53,17 @@ def rank(rows: list[dict], key: str = "rate") -> list[dict]:
     return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0))
 
 
-def compute(session: Session, plan: Plan, *, period: str | None, as_of: date, previous: dict | None) -> dict:
-    """`period` is the reporting round spoken of; None when the bulletin covers no round."""
+def compute(
+    session: Session,
+    plan: Plan,
+    *,
+    period: str | None,
+    window: tuple[date, date],
+    as_of: date,
+    previous: dict | None,
+) -> dict:
+    """`period` is the reporting round spoken of, None when the bulletin covers no round; `window` the
+    days whose events the long-term mechanism's section lists (`mechanism.window`)."""
     states = item_states(session, plan, as_of)
     view = period_view(session, plan, period, as_of) if period else {"submissions": []}
     reports = {s["unit"]: s for s in view["submissions"]}
@@ -111,6 +122,7 @@ def compute(session: Session, plan: Plan, *, period: str | None, as_of: date, pr
     for escalation in escalations:
         highest.setdefault(escalation.cause_key, escalation)
     must = [s for s in states if s.must_finish_by and s.status != "cancelled"]
+    held = mechanism.standings(session, as_of)
     return {
         "period": period,
         "as_of": as_of.isoformat(),
@@ -130,6 +142,7 @@ def compute(session: Session, plan: Plan, *, period: str | None, as_of: date, pr
                 "level": e.level,
                 "item_code": e.item_code,
                 "cause": e.cause,
+                "matter": mechanism.matter(session, plan, e.cause, e.cause_key),
                 "missed_due": e.missed_due.isoformat(),
                 "raised_on": e.raised_on.isoformat(),
             }
@@ -165,12 +178,16 @@ def compute(session: Session, plan: Plan, *, period: str | None, as_of: date, pr
             for s in must
             if s.status not in TERMINAL
         ],
-        "milestones": _milestones(session, plan, states, as_of),
+        "milestones": _milestones(session, plan, states, held, as_of),
+        "mechanism": mechanism.figures(session, plan, held, window, as_of),
     }
 
 
-def _milestones(session: Session, plan: Plan, states: list[ItemState], as_of: date) -> list[dict]:
-    """Met or missed where duban holds the evidence; otherwise said plainly."""
+def _milestones(
+    session: Session, plan: Plan, states: list[ItemState], held: dict[tuple[str, str], Standing], as_of: date
+) -> list[dict]:
+    """Met or missed where duban holds the evidence (the ledger, or the documents tracked as
+    deliverables); otherwise said plainly."""
     first_plans = dict(
         session.exec(
             select(LedgerItem.code, RectificationPlan.effective_on)
@@ -182,6 +199,11 @@ def _milestones(session: Session, plan: Plan, states: list[ItemState], as_of: da
     rows = []
     for milestone in plan.milestones:
         due = milestone.due
+        documents = mechanism.owners_of(milestone, held)
+        if documents is not None:
+            state, verdict = mechanism.milestone_verdict(milestone, documents, as_of)
+            rows.append(_milestone(milestone, state, verdict))
+            continue
         if milestone.code == "survey":
             late = [c for c, d in created.items() if d > due and d <= as_of]
             verdict = "已完成" if not late else f"{len(late)}项问题晚于时限建账"
@@ -199,17 +221,19 @@ def _milestones(session: Session, plan: Plan, states: list[ItemState], as_of: da
         state = "未到期" if as_of < due else ("已完成" if verdict == "已完成" else "已逾期")
         if as_of < due and verdict != "以牵头部门报告为准":
             state = "已完成" if verdict == "已完成" else "进行中"
-        rows.append(
-            {
-                "code": milestone.code,
-                "title": milestone.title,
-                "due": due.isoformat(),
-                "owners": list(milestone.owners),
-                "state": state,
-                "detail": verdict,
-            }
-        )
+        rows.append(_milestone(milestone, state, verdict))
     return rows
+
+
+def _milestone(milestone: Milestone, state: str, detail: str) -> dict:
+    return {
+        "code": milestone.code,
+        "title": milestone.title,
+        "due": milestone.due.isoformat(),
+        "owners": list(milestone.owners),
+        "state": state,
+        "detail": detail,
+    }
 
 
 def _iso(day: date | None) -> str | None:

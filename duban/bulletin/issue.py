@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, func, select
 
-from duban.bulletin import charts
+from duban.bulletin import charts, mechanism
 from duban.bulletin.annex import write_annex
 from duban.bulletin.content import build
 from duban.bulletin.document import BulletinError, Document
@@ -87,7 +87,12 @@ def issue(
             .order_by(col(BulletinRecord.period).desc(), col(BulletinRecord.edition).desc())
         ).first()
         figures = compute(
-            session, plan, period=round_of(plan, period), as_of=as_of, previous=previous.figures if previous else None
+            session,
+            plan,
+            period=round_of(plan, period),
+            window=mechanism.window(kind, span(plan, period), previous.figures if previous else None),
+            as_of=as_of,
+            previous=previous.figures if previous else None,
         )
         figures["max_list_rows"] = plan.bulletin.max_list_rows  # a re-print cuts the lists as this one did
         number, issue_no = next_numbers(session, year, kind)

@@ -8,11 +8,15 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from duban.bulletin.document import Chart, Document, Heading, Paragraph, Table, annex_lines
+from duban.bulletin.document import Chart, Document, Heading, Paragraph, Table, annex_lines, column_widths
 
 # The official fonts are named first; WenQuanYi Zen Hei (installed by the project) renders when they
 # are absent, so the PDF always embeds a CJK font.
 FALLBACK = '"WenQuanYi Zen Hei", "Noto Sans CJK SC", sans-serif'
+# A table's cells, as the template's CSS sets them: 11 pt text, 3 pt padding each side and a 0.75 pt rule,
+# in the 156 mm (442.2 pt) text width; and 10 pt of slack, as the fallback font draws a digit 0.6 em wide
+# where the widths count half an em (a date or a project code comes out about 10 pt wider).
+CELL_EM, CELL_PADDING, TEXT_WIDTH = 11.0, 2 * 3.0 + 0.75 + 10.0, 442.2
 
 
 @cache
@@ -31,8 +35,23 @@ def to_html(document: Document) -> str:
     }
     template = _environment().get_template("bulletin.html.j2")
     return template.render(
-        doc=document, body_fonts=body, title_fonts=title, images=images, annex_lines=annex_lines(document.annexes)
+        doc=document,
+        body_fonts=body,
+        title_fonts=title,
+        images=images,
+        widths=[_percent(block) if isinstance(block, Table) else None for block in document.blocks],
+        annex_lines=annex_lines(document.annexes),
     )
+
+
+def _percent(table: Table) -> list[float]:
+    """Each column's share of the text width in percent, as the Word file has it: the browser's own
+    layout would squeeze a short column (a state, a date) to one character a line."""
+    rows = [list(table.header), *(list(map(str, row)) for row in table.rows)]
+    ncols = max(len(row) for row in rows)
+    rows = [row + [""] * (ncols - len(row)) for row in rows]
+    shares = column_widths(rows, ncols, total=TEXT_WIDTH, em=CELL_EM, padding=CELL_PADDING)
+    return [round(100 * w / TEXT_WIDTH, 2) for w in shares]
 
 
 def write_pdf(html: str, path: Path) -> Path:

@@ -31,7 +31,17 @@ from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docx.text.run import Run
 
-from duban.bulletin.document import Block, BulletinError, Chart, Document, Heading, Paragraph, Table, annex_lines
+from duban.bulletin.document import (
+    Block,
+    BulletinError,
+    Chart,
+    Document,
+    Heading,
+    Paragraph,
+    Table,
+    annex_lines,
+    column_widths,
+)
 
 __all__ = ["write_docx"]
 
@@ -92,7 +102,6 @@ _TRPR_ORDER = (  # noqa: SIM905
 # Characters XML 1.0 cannot carry; python-docx (lxml) would refuse the whole document for one of them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _PRINTED_DATE = re.compile(r"^(?P<issuer>.*?)[\s\u3000]*(?P<date>\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*印发)$")
-_LATIN_TOKEN = re.compile(r"[\x21-\x7e]+")
 _GAP = re.compile(r"\t|[ \u3000]{2,}|\u3000")
 
 
@@ -557,32 +566,8 @@ def _border(p: DocxParagraph, side: str, *, size_eighths: int, color: str) -> No
 
 
 def _column_widths(rows: list[list[str]], ncols: int) -> list[int]:
-    """Twips per column, summing to the text width, as Word's automatic layout would share it out.
-
-    Each column first gets room for its short values and its longest unbreakable Latin token (a date,
-    an item code) so they do not wrap; what is left goes to the columns whose text is longer than that.
-    """
-    em = SIZE_TABLE.twips
-    padding = 2 * 108 + 40  # the Table Grid style's cell margins, and a little slack
-
-    def needs(text: str) -> tuple[float, float]:
-        lines = text.split("\n") or [""]
-        full = max(_ems(line) for line in lines)
-        token = max((_ems(t) for t in _LATIN_TOKEN.findall(text)), default=0.0)
-        return max(min(full, 6.0), min(token, 8.0)), min(full, 40.0)
-
-    least, wanted = [], []
-    for c in range(ncols):
-        pairs = [needs(row[c]) for row in rows]
-        least.append(max(1.0, *(a for a, _ in pairs)) * em + padding)
-        wanted.append(max(1.0, *(b for _, b in pairs)) * em + padding)
-    if sum(least) >= TEXT_WIDTH_TWIPS:
-        shares = [TEXT_WIDTH_TWIPS * w / sum(least) for w in least]
-    else:
-        spare = TEXT_WIDTH_TWIPS - sum(least)
-        extra = [max(0.0, w - m) for w, m in zip(wanted, least, strict=True)]
-        basis = extra if sum(extra) > 0 else least
-        shares = [m + spare * b / sum(basis) for m, b in zip(least, basis, strict=True)]
+    """Twips per column, summing to the text width (the Table Grid style's cell margins, and a little slack)."""
+    shares = column_widths(rows, ncols, total=TEXT_WIDTH_TWIPS, em=SIZE_TABLE.twips, padding=2 * 108 + 40)
     widths = [int(w) for w in shares]
     widths[-1] += TEXT_WIDTH_TWIPS - sum(widths)
     return widths
