@@ -9,7 +9,8 @@ verified. What the units do is drawn with a fixed seed; the story's turns are sc
   until the Office records a waiver with its reason.
 - XM2022-011: elderly care short; held until the register is re-filed with the full area in November.
 - XM2022-013: 卫健局 rejects the planning conditions in October for a reason other than a shortfall.
-- XM2022-010: 商务局 signs the land-supply review 8 working days late: escalated up to level 3.
+- XM2022-007 and XM2022-010: 商务局 signs the handover agreement 7 and the land-supply review 8 working
+  days late: escalated up to level 3 each time.
 - Deliverables: 石桥镇 and 柳林镇 set up their working groups late; 住建局 issues the completion-
   acceptance mechanism late; the Office returns 民政局's special plan once; 商务局's is not done in 2022.
 """
@@ -66,7 +67,10 @@ APPROVAL_CONDITIONS = {
         "教体局",
     ): "幼儿园缺口4个班由周边规划新建幼儿园统筹解决，须经区领导小组办公室同意。",
 }
-LATE_SIGNERS = {("XM2022-010", "land_supply", "商务局"): 8}  # working days after the due date
+LATE_SIGNERS = {  # working days after the due date
+    ("XM2022-007", "handover_agreement", "商务局"): 7,
+    ("XM2022-010", "land_supply", "商务局"): 8,
+}
 WAIVERS = {  # project -> (standard, reason, working days after the gate is held)
     "XM2022-003": (
         "kindergarten",

@@ -54,6 +54,7 @@ def _replay_2022() -> None:
 
 def _agree_after_the_year(cli: Cli) -> None:
     _replay_2022()
+    _october_bulletin_reports_the_mechanism()
     assert _check(cli) == {"differences": [], "repaired_items": 0}
     today = _status(cli, "2022-12-31")  # no change is dated later: the kept state answers
     swept = _overdue_work("2022-12-30")
@@ -71,6 +72,23 @@ def _agree_after_the_year(cli: Cli) -> None:
         today["items"]["by_status"]["close_requested"] + 1
     )
     assert _check(cli) == {"differences": [], "repaired_items": 0}
+
+
+def _october_bulletin_reports_the_mechanism() -> None:
+    """The demo's October bulletin (issued 2022-10-11): the milestone table and the mechanism's section
+    from duban's own rows, as the replay's scripted story (scripts/replay_mechanism.py) made them."""
+    [page] = (config.home() / "bulletins").glob("*-monthly-2022-10.html")
+    text = page.read_text(encoding="utf-8")
+    assert "以牵头部门报告为准" not in text
+    assert "五、长效机制建设和运行情况" in text
+    # 工作专班 due 04-30: 17 owners, 石桥镇 (05-10) and 柳林镇 (05-20) late; 住建局's mechanism issued 07-22
+    assert "已印发并经核验17个（其中逾期印发：石桥镇、柳林镇）" in text
+    assert "已印发并经核验1个（其中逾期印发：住建局）" in text
+    # special plans by 10-11: 教体局 issued 09-28; 民政局 报审中 since 09-20; 卫健局 and 商务局 drafting
+    assert "已印发1个，报审中1个，起草中2个，未启动0个" in text
+    # 商务局's opinion on 河东·江畔花园's handover agreement was due 09-27 and is signed only on 10-11
+    assert "截至2022年10月11日逾期未签署会签意见的单位：商务局" in text
+    assert "补充社区卫生服务站预留用房的布置要求后重新提交" in text  # 卫健局's rejection of 城关·学府里
 
 
 def test_kept_state_and_log_agree_after_the_2022_replay_on_sqlite(imported: Cli) -> None:
