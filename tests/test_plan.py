@@ -107,6 +107,26 @@ BROKEN = {
         lambda d: d["milestones"][3]["must_finish"][0].update(facility_type="托儿所"),
         ["milestones[3].must_finish[0].facility_type：“托儿所”不是教育设施的设施类型"],
     ),
+    "countersigner not a department": (
+        lambda d: d["mechanism"]["gates"][0]["countersigners"].append("城关街道"),
+        ["mechanism.gates[0]：“城关街道”不是方案中的部门"],
+    ),
+    "deliverable of no milestone": (
+        lambda d: d["mechanism"]["deliverables"][0].update(milestone="special_plan"),
+        ["mechanism.deliverables[0].milestone：“special_plan”不是方案中的时间节点"],
+    ),
+    "standard of an unknown category": (
+        lambda d: d["mechanism"]["standards"][0].update(category="parking"),
+        ["mechanism.standards[0].category：未知类别“parking”"],
+    ),
+    "standard per zero households": (
+        lambda d: d["mechanism"]["standards"][0].update(per_households=0),
+        ["mechanism.standards[0].per_households：数值过小"],
+    ),
+    "gate code used twice": (
+        lambda d: d["mechanism"]["gates"][1].update(code="planning_conditions"),
+        ["mechanism：代码“planning_conditions”重复"],
+    ),
 }
 
 
