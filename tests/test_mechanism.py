@@ -1106,3 +1106,70 @@ def test_a_due_date_on_a_holiday_is_reminded_on_the_last_working_day_before_it(i
     last = bodies("deliverable_reminder", "城关街道")[-1]
     assert "你单位应于2022年4月30日前印发工作专班" in last
     assert "今日为期限前最后一个工作日，请尽快印发并在督办平台上传文件。" in last
+
+
+def test_the_last_two_opinions_signed_at_once_pass_the_gate_once_on_postgresql(
+    pg_url: str, initialised: Cli, tmp_path: Path
+) -> None:
+    """Two departments sign the last two opinions at the same moment. Each transaction sees only its own
+    opinion unless they take turns on the project (FOR UPDATE): without that the gate would stay in
+    review with every opinion given; with it the second passes the gate, once, and opens the next."""
+    import threading
+    import time
+
+    initialised("project", "import", write_xlsx(tmp_path / "r.xlsx", [row("XM-C", 1250, FULL_1250)]),
+                "--as-of", "2022-05-05")  # fmt: skip
+    submit("XM-C", "planning_conditions", "2022-05-05")
+    sign_all("XM-C", "planning_conditions", "2022-05-06", SIGNERS["planning_conditions"][:4])
+    first_signed, errors = threading.Event(), []
+
+    def first() -> None:  # 卫健局 signs and holds its transaction open for a moment
+        try:
+            with work() as (session, plan):
+                gates.sign(session, plan, "XM-C", signer="卫健局", approve=True, as_of=d("2022-05-09"))
+                first_signed.set()
+                time.sleep(1.0)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            first_signed.set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_signed.wait(10)
+    sign("XM-C", "商务局", "2022-05-09")  # waits for 卫健局's transaction, then sees its opinion
+    thread.join()
+    assert errors == []
+    assert where_project("XM-C") == ("land_supply", "open")
+    assert [t[:2] for t in trail("project", "XM-C") if t[0] in ("gate_passed", "gate_opened")] == [
+        ("gate_opened", "自然资分局"),  # planning_conditions, at registration
+        ("gate_passed", "自然资分局"),
+        ("gate_opened", "自然资分局"),  # land_supply
+    ]
+
+    # two reviewers of one department give one opinion at once: the second is refused, the first kept
+    submit("XM-C", "land_supply", "2022-05-10")
+    both, told = threading.Barrier(2), []
+
+    def reviewer(conditions: str) -> None:
+        both.wait(5)
+        try:
+            sign("XM-C", "教体局", "2022-05-11", conditions=conditions)
+            told.append(("kept", conditions))
+        except MechanismError as exc:
+            told.append(("refused", str(exc)))
+
+    pair = [threading.Thread(target=reviewer, args=(r,)) for r in ("条件甲", "条件乙")]
+    for t in pair:
+        t.start()
+    for t in pair:
+        t.join()
+    kept = [r for outcome, r in told if outcome == "kept"]
+    assert len(kept) == 1
+    assert [r for outcome, r in told if outcome == "refused"] == ["教体局已于2022-05-11签署本轮意见（同意）"]
+    assert [s for s in signatures("XM-C", "land_supply") if s[1] == "教体局"] == [
+        (1, "教体局", "approved", "2022-05-24", "2022-05-11")
+    ]
+    with work() as (session, _):
+        [conditions] = session.exec(select(Signature.conditions).where(Signature.signer == "教体局")
+                                    .join(ProjectGate).where(ProjectGate.gate == "land_supply")).all()  # fmt: skip
+    assert conditions == kept[0]

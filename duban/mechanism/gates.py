@@ -31,8 +31,14 @@ GATE_STATES = {
 DECISIONS = {"approved": "同意", "rejected": "不同意", "void": "无需签署"}
 
 
-def get_project(session: Session, code: str) -> Project:
-    project = session.exec(select(Project).where(Project.code == code)).first()
+def get_project(session: Session, code: str, *, lock: bool = False) -> Project:
+    """`lock` for a step that changes the project's gates: two people signing at once, or a signature
+    and the daily follow-up, then take turns on PostgreSQL (SQLite lets one writer in at a time), so a
+    gate passes once and no opinion is overwritten."""
+    query = select(Project).where(Project.code == code)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    project = session.exec(query).first()
     if project is None:
         raise MechanismError(f"项目库中没有编号为“{code}”的项目")
     return project
@@ -156,7 +162,7 @@ def sign(
     gate_code: str | None = None,
 ) -> ProjectGate:
     """The signer's opinion on the project's open gate; a rejection returns it to the lead department."""
-    project = get_project(session, code)
+    project = get_project(session, code, lock=True)
     gate = current_gate(session, project)
     if gate is None or (gate_code and gate.gate != gate_code):
         raise MechanismError(f"项目{code}当前没有待会签的{_gate_name(plan, gate_code)}")
@@ -233,7 +239,7 @@ def submit(
     session: Session, plan: Plan, code: str, *, by: str, note: str = "", as_of: date, gate_code: str | None = None
 ) -> ProjectGate:
     """The lead department puts the open gate, or a returned one, to the signers (a new round)."""
-    project = get_project(session, code)
+    project = get_project(session, code, lock=True)
     gate = current_gate(session, project)
     if gate is None or gate.state not in ("open", "returned") or (gate_code and gate.gate != gate_code):
         raise MechanismError(f"项目{code}当前没有待提交会签的{_gate_name(plan, gate_code)}")
@@ -260,7 +266,7 @@ def waive(session: Session, plan: Plan, code: str, *, standard: str, reason: str
     """The Office's recorded exception to one standard of one project; a gate it blocked may then pass."""
     if plan.unit_kind(by) != "office":
         raise MechanismError(f"配建缺口豁免须由{plan.office.name}记录，{by}无此权限")
-    project = get_project(session, code)
+    project = get_project(session, code, lock=True)
     rule = plan.mechanism.standard(standard) or next(
         (s for s in plan.mechanism.standards if s.facility == standard), None
     )
@@ -303,6 +309,7 @@ def waive(session: Session, plan: Plan, code: str, *, standard: str, reason: str
 def settle(session: Session, plan: Plan, project: Project, as_of: date) -> list[str]:
     """Pass the open gate once every signer approved and no shortfall blocks it, and open the next;
     returns the gates passed. Safe to run again: a gate passes once."""
+    project = get_project(session, project.code, lock=True)
     passed = []
     while (gate := current_gate(session, project)) is not None and gate.state == "in_review":
         rule = rule_of(plan, gate)
