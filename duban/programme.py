@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from duban import audit
 from duban.plan import Plan, PlanError, fingerprint, parse_plan
-from models import Category, LedgerItem, ProgrammeRecord, UnitRecord
+from models import Category, LedgerItem, ProgrammeRecord, ProjectGate, UnitRecord, Waiver
 
 
 class NotInitialised(Exception):
@@ -71,6 +71,7 @@ def apply_plan(session: Session, plan: Plan, source: str, *, actor: str, as_of: 
         for i, c in enumerate(plan.categories)
     }
     _refuse_removing_used(session, wanted_units, wanted_categories)
+    _refuse_removing_mechanism_in_use(session, plan)
     stale_units = _sync(session, UnitRecord, "name", wanted_units, result, "单位")
     session.flush()
     stale_categories = _sync(session, Category, "code", wanted_categories, result, "类别")
@@ -131,6 +132,22 @@ def _refuse_removing_used(session: Session, units: dict, categories: dict) -> No
         problems += [f"{label}“{value}”仍有{n}项台账问题" for value, n in rows if value not in wanted]
     if problems:
         raise PlanError("修改后的方案删除了仍在使用的单位或类别：" + "；".join(problems))
+
+
+def _refuse_removing_mechanism_in_use(session: Session, plan: Plan) -> None:
+    """A gate that projects still have open or ahead, or a standard with a waiver, stays in the plan:
+    the daily follow-up and the pages read their rules from it."""
+    gates = {g.code for g in plan.mechanism.gates}
+    standards = {s.code for s in plan.mechanism.standards}
+    unfinished = ("waiting", "open", "in_review", "returned")
+    used_gates = session.exec(
+        select(ProjectGate.gate, func.count()).where(col(ProjectGate.state).in_(unfinished)).group_by(ProjectGate.gate)
+    ).all()
+    used_standards = session.exec(select(Waiver.standard, func.count()).group_by(Waiver.standard)).all()
+    problems = [f"联合审查环节“{g}”仍有{n}个项目未通过" for g, n in used_gates if g not in gates]
+    problems += [f"配建标准“{s}”仍有{n}项豁免记录" for s, n in used_standards if s not in standards]
+    if problems:
+        raise PlanError("修改后的方案删除了仍在使用的联合审查环节或配建标准：" + "；".join(problems))
 
 
 def _now() -> datetime:

@@ -51,7 +51,7 @@ class Project(SQLModel, table=True):
     commitments: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     registered_on: date
     gate: str | None = Field(default=None, max_length=32, index=True)  # None once every gate has passed
-    gate_state: str = Field(default="in_review", max_length=16)  # in_review returned done
+    gate_state: str = Field(default="open", max_length=16, index=True)  # open in_review returned done
 
 
 class ProjectGate(SQLModel, table=True):

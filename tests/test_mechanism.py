@@ -645,7 +645,7 @@ def test_a_shortfall_holds_a_gate_until_the_office_waives_it_or_the_commitment_i
     assert gate_rows("XM-S")["land_supply"][:4] == ("in_review", 1, "2022-06-10", "2022-06-24")
     assert "存在缺口" not in bodies("gate_review", "民政局")[-1]
     assert refused(waive, "XM-S", standard="community_premises", reason="再次", by=OFFICE, as_of=d("2022-06-13")) == (
-        "项目XM-S的社区用房缺口已于2022-06-10记录豁免"
+        "项目XM-S的社区用房缺口140平方米已于2022-06-10记录豁免"
     )
     assert messages("gate_blocked") == [("gate_blocked", OFFICE, "2022-06-08")] * 2
 
@@ -718,8 +718,9 @@ def test_a_bad_register_is_refused_whole_with_every_problem_named(
     out = initialised("project", "import", WRITERS[suffix](tmp_path / name, bad_rows()), status=2).output
     assert "项目库导入失败，未写入任何数据。共发现 5 处问题" in out
     assert f"{name} 第2行 D列“所在镇办”：不是实施方案中的镇办（值：“东关镇”）" in out
-    assert f"{name} 第3行 F列“住户数（户）”：须为整数（值：“一千二百”）" in out
-    assert f"{name} 第4行 F列“住户数（户）”：须为1到100000之间的整数（值：“1250.5”）" in out
+    whole = "须为1到100000之间的整数（如 1250 或 1,250）"
+    assert f"{name} 第3行 F列“住户数（户）”：{whole}（值：“一千二百”）" in out
+    assert f"{name} 第4行 F列“住户数（户）”：{whole}（值：“1250.5”）" in out
     assert f"{name} 第5行 A列“项目编号”：项目编号与第2行重复（值：“XM-T-01”）" in out
     assert f"{name} 第6行：预售日期早于供地日期" in out
     parcel = HEADER.index("地块编号")
@@ -1173,3 +1174,120 @@ def test_the_last_two_opinions_signed_at_once_pass_the_gate_once_on_postgresql(
         [conditions] = session.exec(select(Signature.conditions).where(Signature.signer == "教体局")
                                     .join(ProjectGate).where(ProjectGate.gate == "land_supply")).all()  # fmt: skip
     assert conditions == kept[0]
+
+
+# -- what a person saw is what is applied ----------------------------------------------------------
+
+
+def test_a_waiver_covers_the_shortfall_it_saw_and_a_stale_page_is_refused(initialised: Cli, tmp_path: Path) -> None:
+    # 1800 households: 社区用房 ceil(1800*30/100) = 540 m²; 400 committed, 140 short.
+    short = (400, 360, 6, 720, 540, 0)
+    register_file = write_xlsx(tmp_path / "r.xlsx", [row("XM-W", 1800, short)])
+    initialised("project", "import", register_file, "--as-of", "2022-05-05")
+    submit("XM-W", "planning_conditions", "2022-05-05")
+    waive = gates.waive
+    # the page showed 100 m² short (say, before a re-filed register): refused, nothing recorded
+    assert refused(
+        waive,
+        "XM-W",
+        standard="社区用房",
+        reason="以既有用房补足",
+        by=OFFICE,
+        as_of=d("2022-05-06"),
+        shortfall_seen=100,
+    ) == ("项目XM-W的社区用房缺口已变为140平方米，请刷新页面核对后重新记录豁免")
+    assert refused(waive, "XM-W", standard="社区用房", reason="补足", by=OFFICE, as_of=d("2022-05-04")) == (
+        "豁免日期2022-05-04早于项目入库日期2022-05-05"
+    )
+    with work() as (session, plan):
+        waive(session, plan, "XM-W", standard="社区用房", reason="以既有用房补足", by=OFFICE, as_of=d("2022-05-06"),
+              shortfall_seen=140)  # fmt: skip
+
+    # the developer then commits less (300 m²: 240 short): the waiver of 140 no longer covers it
+    lower = (300, 360, 6, 720, 540, 0)
+    initialised("project", "import", write_xlsx(tmp_path / "r2.xlsx", [row("XM-W", 1800, lower)]),
+                "--as-of", "2022-05-09")  # fmt: skip
+    sign_all("XM-W", "planning_conditions", "2022-05-10")
+    assert gate_rows("XM-W")["planning_conditions"][0] == "in_review"  # held: 100 m² beyond the waiver
+    with work() as (session, plan):
+        project = gates.get_project(session, "XM-W")
+        assert gates.blocked(session, plan, project, gates.current_gate(session, project)) == (
+            "社区用房应配建540平方米，承诺300平方米，缺口240平方米"
+        )
+    # a new waiver of the whole 240 replaces the old one; both stay in the audit log
+    with work() as (session, plan):
+        waive(session, plan, "XM-W", standard="community_premises", reason="经区政府常务会研究同意",
+              by=OFFICE, as_of=d("2022-05-11"), shortfall_seen=240)  # fmt: skip
+    assert gate_rows("XM-W")["planning_conditions"][0::6] == ("passed", "2022-05-11")
+    with session_scope() as session:
+        [held] = session.exec(select(Waiver)).all()
+        entries = session.exec(select(AuditEntry).where(AuditEntry.action == "shortfall_waived")).all()
+    assert (held.shortfall, held.reason, held.granted_on) == (240, "经区政府常务会研究同意", d("2022-05-11"))
+    assert [(e.before, e.after, e.note) for e in entries] == [
+        (None, {"standard": "community_premises", "shortfall": 140}, "以既有用房补足"),
+        (
+            {"standard": "community_premises", "shortfall": 140},
+            {"standard": "community_premises", "shortfall": 240},
+            "经区政府常务会研究同意",
+        ),
+    ]
+
+    # an opinion given on a page of round 1 after the gate was returned and submitted again: refused
+    submit("XM-W", "land_supply", "2022-05-11")
+    sign("XM-W", "民政局", "2022-05-12", gate="land_supply", reasons="移交条款不全")
+    submit("XM-W", "land_supply", "2022-05-13")
+    with pytest.raises(MechanismError) as caught, work() as (session, plan):
+        gates.sign(session, plan, "XM-W", signer="教体局", approve=True, as_of=d("2022-05-16"),
+                   gate_code="land_supply", round_seen=1)  # fmt: skip
+    assert str(caught.value) == "项目XM-W供地条件联合审查已重新提交（第2轮），请刷新页面查看后重新签署"
+    assert [s for s in signatures("XM-W", "land_supply") if s[1] == "教体局"] == [
+        (1, "教体局", "void", "2022-05-25", None),
+        (2, "教体局", None, "2022-05-27", None),
+    ]
+
+
+def test_the_office_verifies_only_the_document_it_opened(initialised: Cli, tmp_path: Path) -> None:
+    first, second = tmp_path / "第1号.pdf", tmp_path / "草稿.txt"
+    first.write_bytes(PDF)
+    second.write_text("征求意见稿", encoding="utf-8")
+    with work() as (session, plan):
+        deliverables.ensure(session, plan, d("2022-06-01"))
+    for path, number in ((first, "X民发〔2022〕1号"), (second, "X民发〔2022〕9号")):
+        with work() as (session, plan):
+            deliverables.file_issued(session, plan, "special_plans", "民政局", document_no=number,
+                                     issued_on=d("2022-06-01"), path=path, store=config.home() / "deliverables",
+                                     as_of=d("2022-06-01"))  # fmt: skip
+    opened = hashlib.sha256(PDF).hexdigest()  # the Office's page showed the first filing
+    assert refused(
+        deliverables.verify, "special_plans", "民政局", by=OFFICE, accept=True, as_of=d("2022-06-02"),
+        document_seen=opened,
+    ) == "民政局已重新报送社区配套设施专项规划的印发文件（X民发〔2022〕9号），请刷新页面查看后再核验"  # fmt: skip
+    with session_scope() as session:
+        query = select(Deliverable).where(Deliverable.owner == "民政局", Deliverable.milestone == "special_plans")
+        row = session.exec(query).one()
+    assert (row.document_no, row.verified_on) == ("X民发〔2022〕9号", None)
+
+
+def test_a_revised_plan_may_not_drop_a_gate_projects_are_on(initialised: Cli, tmp_path: Path) -> None:
+    import yaml
+    from conftest import PLAN
+
+    initialised("project", "import", write_xlsx(tmp_path / "r.xlsx", [row("XM-P", 1250, FULL_1250)]),
+                "--as-of", "2022-05-05")  # fmt: skip
+    data = yaml.safe_load(Path(PLAN).read_text(encoding="utf-8"))
+    data["mechanism"]["gates"] = [g for g in data["mechanism"]["gates"] if g["code"] != "planning_conditions"]
+    revised = tmp_path / "revised.yaml"
+    revised.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    out = initialised("init", "--plan", revised, "--as-of", "2022-05-06", status=2).output
+    assert (
+        "修改后的方案删除了仍在使用的联合审查环节或配建标准：联合审查环节“planning_conditions”仍有1个项目未通过" in out
+    )
+
+
+def test_a_households_figure_must_be_a_plain_whole_number(initialised: Cli, tmp_path: Path) -> None:
+    for typed in ("1e3", "1,2,0,0"):
+        path = write_csv(tmp_path / "r.csv", [row("XM-N", 1250, FULL_1250)])
+        text = path.read_text(encoding="utf-8-sig").replace(",1250,125000,", f',"{typed}",125000,')
+        path.write_text(text, encoding="utf-8-sig")
+        out = initialised("project", "import", path, status=2).output
+        assert f"r.csv 第2行 F列“住户数（户）”：须为1到100000之间的整数（如 1250 或 1,250）（值：“{typed}”）" in out

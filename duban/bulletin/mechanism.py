@@ -16,7 +16,7 @@ from sqlmodel import Session, col, or_, select
 
 from duban.calendar import WorkingCalendar
 from duban.mechanism.deliverables import STATES
-from duban.mechanism.provision import provisions
+from duban.mechanism.provision import all_waivers, provisions
 from duban.plan import Milestone, Plan
 from models import AuditEntry, Deliverable, Project, ProjectGate, Signature, Waiver
 
@@ -44,8 +44,9 @@ class Standing:
 
     def result(self, as_of: date) -> str | None:
         """按时完成 / 逾期完成 once verified (by the date of issue), 逾期未完成 past the due date; else None."""
-        if self.verified_on is None:
-            return "late_open" if self.due < as_of else None
+        if self.verified_on is None:  # filed in time and awaiting the Office is not the owner's lateness
+            on_time = self.state == "issued" and not self.issued_late
+            return "late_open" if self.due < as_of and not on_time else None
         return "late_met" if self.issued_late else "on_time"
 
 
@@ -281,10 +282,11 @@ def _provision(session: Session, plan: Plan, start: date, end: date, as_of: date
     and the waivers recorded in the window."""
     projects = list(session.exec(select(Project).where(Project.registered_on <= as_of).order_by(col(Project.code))))
     earlier = _as_registered_on(session, projects, as_of)
+    waivers_held = all_waivers(session)
     shortfalls = []
     for project in earlier:
-        for p in provisions(session, plan, project):
-            if p.shortfall and (p.waiver is None or p.waiver.granted_on > as_of):
+        for p in provisions(session, plan, project, waivers_held.get(project.id, {})):
+            if p.shortfall > (p.waived if p.waiver and p.waiver.granted_on <= as_of else 0):
                 shortfalls.append(
                     {
                         "code": project.code,

@@ -47,10 +47,12 @@ def ensure(session: Session, plan: Plan, as_of: date) -> int:
     return made
 
 
-def get(session: Session, plan: Plan, milestone: str, owner: str) -> Deliverable:
-    row = session.exec(
-        select(Deliverable).where(Deliverable.milestone == milestone, Deliverable.owner == owner)
-    ).first()
+def get(session: Session, plan: Plan, milestone: str, owner: str, *, lock: bool = False) -> Deliverable:
+    """`lock` for a change: the owner's step and the Office's verification take turns on PostgreSQL."""
+    query = select(Deliverable).where(Deliverable.milestone == milestone, Deliverable.owner == owner)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = session.exec(query).first()
     if row is None:
         title = next((r.title for r in plan.mechanism.deliverables if r.milestone == milestone), milestone)
         raise MechanismError(f"{owner}没有需要报送的“{title}”")
@@ -68,7 +70,7 @@ def set_state(
     session: Session, plan: Plan, milestone: str, owner: str, state: str, *, as_of: date, note: str = ""
 ) -> Deliverable:
     """The owner's progress short of issuing: 未启动, 起草中, 报审中."""
-    row = get(session, plan, milestone, owner)
+    row = get(session, plan, milestone, owner, lock=True)
     if state not in WORKING_STATES:
         raise MechanismError("状态只能为未启动、起草中或报审中；已印发须上传印发文件")
     if row.verified_on is not None:
@@ -97,7 +99,7 @@ def file_issued(
     as_of: date,
 ) -> Deliverable:
     """已印发: the document number, the date of issue and the document itself, for the Office to verify."""
-    row = get(session, plan, milestone, owner)
+    row = get(session, plan, milestone, owner, lock=True)
     if row.verified_on is not None:
         raise MechanismError(f"{row.title}已于{row.verified_on}经办公室核验确认印发")
     document_no = textgate.clean(document_no, limit=60, field="文号")
@@ -136,14 +138,26 @@ def file_issued(
 
 
 def verify(
-    session: Session, plan: Plan, milestone: str, owner: str, *, by: str, accept: bool, reason: str = "", as_of: date
+    session: Session,
+    plan: Plan,
+    milestone: str,
+    owner: str,
+    *,
+    by: str,
+    accept: bool,
+    reason: str = "",
+    as_of: date,
+    document_seen: str = "",
 ) -> Deliverable:
-    """The Office confirms the filed document, or returns it (报审中 again) with its reason."""
+    """The Office confirms the filed document, or returns it (报审中 again) with its reason;
+    `document_seen`: the digest of the file the Office opened, refused if the owner filed another since."""
     if plan.unit_kind(by) != "office":
         raise MechanismError(f"印发文件由{plan.office.name}核验，{by}无此权限")
-    row = get(session, plan, milestone, owner)
+    row = get(session, plan, milestone, owner, lock=True)
     if row.state != "issued" or row.verified_on is not None:
         raise MechanismError(f"{owner}的{row.title}尚未报送印发文件，或已核验")
+    if document_seen and document_seen != row.sha256:
+        raise MechanismError(f"{owner}已重新报送{row.title}的印发文件（{row.document_no}），请刷新页面查看后再核验")
     reason = textgate.clean(reason, multiline=True, limit=textgate.NOTE_LIMIT, field="理由")
     if not accept and not reason:
         raise MechanismError("退回须写明理由")

@@ -87,14 +87,19 @@ def register(session: Session, plan: Plan, project: Project, as_of: date) -> Non
 
 
 def open_next(session: Session, plan: Plan, project: Project, as_of: date) -> ProjectGate | None:
-    """Open the first gate still waiting (skipping those that do not apply) for its lead department to
-    submit; None when all have passed."""
-    for gate in gates_of(session, project):
+    """Open the first gate of the plan still waiting (skipping those that do not apply) for its lead
+    department to submit; None when all have passed. A gate the plan added since is made as it is reached."""
+    rows = {g.gate: g for g in gates_of(session, project)}
+    for seq, rule in enumerate(plan.mechanism.gates, start=1):
+        gate = rows.get(rule.code)
+        if gate is None:
+            gate = ProjectGate(project_id=project.id, gate=rule.code, seq=seq)
+            session.add(gate)
+            session.flush()
         if gate.state in ("passed", "skipped"):
             continue
         if gate.state != "waiting":
             return gate
-        rule = rule_of(plan, gate)
         if not applies(rule, project):
             gate.state = "skipped"
             session.add(gate)
@@ -160,13 +165,17 @@ def sign(
     conditions: str = "",
     as_of: date,
     gate_code: str | None = None,
+    round_seen: int | None = None,
 ) -> ProjectGate:
-    """The signer's opinion on the project's open gate; a rejection returns it to the lead department."""
+    """The signer's opinion on the project's open gate; a rejection returns it to the lead department.
+    `gate_code` and `round_seen`: the gate and round the signer read, refused when they have moved on."""
     project = get_project(session, code, lock=True)
     gate = current_gate(session, project)
     if gate is None or (gate_code and gate.gate != gate_code):
         raise MechanismError(f"项目{code}当前没有待会签的{_gate_name(plan, gate_code)}")
     rule = rule_of(plan, gate)
+    if round_seen is not None and round_seen != gate.round:
+        raise MechanismError(f"项目{code}{rule.name}已重新提交（第{gate.round}轮），请刷新页面查看后重新签署")
     if gate.state != "in_review":
         raise MechanismError(f"项目{code}{rule.name}尚未提交会签（{GATE_STATES[gate.state]}），待牵头部门提交后再签署")
     if as_of < gate.submitted_on:
@@ -262,19 +271,38 @@ def _opened_on(session: Session, project: Project, gate: ProjectGate) -> date:
     return max(passed, default=project.registered_on)
 
 
-def waive(session: Session, plan: Plan, code: str, *, standard: str, reason: str, by: str, as_of: date) -> Waiver:
-    """The Office's recorded exception to one standard of one project; a gate it blocked may then pass."""
+def waive(
+    session: Session,
+    plan: Plan,
+    code: str,
+    *,
+    standard: str,
+    reason: str,
+    by: str,
+    as_of: date,
+    shortfall_seen: int | None = None,
+) -> Waiver:
+    """The Office's recorded exception to one standard of one project, up to the shortfall it saw; a gate
+    it held may then pass. A shortfall grown since (a lower commitment re-filed) needs a new waiver,
+    which replaces the old one (both stay in the audit log)."""
     if plan.unit_kind(by) != "office":
         raise MechanismError(f"配建缺口豁免须由{plan.office.name}记录，{by}无此权限")
     project = get_project(session, code, lock=True)
+    if as_of < project.registered_on:
+        raise MechanismError(f"豁免日期{as_of}早于项目入库日期{project.registered_on}")
     rule = plan.mechanism.standard(standard) or next(
         (s for s in plan.mechanism.standards if s.facility == standard), None
     )
     if rule is None:
         raise MechanismError(f"实施方案的配建标准中没有“{standard}”")
     row = next(p for p in provisions(session, plan, project) if p.standard.code == rule.code)
-    if row.waiver is not None:
-        raise MechanismError(f"项目{code}的{rule.facility}缺口已于{row.waiver.granted_on}记录豁免")
+    if shortfall_seen is not None and shortfall_seen != row.shortfall:
+        raise MechanismError(
+            f"项目{code}的{rule.facility}缺口已变为{row.shortfall}{rule.unit}，请刷新页面核对后重新记录豁免"
+        )
+    if row.waiver is not None and not row.blocking:
+        what = f"缺口{row.waiver.shortfall}{rule.unit}"
+        raise MechanismError(f"项目{code}的{rule.facility}{what}已于{row.waiver.granted_on}记录豁免")
     if row.shortfall == 0:
         raise MechanismError(
             f"项目{code}的{rule.facility}没有缺口（应配建{row.required}{rule.unit}，承诺{row.committed}{rule.unit}）"
@@ -282,14 +310,10 @@ def waive(session: Session, plan: Plan, code: str, *, standard: str, reason: str
     reason = textgate.clean(reason, multiline=True, limit=textgate.NOTE_LIMIT, field="豁免理由")
     if not reason:
         raise MechanismError("记录豁免须写明理由")
-    waiver = Waiver(
-        project_id=project.id,
-        standard=rule.code,
-        shortfall=row.shortfall,
-        reason=reason,
-        granted_on=as_of,
-        granted_by=audit.acting(by),
-    )
+    waiver = row.waiver or Waiver(project_id=project.id, standard=rule.code, shortfall=0, reason="", granted_on=as_of)
+    before = {"standard": rule.code, "shortfall": waiver.shortfall} if row.waiver else None
+    waiver.shortfall, waiver.reason, waiver.granted_on = row.shortfall, reason, as_of
+    waiver.granted_by = audit.acting(by)
     session.add(waiver)
     audit.record(
         session,
@@ -298,6 +322,7 @@ def waive(session: Session, plan: Plan, code: str, *, standard: str, reason: str
         key=project.code,
         action="shortfall_waived",
         effective_on=as_of,
+        before=before,
         after={"standard": rule.code, "shortfall": row.shortfall},
         note=reason,
     )

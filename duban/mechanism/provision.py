@@ -22,8 +22,13 @@ class Provision:
         return max(0, self.required - self.committed)
 
     @property
+    def waived(self) -> int:
+        """How much of the shortfall the Office waived: no more than the shortfall it saw."""
+        return min(self.shortfall, self.waiver.shortfall) if self.waiver else 0
+
+    @property
     def blocking(self) -> bool:
-        return self.shortfall > 0 and self.waiver is None
+        return self.shortfall > self.waived
 
     def said(self) -> str:
         """社区用房应配建375平方米，承诺300平方米，缺口75平方米."""

@@ -6,6 +6,7 @@ updates it (a raised commitment may free a gate held by a shortfall), each chang
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -44,6 +45,7 @@ BASE = (
     Column("presale_on", "预售日期", "day", required=False),
     Column("completion_on", "竣工日期", "day", required=False),
 )
+WHOLE = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)(\.0)?$")  # 1250, 1,250; Excel's 1250.0 as the cell reader gives it
 MAX_HOUSEHOLDS = 100_000
 MAX_AMOUNT = 10_000_000
 
@@ -140,14 +142,13 @@ def _read(column: Column, raw: Any) -> Any:
     if text is None:
         return None
     limit = MAX_HOUSEHOLDS if column.key == "households" else MAX_AMOUNT
-    try:
-        number = float(text.replace(",", ""))
-    except ValueError:
-        raise cells.CellError("须为整数") from None
-    if not number.is_integer() or number < (1 if column.kind == "count" else 0) or number > limit:
-        low = 1 if column.kind == "count" else 0
+    low = 1 if column.kind == "count" else 0
+    if not WHOLE.match(text):
+        raise cells.CellError(f"须为{low}到{limit}之间的整数（如 1250 或 1,250）")
+    number = int(text.replace(",", "").removesuffix(".0"))
+    if not low <= number <= limit:
         raise cells.CellError(f"须为{low}到{limit}之间的整数")
-    return int(number)
+    return number
 
 
 def write(

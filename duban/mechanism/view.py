@@ -61,7 +61,7 @@ def project_view(session: Session, plan: Plan, project: Project, as_of: date) ->
                 "required": p.required,
                 "committed": p.committed,
                 "shortfall": p.shortfall,
-                "waived": p.waiver is not None,
+                "waived": p.waiver is not None and not p.blocking,
                 "waiver_reason": p.waiver.reason if p.waiver else "",
                 "waiver_by": p.waiver.granted_by if p.waiver else "",
                 "waiver_on": p.waiver.granted_on if p.waiver else None,
@@ -129,8 +129,8 @@ def register_rows(session: Session, plan: Plan, as_of: date, *, township: str | 
                 "waiting": [s.signer for s in pending],
                 "late": [s.signer for s in pending if as_of > s.due_on]
                 + ([rule.lead] if gate and gate.state == "returned" and as_of > gate.resubmit_due else []),
-                "shortfalls": sum(1 for p in shortfalls if p.waiver is None),
-                "waived": sum(1 for p in shortfalls if p.waiver is not None),
+                "shortfalls": sum(1 for p in shortfalls if p.blocking),
+                "waived": sum(1 for p in shortfalls if not p.blocking),
             }
         )
     return rows

@@ -70,6 +70,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("project", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_project_gate"), ["gate"], unique=False)
+        batch_op.create_index(batch_op.f("ix_project_gate_state"), ["gate_state"], unique=False)
         batch_op.create_index(batch_op.f("ix_project_township"), ["township"], unique=False)
 
     op.create_table(
@@ -164,6 +165,7 @@ def downgrade() -> None:
     op.drop_table("project_gate")
     with op.batch_alter_table("project", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_project_township"))
+        batch_op.drop_index(batch_op.f("ix_project_gate_state"))
         batch_op.drop_index(batch_op.f("ix_project_gate"))
 
     op.drop_table("project")

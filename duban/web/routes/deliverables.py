@@ -115,6 +115,7 @@ def verify(request: Request, milestone: str, owner: str, who: Signed, form: Post
                 accept=decision == "accept",
                 reason=str(form.get("reason") or ""),
                 as_of=today(request),
+                document_seen=str(form.get("document") or ""),
             )
 
     return _write(request, who, step, "verified")

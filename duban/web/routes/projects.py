@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from duban import audit
@@ -62,6 +63,7 @@ def sign(request: Request, code: str, who: Signed, form: Posted) -> Response:
             conditions=str(form.get("conditions") or ""),
             as_of=today(request),
             gate_code=gate_code,
+            round_seen=_seen(form, "round"),
         )
 
     return _write(request, who, code, work, "signed")
@@ -101,9 +103,17 @@ def waive(request: Request, code: str, who: Signed, form: Posted) -> Response:
             reason=str(form.get("reason") or ""),
             by=who.unit,
             as_of=today(request),
+            shortfall_seen=_seen(form, "shortfall"),
         )
 
     return _write(request, who, code, work, "waived")
+
+
+def _seen(form: FormData, name: str) -> int | None:
+    """A number the page showed (the round signed, the shortfall waived), so that a page read before a
+    colleague's change is refused rather than applied to what the person never saw."""
+    raw = str(form.get(name) or "")
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
 def _write(
