@@ -63,8 +63,9 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
     with session_scope() as session:
         assert sorted(s.unit for s in session.exec(select(Submission))) == ["教体局", "民政局", "河东镇", "河西镇"]
         causes = Counter(e.cause for e in session.exec(select(Escalation)))
-    # the ledger's 3 (two items and a milestone overdue); and the plan's 19 documents due by 10-08 and never issued here (17 working groups
-    # due 04-30, the two joint-review mechanisms due 06-30), each raised once on the overdue_item ladder
+    # the ledger's 3 (two items and a milestone overdue); and the plan's 19 documents due by 10-08 and never
+    # issued here (17 working groups due 04-30, the two joint-review mechanisms due 06-30), each raised once
+    # on the overdue_item ladder
     assert causes == {"overdue_item": 2, "overdue_milestone": 1, "overdue_deliverable": 19}
     rows = read_artifact("round-2022-10")
     assert [r["单位"] for r in rows[:4]] == ["河东镇", "河西镇", "教体局", "民政局"]

@@ -1291,3 +1291,18 @@ def test_a_households_figure_must_be_a_plain_whole_number(initialised: Cli, tmp_
         path.write_text(text, encoding="utf-8-sig")
         out = initialised("project", "import", path, status=2).output
         assert f"r.csv 第2行 F列“住户数（户）”：须为1到100000之间的整数（如 1250 或 1,250）（值：“{typed}”）" in out
+
+
+def test_the_register_is_read_a_page_at_a_time(initialised: Cli, tmp_path: Path) -> None:
+    from duban.mechanism.view import register_count, register_rows
+
+    rows = [row(f"XM-R{n}", 1250, FULL_1250, township=t) for n, t in enumerate(["城关街道", "河东镇", "城关街道"])]
+    initialised("project", "import", write_xlsx(tmp_path / "r.xlsx", rows), "--as-of", "2022-05-05")
+    submit("XM-R2", "planning_conditions", "2022-05-05")
+    with work() as (session, plan):
+        assert register_count(session) == 3 and register_count(session, township="城关街道") == 2
+        second = register_rows(session, plan, d("2022-05-20"), offset=2, limit=2)
+        mine = register_rows(session, plan, d("2022-05-20"), township="城关街道", offset=1, limit=1)
+    shown = [(r["code"], r["state"], r["waiting"][:2]) for r in second]
+    assert shown == [("XM-R2", "in_review", ["自然资分局", "住建局"])]
+    assert [(r["code"], r["township"]) for r in mine] == [("XM-R2", "城关街道")]

@@ -47,6 +47,13 @@ def ensure(session: Session, plan: Plan, as_of: date) -> int:
     return made
 
 
+def asked_for(plan: Plan) -> set[tuple[str, str]]:
+    """(milestone, owner) of every document the plan in force asks for; a row the plan has since dropped
+    is kept (it is history) but no longer chased."""
+    owners = {m.code: m.owners for m in plan.milestones}
+    return {(rule.milestone, owner) for rule in plan.mechanism.deliverables for owner in owners[rule.milestone]}
+
+
 def get(session: Session, plan: Plan, milestone: str, owner: str, *, lock: bool = False) -> Deliverable:
     """`lock` for a change: the owner's step and the Office's verification take turns on PostgreSQL."""
     query = select(Deliverable).where(Deliverable.milestone == milestone, Deliverable.owner == owner)

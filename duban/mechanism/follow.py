@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
@@ -32,7 +33,7 @@ class ProjectFollowUp:
 
 def follow(session: Session, plan: Plan, as_of: date) -> ProjectFollowUp:
     result = ProjectFollowUp(made=deliverables.ensure(session, plan, as_of))
-    for project in session.exec(select(Project).where(Project.gate_state == "in_review").order_by(col(Project.id))):
+    for project in ready_to_settle(session):
         result.passed += [f"{project.code}:{g}" for g in gates.settle(session, plan, project, as_of)]
     waiting = pending_signatures(session, as_of)
     calendar = WorkingCalendar(plan.calendar)
@@ -40,10 +41,28 @@ def follow(session: Session, plan: Plan, as_of: date) -> ProjectFollowUp:
         result.reminders = _remind_signers(session, plan, calendar, waiting, as_of)
         result.reminders += _remind_owners(session, plan, calendar, as_of)
     causes = late_signers(plan, waiting, as_of) + late_resubmissions(session, plan, as_of)
-    causes += late_deliverables(session, as_of)
+    causes += late_deliverables(session, plan, as_of)
     result.ladder = run_ladder(session, plan, causes, as_of, scope=SCOPE)
     session.flush()
     return result
+
+
+def ready_to_settle(session: Session) -> list[Project]:
+    """Projects whose gate in review has every opinion of its round approved (to pass, or held by a
+    shortfall): the only ones settle can move, found through the open gates' index rather than by
+    settling, a few queries each, every project in review."""
+    unapproved = select(Signature.id).where(
+        Signature.gate_id == ProjectGate.id,
+        Signature.round == ProjectGate.round,
+        or_(col(Signature.decision).is_(None), Signature.decision != "approved"),
+    )
+    query = (
+        select(Project)
+        .join(ProjectGate, ProjectGate.project_id == Project.id)
+        .where(ProjectGate.state == "in_review", ~unapproved.exists())
+        .order_by(col(Project.id))
+    )
+    return list(session.exec(query))
 
 
 def pending_signatures(session: Session, as_of: date) -> list[tuple[Signature, ProjectGate, Project]]:
@@ -94,7 +113,10 @@ def _remind_signers(session: Session, plan: Plan, calendar: WorkingCalendar, wai
 def _remind_owners(session: Session, plan: Plan, calendar: WorkingCalendar, as_of: date) -> int:
     sent = 0
     query = select(Deliverable).where(col(Deliverable.state).in_(deliverables.WORKING_STATES), Deliverable.due >= as_of)
+    asked = deliverables.asked_for(plan)
     for row in session.exec(query.order_by(col(Deliverable.id))):
+        if (row.milestone, row.owner) not in asked:
+            continue
         stage = _stage(calendar, plan.mechanism.reminders_working_days_before, plan.programme.start, row.due, as_of)
         if stage is None:
             continue
@@ -167,8 +189,10 @@ def late_resubmissions(session: Session, plan: Plan, as_of: date) -> list[Cause]
     return causes
 
 
-def late_deliverables(session: Session, as_of: date) -> list[Cause]:
+def late_deliverables(session: Session, plan: Plan, as_of: date) -> list[Cause]:
+    """Documents past their date and not filed, of those the plan in force still asks for."""
     query = select(Deliverable).where(col(Deliverable.state).in_(deliverables.WORKING_STATES), Deliverable.due < as_of)
+    asked = deliverables.asked_for(plan)
     return [
         Cause(
             cause="overdue_deliverable",
@@ -180,4 +204,5 @@ def late_deliverables(session: Session, as_of: date) -> list[Cause]:
             context={"title": row.title, "page": "/deliverables"},
         )
         for row in session.exec(query.order_by(col(Deliverable.id)))
+        if (row.milestone, row.owner) in asked
     ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy import Select
+from sqlmodel import Session, col, select
 
 from duban.plan import Plan, Standard
 from models import Project, Waiver
@@ -53,10 +54,12 @@ def provisions(
     ]
 
 
-def all_waivers(session: Session) -> dict[int, dict[str, Waiver]]:
-    """Every project's waivers at once, for lists of projects (one query, not one per project)."""
+def all_waivers(session: Session, among: Select | None = None) -> dict[int, dict[str, Waiver]]:
+    """Every project's waivers (`among`: a query of the project ids wanted) at once, for lists of
+    projects: one query, not one per project."""
+    query = select(Waiver) if among is None else select(Waiver).where(col(Waiver.project_id).in_(among))
     found: dict[int, dict[str, Waiver]] = {}
-    for waiver in session.exec(select(Waiver)):
+    for waiver in session.exec(query):
         found.setdefault(waiver.project_id, {})[waiver.standard] = waiver
     return found
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from duban.mechanism import gates
 from duban.mechanism.gates import DECISIONS, GATE_STATES
@@ -90,30 +90,46 @@ def _signature(signature: Signature, gate: ProjectGate, as_of: date) -> dict:
     }
 
 
-def register_rows(session: Session, plan: Plan, as_of: date, *, township: str | None = None) -> list[dict]:
-    """Every project (or one township's) with its open gate and who is late on it: indexed current state."""
-    query = select(Project).order_by(col(Project.code))
+def register_count(session: Session, *, township: str | None = None) -> int:
+    query = select(func.count()).select_from(Project)
     if township:
         query = query.where(Project.township == township)
-    projects = list(session.exec(query))
-    open_gates = {
-        g.project_id: g
-        for g in session.exec(select(ProjectGate).where(col(ProjectGate.state).in_(("open", "in_review", "returned"))))
-    }
+    return session.exec(query).one()
+
+
+def register_rows(
+    session: Session,
+    plan: Plan,
+    as_of: date,
+    *,
+    township: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[dict]:
+    """The projects (one township's; a page of them) with their open gate and who is late on it: a few
+    indexed queries over the projects shown, none per project."""
+    shown = select(Project.id).order_by(col(Project.code)).offset(offset).limit(limit)
+    if township:
+        shown = shown.where(Project.township == township)
+    shown = shown.subquery()
+    projects = list(session.exec(select(Project).where(col(Project.id).in_(select(shown.c.id))).order_by("code")))
+    open_state = col(ProjectGate.state).in_(("open", "in_review", "returned"))
+    among = col(ProjectGate.project_id).in_(select(shown.c.id))
+    open_gates = {g.project_id: g for g in session.exec(select(ProjectGate).where(open_state, among))}
     waiting: dict[int, list[Signature]] = {}
-    ids = [g.id for g in open_gates.values()]
     for s in session.exec(
         select(Signature)
-        .where(col(Signature.gate_id).in_(ids), col(Signature.decision).is_(None))
+        .join(ProjectGate, Signature.gate_id == ProjectGate.id)
+        .where(open_state, among, Signature.round == ProjectGate.round, col(Signature.decision).is_(None))
         .order_by(col(Signature.id))
     ):
         waiting.setdefault(s.gate_id, []).append(s)
-    waivers = all_waivers(session)
+    waivers = all_waivers(session, among=select(shown.c.id))
     rows = []
     for project in projects:
         gate = open_gates.get(project.id)
         rule = plan.mechanism.gate(gate.gate) if gate else None
-        pending = [s for s in waiting.get(gate.id, []) if s.round == gate.round] if gate else []
+        pending = waiting.get(gate.id, []) if gate else []
         shortfalls = [p for p in provisions(session, plan, project, waivers.get(project.id, {})) if p.shortfall]
         rows.append(
             {

@@ -28,14 +28,20 @@ DONE = {"signed": "会签意见已提交。", "submitted": "已提交各单位�
 
 
 @router.get("/projects")
-def projects(request: Request, who: Signed) -> Response:
-    """Townships see their own projects; everyone else the whole register, a department its queue first."""
+def projects(request: Request, who: Signed, page: int = 1) -> Response:
+    """Townships see their own projects; everyone else the whole register, a department its queue first;
+    a page of `portal.page_rows` projects at a time."""
     day = today(request)
+    township = who.unit if who.kind == "township" else None
     with session_scope() as session:
         plan = current_plan(session)
-        rows = view.register_rows(session, plan, day, township=who.unit if who.kind == "township" else None)
+        per_page = plan.portal.page_rows
+        total = view.register_count(session, township=township)
+        pages = max(1, -(-total // per_page))
+        page = max(1, min(page, pages))
+        rows = view.register_rows(session, plan, day, township=township, offset=(page - 1) * per_page, limit=per_page)
         queue = view.queue(session, plan, who.unit, day) if who.kind == "department" else None
-    return render(request, "projects.html", rows=rows, queue=queue)
+    return render(request, "projects.html", rows=rows, queue=queue, total=total, page=page, pages=pages)
 
 
 @router.get("/projects/{code}")
