@@ -44,6 +44,30 @@ SMALL_LEDGER = [
 ]
 
 
+# The long-term mechanism runs every day too (follow-projects): in a district replayed from October 2022
+# without its documents, the plan's 19 documents due before October (17 working groups by 04-30, the two
+# joint-review mechanisms by 06-30) are escalated. The round's tests set those apart (tests/test_mechanism.py
+# tests them); `documents_escalated` checks exactly what they are.
+MECHANISM_CAUSES = ("overdue_deliverable", "late_countersign", "late_resubmission")
+
+
+def of_the_round(messages: list) -> list:
+    """The outbox rows of the round, campaigns and ledger: the mechanism's documents set apart."""
+    return [m for m in messages if not m.idempotency_key.startswith(("escalate:deliverable:", "deliverable:"))]
+
+
+def documents_escalated(messages: list, escalations: list) -> None:
+    """On the first working day of the replay (10-08, a make-up Saturday) each of the 19 documents is
+    20+ working days late and goes straight to level 3: to 分管副区长, the Office and its owner."""
+    mine = [e for e in escalations if e.cause in MECHANISM_CAUSES]
+    assert sorted({(e.cause, e.level, e.raised_on.isoformat()) for e in mine}) == [
+        ("overdue_deliverable", 3, "2022-10-08")
+    ]
+    assert len(mine) == 19
+    sent = [m for m in messages if m.idempotency_key.startswith("escalate:deliverable:")]
+    assert len(sent) == 57 and {m.created_on.isoformat() for m in sent} == {"2022-10-08"}
+
+
 def load_small_ledger(cli: Cli, tmp_path: Path) -> None:
     cli("ledger", "import", write_csv(tmp_path / "small.csv", SMALL_LEDGER), "--as-of", "2022-09-01")
     cli("item", "plan", "A-4", "--by", "河西镇", "--milestone", "2022-09-15:完成选址", "--as-of", "2022-09-01")

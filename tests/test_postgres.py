@@ -75,8 +75,9 @@ def test_round_on_postgres_is_idempotent(pg_url: str, cli: Cli, tmp_path: Path) 
         cli("tick", "--as-of", day)
     before = dump()
     # 10-08: A-2 (L2), A-4 (L1), its milestone (L2); 10-09: both townships (L1), A-4 (L2);
-    # 10-11: both townships (L2), both departments (L1): 10 in all.
-    assert len(before["submission"]) == 4 and len(before["escalation"]) == 10
+    # 10-11: both townships (L2), both departments (L1): 10 in all; and the plan's 19 overdue documents
+    # (reporting_helpers.documents_escalated), each once at level 3.
+    assert len(before["submission"]) == 4 and len(before["escalation"]) == 10 + 19
     for day in ("2022-10-01", "2022-10-08", "2022-10-09", "2022-10-11"):
         cli("tick", "--as-of", day)
     assert dump() == before
@@ -85,7 +86,7 @@ def test_round_on_postgres_is_idempotent(pg_url: str, cli: Cli, tmp_path: Path) 
 def test_october_round_on_postgres_queues_the_hand_count(pg_url: str, initialised: Cli, tmp_path: Path) -> None:
     """The round replay's hand count holds on PostgreSQL too: every escalation sends its messages
     (insert_once once read a -1 rowcount there and dropped them)."""
-    from reporting_helpers import load_small_ledger
+    from reporting_helpers import MECHANISM_CAUSES, documents_escalated, load_small_ledger, of_the_round
     from sqlmodel import col, select
     from test_round_replay import EXPECTED_ESCALATIONS, EXPECTED_MESSAGES, replay
 
@@ -99,10 +100,13 @@ def test_october_round_on_postgres_queues_the_hand_count(pg_url: str, initialise
     replay(initialised, tmp_path, act=False)
     assert dump() == before
     with session_scope() as session:
-        messages = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+        everything = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+        documents_escalated(everything, session.exec(select(Escalation)).all())
+        messages = of_the_round(everything)
         assert [(m.created_on.isoformat(), m.kind, m.recipient) for m in messages] == EXPECTED_MESSAGES
         escalations = {
             (e.cause_key, e.level): (e.raised_on.isoformat(), e.resolved_on and e.resolved_on.isoformat())
             for e in session.exec(select(Escalation))
+            if e.cause not in MECHANISM_CAUSES
         }
     assert escalations == EXPECTED_ESCALATIONS

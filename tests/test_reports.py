@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Cli
-from reporting_helpers import load_small_ledger, review, submit
+from reporting_helpers import MECHANISM_CAUSES, load_small_ledger, review, submit
 from sqlmodel import col, select
 
 from duban import audit
@@ -46,7 +46,13 @@ def _submission(unit: str) -> Submission:
 
 def _open_escalations(unit: str) -> list[tuple[str, int]]:
     with session_scope() as session:
-        rows = session.exec(select(Escalation).where(Escalation.unit == unit, col(Escalation.resolved_on).is_(None)))
+        rows = session.exec(
+            select(Escalation).where(
+                Escalation.unit == unit,
+                col(Escalation.resolved_on).is_(None),
+                col(Escalation.cause).not_in(MECHANISM_CAUSES),  # the plan's overdue documents: not the round's
+            )
+        )
         return sorted((e.cause_key, e.level) for e in rows)
 
 
