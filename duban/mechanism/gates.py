@@ -356,7 +356,8 @@ def settle(session: Session, plan: Plan, project: Project, as_of: date) -> list[
                     **_facts(project, rule),
                 )
                 break
-        gate.state, gate.passed_on = "passed", as_of
+        signed = [s.signed_on for s in _round(session, gate) if s.signed_on]
+        gate.state, gate.passed_on = "passed", max([as_of, *signed])  # never before the last opinion
         session.add(gate)
         _log(session, project, gate, rule.lead, "gate_passed", as_of)
         passed.append(gate.gate)
