@@ -12,6 +12,7 @@ from duban import acknowledge, audit
 from duban.acknowledge import AcknowledgeError
 from duban.db import session_scope
 from duban.mechanism import deliverables, gates, view
+from duban.mechanism.follow import ready_to_settle
 from duban.plan import Plan
 from duban.programme import current_plan
 from duban.reporting.reports import STATUS_LABELS as REPORT_LABELS
@@ -148,10 +149,11 @@ def _items_in(session, *, status: str, lead: str | None = None) -> list[LedgerIt
 
 
 def _held_by_shortfalls(session, plan: Plan) -> list[tuple[Project, str, str]]:  # noqa: ANN001 - a Session
-    """Gates every signer approved that an unwaived shortfall holds: the Office's to waive or not."""
+    """Gates every signer approved that an unwaived shortfall holds: the Office's to waive or not (found
+    among the gates whose round is all approved, not by reading every project in review)."""
     held = []
-    for project in session.exec(select(Project).where(Project.gate_state == "in_review").order_by(col(Project.code))):
+    for project in ready_to_settle(session):
         gate = gates.current_gate(session, project)
         if gate is not None and (shortfalls := gates.blocked(session, plan, project, gate)):
             held.append((project, gates.rule_of(plan, gate).name, shortfalls))
-    return held[:LISTED]
+    return sorted(held, key=lambda h: h[0].code)[:LISTED]
