@@ -34,7 +34,8 @@ demo: install
 	$(DUBAN) ledger import samples/ledger-2022.csv --as-of 2022-04-08
 	@echo "--- April to December 2022, day by day: rounds, forms, reviews, reminders, escalations, close-outs,"
 	@echo "    the monthly bulletins on schedule, two supervision campaigns (key items; kindergartens), and the"
-	@echo "    long-term mechanism: 15 new projects through their joint-review gates, the plan's documents issued"
+	@echo "    long-term mechanism: 15 new projects registered, 9 walked through their joint-review gates, and"
+	@echo "    the plan's documents issued"
 	DUBAN_HOME=$(DEMO_HOME) $(BIN)/python scripts/replay_2022.py
 	$(DUBAN) period show 2022-12 --as-of 2022-12-31
 	@echo "--- the supervision campaigns, and where the kindergarten campaign ended"

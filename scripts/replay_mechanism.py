@@ -1,6 +1,6 @@
 """The long-term mechanism in the 2022 replay (scripts/replay_2022.py calls `MechanismReplay.act` on
-every working day): the register imported, each gate submitted by its lead department when the
-project reaches that stage, the signers' opinions, and the plan's documents drafted, issued and
+every working day): the register imported, and for nine of its projects each gate submitted by its
+lead department when the project reaches that stage, the signers' opinions, and the plan's documents drafted, issued and
 verified. What the units do is drawn with a fixed seed; the story's turns are scripted:
 
 - XM2022-005: 民政局 rejects the planning conditions (community premises short of the standard); the
@@ -35,6 +35,9 @@ from models import Project, ProjectGate, Signature
 
 REGISTER = Path(__file__).resolve().parents[1] / "samples" / "projects-2022.xlsx"
 REGISTERED_ON = date(2022, 5, 9)
+# The projects walked through their gates in 2022; the others wait at their first gate, not yet submitted.
+WALKED = ("XM2022-001", "XM2022-003", "XM2022-005", "XM2022-006", "XM2022-007", "XM2022-009", "XM2022-010",
+          "XM2022-011", "XM2022-013")  # fmt: skip
 SEED = 20220509
 FILER = "自然资分局"
 # When each gate is submitted, from the project's dates (days; the next working day if it falls on a holiday).
@@ -134,9 +137,9 @@ class MechanismReplay:
             self._file_register(REGISTER, day)
         self._deliverables(day)
         with session_scope() as session:
-            projects = list(session.exec(select(Project).where(col(Project.gate).is_not(None))))
-            codes = [p.code for p in projects]
-        for code in codes:
+            query = select(Project).where(col(Project.gate).is_not(None), col(Project.code).in_(WALKED))
+            due = [p.code for p in session.exec(query) if p.gate_state != "open" or day >= self._stage_day(p, p.gate)]
+        for code in due:
             self._project(code, day)
 
     # -- the register -------------------------------------------------------------------------------
