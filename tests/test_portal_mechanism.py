@@ -24,10 +24,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from conftest import PLAN, ROOT, Cli
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from portal import PASSWORD, running_portal, sign_in, token
+from portal import PASSWORD, quick_home, running_portal, sign_in, token
 from test_portal_browser import DESKTOP, PHONE, XSS, device, follow, inert, press, shot
 from test_portal_security import state
 
@@ -83,14 +82,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("portal-mechanism") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DUBAN_HOME", str(home))
-        mp.setenv("DUBAN_NEW_PASSWORD", PASSWORD)
-        for name in ("DUBAN_DATABASE_URL", "PREFECT_API_URL", "DUBAN_PORTAL_URL"):
-            mp.delenv(name, raising=False)
-        # a few milliseconds a hash (as in test_portal_security): the rules here do not depend on the cost
-        mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
-        accounts._dummy.cache_clear()
+    with quick_home(home):  # argon2 at a few milliseconds a hash (this module signs in many times)
         cli = Cli()
         cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
         cli("project", "import", REGISTER, "--as-of", IMPORTED.isoformat())

@@ -37,9 +37,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from conftest import EVIDENCE, PLAN, ROOT, SAMPLE, Cli
-from portal import CHANGED, PASSWORD, csrf_of, free_port, running_portal, sign_in, token
+from portal import CHANGED, PASSWORD, csrf_of, free_port, quick_home, running_portal, sign_in, token
 
 from duban import accounts
 from duban.web.app import create_app
@@ -214,16 +213,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("portal-security") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DUBAN_HOME", str(home))
-        mp.setenv("DUBAN_NEW_PASSWORD", PASSWORD)
-        for name in ("DUBAN_DATABASE_URL", "PREFECT_API_URL", "DUBAN_PORTAL_URL"):
-            mp.delenv(name, raising=False)
-        # argon2id at the production cost is 0.2 s a hash (1 s on a loaded machine) and this module signs
-        # in about eighty times, thirty of them for the throttle: hashes here cost a few milliseconds. The
-        # rules under test (lockout, throttle, sessions) do not depend on the cost.
-        mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
-        accounts._dummy.cache_clear()
+    with quick_home(home):  # argon2 at a few milliseconds a hash (this module signs in many times)
         cli = Cli()
         cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
         cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
