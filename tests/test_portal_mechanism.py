@@ -430,6 +430,14 @@ def test_a_returned_gate_is_resubmitted_by_its_lead(world: World) -> None:
     page = world.clients["jt-li"].get("/projects/XM2022-004").text
     assert reasons in page and 'action="/projects/XM2022-004/sign"' in page  # asked again, the reason kept
     assert "第2轮" in text_of(page)
+    assert '<input type="hidden" name="round" value="2">' in page
+    # a page of round 1 left open in another tab: its 同意 is refused, nothing recorded for round 2
+    before = world.state()
+    stale = {"gate": "planning_conditions", "round": "1", "decision": "approve"}
+    response = world.post("mz-wang", "/projects/XM2022-004/sign", stale)
+    assert response.status_code == 400
+    assert error_of(response) == "项目XM2022-004规划条件联合审查已重新提交（第2轮），请刷新页面查看后重新签署"
+    assert world.state() == before
 
 
 def test_only_the_office_waives_a_shortfall(world: World) -> None:
@@ -456,9 +464,16 @@ def test_only_the_office_waives_a_shortfall(world: World) -> None:
     response = world.post("pt-wang", "/projects/XM2022-003/waive", {"standard": "elderly_care", "reason": reason})
     assert response.status_code == 400
     assert error_of(response) == "项目XM2022-003的养老服务用房没有缺口（应配建640平方米，承诺640平方米）"
+    assert '<input type="hidden" name="shortfall" value="4">' in page
+    seen_before = {"standard": "kindergarten", "reason": reason, "shortfall": "2"}  # a page from before a change
+    response = world.post("pt-wang", "/projects/XM2022-003/waive", seen_before)
+    assert response.status_code == 400
+    assert error_of(response) == "项目XM2022-003的幼儿园缺口已变为4班，请刷新页面核对后重新记录豁免"
     assert world.state() == before
 
-    response = world.post("pt-wang", "/projects/XM2022-003/waive", {"standard": "kindergarten", "reason": reason})
+    response = world.post(
+        "pt-wang", "/projects/XM2022-003/waive", {"standard": "kindergarten", "reason": reason, "shortfall": "4"}
+    )
     assert response.status_code == 303
     assert query(
         world.home,
@@ -584,6 +599,17 @@ def test_a_document_filed_by_its_owner_and_verified_by_the_office(world: World) 
     sealed = PDF.replace(b"1.4", b"1.5")
     files = [("document", ("专项规划（盖章）.pdf", sealed, "application/pdf"))]
     assert world.post("mz-wang", "/deliverables/special_plans/issue", issue, files).status_code == 303
+    # the Office's page from before the sealed copy was filed names the first file: its 核验通过 is refused
+    before = world.state()
+    first = {"decision": "accept", "document": hashlib.sha256(PDF).hexdigest()}
+    response = world.post("pt-wang", "/deliverables/special_plans/民政局/verify", first)
+    assert response.status_code == 400
+    assert error_of(response) == (
+        "民政局已重新报送社区配套设施专项规划的印发文件（X民发〔2022〕15号），请刷新页面查看后再核验"
+    )
+    assert world.state() == before
+    now_shown = world.clients["pt-wang"].get("/deliverables").text
+    assert f'<input type="hidden" name="document" value="{hashlib.sha256(sealed).hexdigest()}">' in now_shown
     assert world.post("pt-wang", "/deliverables/special_plans/民政局/verify", {"decision": "accept"}).status_code == 303
     assert query(world.home, owned)[3] == (
         "民政局", "issued", "X民发〔2022〕15号", "2022-05-10", "专项规划（盖章）.pdf",
