@@ -15,14 +15,6 @@ def _iso(value: object) -> object:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _jsonable(data: object) -> object:
-    if isinstance(data, dict):
-        return {k: _jsonable(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_jsonable(v) for v in data]
-    return _iso(data)
-
-
 @click.group()
 def project() -> None:
     """New residential projects and their joint-review gates (联合审查/审核)."""
@@ -64,7 +56,7 @@ def project_list(as_of: date, township: str | None, as_json: bool) -> None:
     with session_scope() as session:
         rows = register_rows(session, current_plan(session), as_of, township=township)
     if as_json:
-        print_json(_jsonable(rows))
+        print_json(rows)
         return
     table = Table()
     for column in ("项目编号", "项目名称", "镇办", "住户", "当前环节", "状态", "期限", "待签署", "逾期", "缺口"):
@@ -100,7 +92,7 @@ def project_show(code: str, as_of: date, as_json: bool) -> None:
     with session_scope() as session:
         data = project_view(session, current_plan(session), get_project(session, code), as_of)
     if as_json:
-        print_json(_jsonable(data))
+        print_json(data)
         return
     out.print(f"{data['code']} {data['name']}（{data['township']}，{data['developer']}，{data['households']}户）")
     facilities = Table(title="配建要求与承诺")
@@ -258,7 +250,7 @@ def deliverable_list(owner: str | None, as_of: date, as_json: bool) -> None:
             for d in deliverables.deliverables(session, owner=owner)
         ]
     if as_json:
-        print_json(_jsonable(rows))
+        print_json(rows)
         return
     table = Table()
     for column in ("节点", "文件", "责任单位", "时限", "状态", "文号", "印发日期", "核验"):

@@ -26,32 +26,29 @@ WORKING_STATES = ("not_started", "drafting", "under_review")
 def ensure(session: Session, plan: Plan, as_of: date) -> int:
     """The deliverables the plan asks for, made once each; returns how many were made. A changed due
     date in the plan moves the row's due date."""
-    milestones = {m.code: m for m in plan.milestones}
     have = {(d.milestone, d.owner): d for d in session.exec(select(Deliverable))}
     made = 0
-    for rule in plan.mechanism.deliverables:
-        milestone = milestones[rule.milestone]
-        for owner in milestone.owners:
-            row = have.get((rule.milestone, owner))
-            if row is None:
-                session.add(
-                    Deliverable(
-                        milestone=rule.milestone, owner=owner, title=rule.title, due=milestone.due, updated_on=as_of
-                    )
-                )
-                made += 1
-            elif (row.due, row.title) != (milestone.due, rule.title):
-                row.due, row.title = milestone.due, rule.title
-                session.add(row)
+    for (milestone, owner), (title, due) in asked_for(plan).items():
+        row = have.get((milestone, owner))
+        if row is None:
+            session.add(Deliverable(milestone=milestone, owner=owner, title=title, due=due, updated_on=as_of))
+            made += 1
+        elif (row.due, row.title) != (due, title):
+            row.due, row.title = due, title
+            session.add(row)
     session.flush()
     return made
 
 
-def asked_for(plan: Plan) -> set[tuple[str, str]]:
-    """(milestone, owner) of every document the plan in force asks for; a row the plan has since dropped
-    is kept (it is history) but no longer chased."""
-    owners = {m.code: m.owners for m in plan.milestones}
-    return {(rule.milestone, owner) for rule in plan.mechanism.deliverables for owner in owners[rule.milestone]}
+def asked_for(plan: Plan) -> dict[tuple[str, str], tuple[str, date]]:
+    """(milestone, owner) -> (title, due) of every document the plan in force asks for, in the plan's
+    order; a row the plan has since dropped is kept (it is history) but no longer chased."""
+    milestones = {m.code: m for m in plan.milestones}
+    return {
+        (rule.milestone, owner): (rule.title, milestones[rule.milestone].due)
+        for rule in plan.mechanism.deliverables
+        for owner in milestones[rule.milestone].owners
+    }
 
 
 def get(session: Session, plan: Plan, milestone: str, owner: str, *, lock: bool = False) -> Deliverable:
