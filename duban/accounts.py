@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
+from duban.glossary import ACCOUNT_ROLE as ROLE_LABELS
 from duban.plan import Plan
 from models import Account, WebSession
 
@@ -28,14 +29,6 @@ ROLES_BY_KIND = {
     "department": ("clerk", "reviewer"),
     "office": ("staff", "admin"),
     "leader": ("leader",),
-}
-ROLE_LABELS = {
-    "clerk": "经办人",
-    "head": "负责人",
-    "reviewer": "审核人",
-    "staff": "工作人员",
-    "admin": "系统管理员",
-    "leader": "区领导",
 }
 LOGIN_PATTERN = r"^[a-z][a-z0-9._-]{2,31}$"
 PASSWORD_MAX = 128

@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from duban.glossary import AUDIT_VIA as VIA_LABELS
 from models import AuditEntry
-
-VIA_LABELS = {"portal": "", "cli": "操作员代录"}
 
 
 @dataclass(frozen=True)

@@ -439,8 +439,9 @@ def report_submit(file: Path, unit: str, period: str, draft: bool, as_of: date) 
 def report_review(by: str, unit: str, period: str, decision: str | None, reason: str, as_of: date) -> None:
     """A lead department accepts a township's report or returns it with a reason."""
     from duban.db import session_scope
+    from duban.glossary import REPORT_STATUS as STATUS_LABELS
     from duban.programme import current_plan
-    from duban.reporting.reports import STATUS_LABELS, review
+    from duban.reporting.reports import review
 
     if decision is None:
         raise ReportError("请选择 --accept（通过）或 --return（退回）")

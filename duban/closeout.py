@@ -16,23 +16,15 @@ from sqlmodel import Session, func, select
 
 from duban import audit, textgate
 from duban.evidence_files import checked_bytes, kind_of
+from duban.glossary import CHAIN_ROLE as ROLE_LABELS
+from duban.glossary import ITEM_STATUS as STATUS_LABELS
 from duban.paths import under
 from duban.plan import Plan
 from models import AuditEntry, Evidence, LedgerItem, RectificationPlan
 
 Role = Literal["responsible", "lead", "office"]
 
-STATUS_LABELS = {
-    "open": "已建账",
-    "planned": "已制定方案",
-    "in_progress": "整改中",
-    "close_requested": "申请销号",
-    "verified": "部门已核验",
-    "closed": "已销号",
-    "cancelled": "已撤销",
-}
 TERMINAL = frozenset({"closed", "cancelled"})
-ROLE_LABELS = {"responsible": "责任单位", "lead": "牵头部门", "office": "领导小组办公室"}
 
 
 class ClosureError(Exception):

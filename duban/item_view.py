@@ -6,30 +6,10 @@ from sqlmodel import Session, select
 
 from duban import audit, rectification
 from duban.closeout import STATUS_LABELS, get_item
+from duban.glossary import ITEM_ACTION as ACTION_LABELS
+from duban.glossary import ITEM_FIELD as FIELD_LABELS
 from duban.plan import Plan
 from models import Evidence
-
-ACTION_LABELS = {"create": "建账", "update": "修改台账", "plan": "整治方案", "transition": "状态变更"}
-FIELD_LABELS = {
-    "township": "镇办",
-    "community": "社区",
-    "category": "设施类别",
-    "facility_type": "设施类型",
-    "stage": "问题环节",
-    "description": "问题描述",
-    "lead_department": "牵头部门",
-    "responsible_unit": "责任单位",
-    "key_difficult": "重点难点",
-    "status": "状态",
-    "progress": "整改进度",
-    "measures": "整改措施",
-    "deadline": "完成时限",
-    "revision": "方案版本",
-    "milestones": "时间节点",
-    "lead_unit": "牵头单位",
-    "action": "操作",
-    "evidence": "佐证材料",
-}
 
 
 def item_view(session: Session, plan: Plan, code: str) -> dict:

@@ -17,11 +17,10 @@ from sqlmodel import Session, col, select
 
 from duban.calendar import UnknownYear, WorkingCalendar
 from duban.closeout import STATUS_LABELS, TERMINAL
+from duban.glossary import LIGHT as LIGHT_LABELS
 from duban.item_log import last_change, replay
 from duban.plan import Plan
 from models import LedgerItem, PlanMilestone, RectificationPlan
-
-LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "未定时限"}
 
 
 class ItemState(NamedTuple):

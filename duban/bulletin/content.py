@@ -11,7 +11,7 @@ from duban.bulletin.annex import Draft, LongList, LongTable, day, settle
 from duban.bulletin.document import Annex, Block, Chart, Document, Heading, Paragraph, Table, Value
 from duban.bulletin.mechanism import RESULTS
 from duban.closeout import STATUS_LABELS
-from duban.mechanism.deliverables import STATES as DELIVERABLE_STATES
+from duban.glossary import DELIVERABLE_STATE as DELIVERABLE_STATES
 from duban.plan import Plan
 from notifications.render import cn_date, cn_period
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, or_, select
 
 from duban.calendar import WorkingCalendar
-from duban.mechanism.deliverables import STATES
+from duban.glossary import DELIVERABLE_STATE as STATES
 from duban.mechanism.provision import all_waivers, provisions
 from duban.plan import Milestone, Plan
 from models import AuditEntry, Deliverable, Project, ProjectGate, Signature, Waiver

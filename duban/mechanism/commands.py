@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from duban.cli_common import as_of_option, entered_at_terminal, out, parse_date, print_json, user_errors
+from duban.glossary import DELIVERABLE_STATE
 
 
 def _iso(value: object) -> object:
@@ -241,7 +242,7 @@ def deliverable_list(owner: str | None, as_of: date, as_json: bool) -> None:
                 "owner": d.owner,
                 "due": d.due,
                 "state": d.state,
-                "state_label": deliverables.STATES[d.state],
+                "state_label": DELIVERABLE_STATE[d.state],
                 "document_no": d.document_no,
                 "issued_on": d.issued_on,
                 "verified_on": d.verified_on,
@@ -287,7 +288,7 @@ def deliverable_state(milestone: str, by: str, state: str, note: str, as_of: dat
         plan = current_plan(session)
         deliverables.ensure(session, plan, as_of)
         row = deliverables.set_state(session, plan, milestone, by, state, as_of=as_of, note=note)
-    out.print(f"{by}的{row.title}：{deliverables.STATES[state]}")
+    out.print(f"{by}的{row.title}：{DELIVERABLE_STATE[state]}")
 
 
 @deliverable.command("issue")

@@ -19,7 +19,6 @@ from duban.plan import Plan
 from models import Deliverable
 from notifications.outbox import notify
 
-STATES = {"not_started": "未启动", "drafting": "起草中", "under_review": "报审中", "issued": "已印发"}
 WORKING_STATES = ("not_started", "drafting", "under_review")
 
 

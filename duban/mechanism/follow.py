@@ -13,6 +13,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
+from duban.glossary import DELIVERABLE_STATE
 from duban.mechanism import deliverables, gates
 from duban.plan import Plan
 from duban.reporting.escalation import Cause, LadderRun, run_ladder
@@ -130,7 +131,7 @@ def _remind_owners(session: Session, plan: Plan, calendar: WorkingCalendar, as_o
             page="/deliverables",
             title=row.title,
             due=row.due,
-            state=deliverables.STATES[row.state],
+            state=DELIVERABLE_STATE[row.state],
             days_left=calendar.working_days_after(as_of, row.due),
         )
     return sent

@@ -13,22 +13,14 @@ from sqlmodel import Session, col, select
 
 from duban import audit, textgate
 from duban.calendar import WorkingCalendar
+from duban.glossary import DECISION as DECISIONS
+from duban.glossary import GATE_STATE as GATE_STATES
 from duban.mechanism import MechanismError
 from duban.mechanism.provision import provisions, shortfalls_said
 from duban.plan import Gate, Plan
 from duban.reporting.periods import add_working_days
 from models import Project, ProjectGate, Signature, Waiver
 from notifications.outbox import notify
-
-GATE_STATES = {
-    "waiting": "未开始",
-    "open": "待提交",
-    "in_review": "会签中",
-    "returned": "已退回",
-    "passed": "已通过",
-    "skipped": "不适用",
-}
-DECISIONS = {"approved": "同意", "rejected": "不同意", "void": "无需签署"}
 
 
 def get_project(session: Session, code: str, *, lock: bool = False) -> Project:

@@ -23,13 +23,6 @@ from models import LedgerItem, MilestoneDone, ReportingPeriod, Review, Submissio
 from notifications.outbox import notify
 
 WORK_STATES = ("未开工", "推进中", "已完成")
-STATUS_LABELS = {
-    "requested": "待报送",
-    "draft": "已存草稿",
-    "submitted": "已报送",
-    "returned": "已退回",
-    "accepted": "已审核通过",
-}
 
 
 class ReportError(Exception):

@@ -8,22 +8,12 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
+from duban.glossary import ESCALATION_CAUSE as CAUSE_LABELS
+from duban.glossary import LEVEL as LEVEL_LABELS
+from duban.glossary import REPORT_STATUS as STATUS_LABELS
 from duban.plan import Plan
 from duban.reporting.periods import add_working_days, parse_period
-from duban.reporting.reports import STATUS_LABELS
 from models import Escalation, ReportingPeriod, Review, Submission, SubmissionVersion
-
-CAUSE_LABELS = {
-    "missing_submission": "逾期未报送",
-    "overdue_item": "问题逾期",
-    "overdue_milestone": "时间节点逾期",
-    "campaign_response": "专项督导未反馈",
-    "unacknowledged": "逾期未签收",
-    "late_countersign": "会签逾期",
-    "late_resubmission": "退回后逾期未重新提交",
-    "overdue_deliverable": "长效机制文件逾期",
-}
-LEVEL_LABELS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
 
 
 def period_view(session: Session, plan: Plan, period: str, as_of: date) -> dict:

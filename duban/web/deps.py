@@ -16,18 +16,20 @@ from sqlalchemy.exc import OperationalError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from duban import config
+from duban import config, glossary
 from duban.accounts import ROLE_LABELS
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import shown
 from duban.web import sessions
 from duban.web.security import BodyTooLarge
-from notifications.render import cn_date, cn_period
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-TEMPLATES.env.filters["cn_date"] = cn_date
-TEMPLATES.env.filters["cn_period"] = cn_period
+TEMPLATES.env.filters["cn_date"] = glossary.cn_date
+TEMPLATES.env.filters["cn_period"] = glossary.cn_period
+TEMPLATES.env.filters["size"] = glossary.file_size
+TEMPLATES.env.filters["pct"] = glossary.percent
+TEMPLATES.env.globals["glossary"] = glossary
 MAX_FIELDS = 20_000  # a page of a report is page_rows x 7 fields; a whole form beyond this goes by xlsx
 MAX_FILES = 10
 BUSY_TRIES = 3

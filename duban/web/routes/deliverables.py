@@ -14,6 +14,7 @@ from starlette.responses import Response
 from duban import audit, config
 from duban.db import session_scope
 from duban.evidence_files import EvidenceRefused
+from duban.glossary import DELIVERABLE_STATE
 from duban.mechanism import MechanismError, deliverables
 from duban.programme import current_plan
 from duban.textgate import TextRefused
@@ -143,7 +144,7 @@ def _page(request: Request, who: Person, *, status_code: int = 200, **message: s
         to_verify=to_verify,
         everyone=everyone,
         owns=who.kind in ("township", "department"),
-        states=deliverables.STATES,
+        states=DELIVERABLE_STATE,
         working=deliverables.WORKING_STATES,
         kinds=SHOWN_INLINE,
         **message,

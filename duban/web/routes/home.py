@@ -11,11 +11,12 @@ from starlette.responses import Response
 from duban import acknowledge, audit
 from duban.acknowledge import AcknowledgeError
 from duban.db import session_scope
+from duban.glossary import DELIVERABLE_STATE
+from duban.glossary import REPORT_STATUS as REPORT_LABELS
 from duban.mechanism import deliverables, gates, view
 from duban.mechanism.follow import ready_to_settle
 from duban.plan import Plan
 from duban.programme import current_plan
-from duban.reporting.reports import STATUS_LABELS as REPORT_LABELS
 from duban.reporting.reports import latest_version
 from duban.reporting.view import LEVEL_LABELS
 from duban.textgate import TextRefused
@@ -75,7 +76,7 @@ def todo(request: Request, who: Signed, changed: str = "") -> Response:
         to_sign=gate_queue.get("to_sign", [])[:LISTED],
         to_submit=gate_queue.get("to_submit", [])[:LISTED],
         documents=documents,
-        document_labels=deliverables.STATES,
+        document_labels=DELIVERABLE_STATE,
         filed=filed[:LISTED],
         held=held,
         notice="密码已修改。" if changed else None,

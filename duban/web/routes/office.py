@@ -15,10 +15,10 @@ from duban import acknowledge, audit, config
 from duban.bulletin.issue import stem_of
 from duban.calendar import WorkingCalendar
 from duban.db import session_scope
+from duban.glossary import REPORT_STATUS as REPORT_LABELS
 from duban.ledger import importer
 from duban.paths import PathRefused, under
 from duban.programme import current_plan
-from duban.reporting.reports import STATUS_LABELS as REPORT_LABELS
 from duban.reporting.view import LEVEL_LABELS
 from duban.spreadsheet import RefusedFile, SheetError, read_sheet
 from duban.status import LIGHT_LABELS, Lights

@@ -13,11 +13,11 @@ from starlette.responses import FileResponse, Response
 
 from duban import audit
 from duban.db import session_scope
+from duban.glossary import REPORT_STATUS as STATUS_LABELS
 from duban.programme import current_plan
 from duban.reporting.forms import WORK_STATES, FormRefused, form_rows, submit_form, submit_online, write_form
 from duban.reporting.periods import PeriodError, parse_period
 from duban.reporting.reports import (
-    STATUS_LABELS,
     ReportError,
     get_submission,
     items_led_by,

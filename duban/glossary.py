@@ -1,0 +1,133 @@
+"""Every code a person may see, with its Chinese label: pages, exports, messages and the CLI read them here.
+
+A value with no label here is a defect: `label` shows what is missing rather than the raw code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+# Ledger items: their state, the roles of the chain, the traffic light, the history's actions and fields.
+ITEM_STATUS = {
+    "open": "已建账",
+    "planned": "已制定方案",
+    "in_progress": "整改中",
+    "close_requested": "申请销号",
+    "verified": "部门已核验",
+    "closed": "已销号",
+    "cancelled": "已撤销",
+}
+CHAIN_ROLE = {"responsible": "责任单位", "lead": "牵头部门", "office": "领导小组办公室"}
+LIGHT = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "未定时限"}
+ITEM_ACTION = {
+    "create": "建账",
+    "update": "修改台账",
+    "plan": "整治方案",
+    "transition": "状态变更",
+    "progress": "月度进展",
+    "repair": "数据修复",
+}
+ITEM_FIELD = {
+    "township": "镇办",
+    "community": "社区",
+    "category": "设施类别",
+    "facility_type": "设施类型",
+    "stage": "问题环节",
+    "description": "问题描述",
+    "lead_department": "牵头部门",
+    "responsible_unit": "责任单位",
+    "key_difficult": "重点难点",
+    "status": "状态",
+    "progress": "整改进度",
+    "measures": "整改措施",
+    "deadline": "完成时限",
+    "revision": "方案版本",
+    "milestones": "时间节点",
+    "lead_unit": "牵头单位",
+    "action": "操作",
+    "evidence": "佐证材料",
+}
+AUDIT_VIA = {"portal": "", "cli": "操作员代录"}
+
+# Monthly reporting and escalation.
+REPORT_STATUS = {
+    "requested": "待报送",
+    "draft": "已存草稿",
+    "submitted": "已报送",
+    "returned": "已退回",
+    "accepted": "已审核通过",
+}
+REPORT_KIND = {"township": "镇办报表", "department": "部门汇总报表"}
+ESCALATION_CAUSE = {
+    "missing_submission": "逾期未报送",
+    "overdue_item": "问题逾期",
+    "overdue_milestone": "时间节点逾期",
+    "campaign_response": "专项督导未反馈",
+    "unacknowledged": "逾期未签收",
+    "late_countersign": "会签逾期",
+    "late_resubmission": "退回后逾期未重新提交",
+    "overdue_deliverable": "长效机制文件逾期",
+}
+LEVEL = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
+
+# The long-term mechanism.
+GATE_STATE = {
+    "waiting": "未开始",
+    "open": "待提交",
+    "in_review": "会签中",
+    "returned": "已退回",
+    "passed": "已通过",
+    "skipped": "不适用",
+}
+DECISION = {"approved": "同意", "rejected": "不同意", "void": "无需签署"}
+DELIVERABLE_STATE = {"not_started": "未启动", "drafting": "起草中", "under_review": "报审中", "issued": "已印发"}
+
+# People and units.
+ACCOUNT_ROLE = {
+    "clerk": "经办人",
+    "head": "负责人",
+    "reviewer": "审核人",
+    "staff": "工作人员",
+    "admin": "系统管理员",
+    "leader": "区领导",
+}
+UNIT_KIND = {"township": "镇办", "department": "牵头部门", "office": "领导小组办公室", "leader": "区领导"}
+
+# Messages and documents.
+OUTBOX_STATUS = {"queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败待重试", "dead": "无法送达"}
+CHANNEL = {"email": "电子邮件", "wecom": "企业微信群", "file": "本地存档", "wecom_app": "企业微信应用"}
+FILE_KIND = {"docx": "Word文档", "pdf": "PDF文档", "html": "网页版", "md": "文本版", "xlsx": "Excel表格"}
+YES_NO = {True: "是", False: "否"}
+
+
+def label(table: dict, code: object) -> str:
+    """The label of `code`; an unknown code is shown as such, never as itself."""
+    if code is None or code == "":
+        return "—"
+    return table.get(code, "（未知）")
+
+
+def cn_date(day: date | None) -> str:
+    """2022年5月5日, as official documents write dates."""
+    return "" if day is None else f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_period(period: str) -> str:
+    """2022-06 -> 2022年6月."""
+    year, month = period.split("-")
+    return f"{year}年{int(month)}月"
+
+
+def file_size(size: int) -> str:
+    """Bytes as a clerk reads them: 812 字节, 5 KB, 5 MB (one decimal only where it matters)."""
+    if size < 1024:
+        return f"{size} 字节"
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value >= 100 or value == int(value) else f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def percent(value: float | int | None) -> str:
+    return "—" if value is None else f"{value:g}%"
