@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -40,6 +40,7 @@ class WebSession(SQLModel, table=True):
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime = Field(index=True)
+    flash: str | None = Field(default=None, sa_type=Text)  # the next page's message, encrypted (duban/web/flash.py)
 
 
 class Acknowledgement(SQLModel, table=True):

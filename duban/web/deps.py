@@ -21,7 +21,7 @@ from duban.accounts import ROLE_LABELS
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import shown
-from duban.web import sessions
+from duban.web import flash, sessions
 from duban.web.security import BodyTooLarge
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -102,6 +102,7 @@ def person(request: Request) -> Person:
                 row.csrf_token,
                 account.must_change_password,
             )
+            request.state.flash = row.flash
     if found is None:  # raised after the block: find's removal of an ended session is committed, not rolled back
         raise SignInNeeded
     if who.must_change and request.url.path not in ("/account/password", "/logout"):
@@ -176,16 +177,29 @@ def retried(work: Callable[[], T]) -> T:
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: object) -> Response:
+    """The page, with what the POST before it had to say (`flash.back`): error, notice, the field named,
+    what was typed (`kept`), a one-time secret; the route's own words win."""
     who = getattr(request.state, "person", None)
+    expired: list[str] = []
+    said = flash.take(request, expired)
+    if said is not None:
+        for key in ("error", "notice", "field", "secret"):
+            if context.get(key) is None:
+                context[key] = getattr(said, key)
+    context.setdefault("kept", said.kept if said is not None else {})
     for key in ("error", "message", "notice"):  # a refusal may quote what was typed: invisible characters shown
         if isinstance(context.get(key), str):
             context[key] = shown(context[key])
-    return TEMPLATES.TemplateResponse(
+    response = TEMPLATES.TemplateResponse(
         request,
         name,
         {"person": who, "today": today(request), **context},
         status_code=status_code,
     )
+    flash.forget(response, expired)
+    if said is not None and said.secret:
+        response.headers["cache-control"] = "no-store"
+    return response
 
 
 def login_url(path: str) -> str:
