@@ -98,6 +98,18 @@ OUTBOX_STATUS = {"queued": "待发送", "sending": "发送中", "sent": "已发�
 CHANNEL = {"email": "电子邮件", "wecom": "企业微信群", "file": "本地存档", "wecom_app": "企业微信应用"}
 FILE_KIND = {"docx": "Word文档", "pdf": "PDF文档", "html": "网页版", "md": "文本版", "xlsx": "Excel表格"}
 YES_NO = {True: "是", False: "否"}
+# Evidence file types as an upload field names them (several types read as one word: 图片, Word, Excel).
+EVIDENCE_KIND = {
+    "pdf": "PDF",
+    "jpg": "图片",
+    "png": "图片",
+    "doc": "Word",
+    "docx": "Word",
+    "xls": "Excel",
+    "xlsx": "Excel",
+    "pptx": "PowerPoint",
+    "txt": "文本",
+}
 
 
 def label(table: dict, code: object) -> str:
