@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -43,8 +44,16 @@ _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
 _hashing = threading.BoundedSemaphore(2)
 
 
+WRONG = "登录名或密码不正确"  # for a wrong login and a wrong password alike
+WARN_FROM = 3  # from the third wrong sign-in in a row, the sign-in page says how many tries are left
+
+
 class AccountError(ValueError):
-    """An account action refused; the message says why, in Chinese."""
+    """An account action refused; the message says why, in Chinese, and `field` which form field it was."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -67,11 +76,11 @@ def check_password(plan: Plan, password: str, *, login: str) -> None:
     """ASVS 2.1: length at least the plan's minimum, at most 128, every character allowed, not common."""
     rules = plan.portal
     if len(password) < rules.password_min_length:
-        raise AccountError(f"密码至少{rules.password_min_length}个字符")
+        raise AccountError(f"密码至少{rules.password_min_length}个字符", "new_password")
     if len(password) > PASSWORD_MAX:
-        raise AccountError(f"密码不能超过{PASSWORD_MAX}个字符")
+        raise AccountError(f"密码不能超过{PASSWORD_MAX}个字符", "new_password")
     if password.lower() in COMMON or login.lower() in password.lower() or len(set(password)) < 4:
-        raise AccountError("密码过于简单（常见密码、包含登录名或重复字符），请另设")
+        raise AccountError("密码过于简单（常见密码、包含登录名或重复字符），请另设", "new_password")
 
 
 def initial_password() -> tuple[str, bool]:
@@ -103,23 +112,23 @@ def add(
 ) -> Account:
     kind = plan.unit_kind(unit)
     if kind not in ROLES_BY_KIND:
-        raise AccountError(f"“{unit}”不是可以开通账号的单位（镇办、部门、领导小组办公室、区领导）")
+        raise AccountError(f"“{unit}”不是可以开通账号的单位（镇办、部门、领导小组办公室、区领导）", "unit")
     roles = ROLES_BY_KIND[kind]
     role = role or roles[0]
     if role not in roles:
-        allowed = "、".join(f"{r}（{ROLE_LABELS[r]}）" for r in roles)
-        raise AccountError(f"{unit}的账号角色只能是：{allowed}")
-    login = textgate.clean(login, limit=32, field="登录名").lower()
+        allowed = "、".join(ROLE_LABELS[r] for r in roles)
+        raise AccountError(f"{unit}的账号角色只能是：{allowed}", "role")
+    login = _clean(login, "login", "登录名").lower()
     if not re.match(LOGIN_PATTERN, login):
-        raise AccountError("登录名须为3至32位小写字母、数字或 . _ -，以字母开头")
-    name = textgate.clean(name, limit=32, field="姓名")
+        raise AccountError("登录名须为3至32位小写字母、数字或 . _ -，以字母开头", "login")
+    name = _clean(name, "name", "姓名")
     if not name:
-        raise AccountError("姓名不能为空")
-    mobile = textgate.clean(mobile, limit=20, field="手机号")
+        raise AccountError("姓名不能为空", "name")
+    mobile = _clean(mobile, "mobile", "手机号", limit=20)
     if mobile and not re.match(r"^1\d{10}$", mobile):
-        raise AccountError("手机号须为11位数字")
+        raise AccountError("手机号须为11位数字", "mobile")
     if session.exec(select(Account.id).where(Account.login == login)).first() is not None:
-        raise AccountError(f"登录名“{login}”已被使用")
+        raise AccountError(f"登录名“{login}”已被使用", "login")
     check_password(plan, password, login=login)
     account = Account(
         login=login,
@@ -169,11 +178,11 @@ def reset_password(session: Session, plan: Plan, login: str, *, password: str, b
 
 def change_password(session: Session, plan: Plan, account: Account, *, current: str, new: str, confirm: str) -> None:
     if not _verify(account.password_hash, current):
-        raise AccountError("当前密码不正确")
+        raise AccountError("当前密码不正确", "current_password")
     if new != confirm:
-        raise AccountError("两次输入的新密码不一致")
+        raise AccountError("两次输入的新密码不一致", "new_password_confirm")
     if new == current:
-        raise AccountError("新密码不能与当前密码相同")
+        raise AccountError("新密码不能与当前密码相同", "new_password")
     check_password(plan, new, login=account.login)
     account.password_hash = hash_password(new)
     account.must_change_password = False
@@ -182,20 +191,30 @@ def change_password(session: Session, plan: Plan, account: Account, *, current: 
     _log(session, account.unit, account, "change_password", {"must_change_password": False})
 
 
-def sign_in(session: Session, plan: Plan, login: str, password: str) -> SignIn:
-    """Wrong login and wrong password read alike; failures in a row lock the account for a while."""
-    wrong = SignIn(None, "登录名或密码不正确")
+def sign_in(session: Session, plan: Plan, login: str, password: str, names: NameFailures | None = None) -> SignIn:
+    """Wrong login and wrong password read alike; failures in a row lock the account for a while. With
+    `names`, a refusal says how many tries are left, by the count of the name (see NameFailures)."""
+    key = login.strip().lower()[:32]
+    result = _signed_in(session, plan, key, password)
+    if names is None or result.refusal not in (WRONG, locked_text(plan)):
+        if result.account is not None and names is not None:
+            names.forget(key)
+        return result
+    return SignIn(None, names.refusal(key, now(), wrong=result.refusal == WRONG))
+
+
+def _signed_in(session: Session, plan: Plan, key: str, password: str) -> SignIn:
+    wrong = SignIn(None, WRONG)
     rules = plan.portal
-    account = session.exec(select(Account).where(Account.login == login.strip().lower()[:32])).first()
+    account = session.exec(select(Account).where(Account.login == key)).first()
     if account is None:
         _verify(_dummy(), password)  # an unknown login takes as long as a wrong password
         return wrong
     moment = now()
     right = _verify(account.password_hash, password[:PASSWORD_MAX])  # locked or not: the same time
-    if account.locked_until is not None and account.locked_until > moment:
+    if is_locked(account, moment):
         # only the right password learns of the lock: a guesser cannot tell a locked login from none
-        locked = f"连续{rules.lockout_after_failures}次密码错误，账号已锁定，请{rules.lockout_minutes}分钟后再试"
-        return SignIn(None, locked) if right else wrong
+        return SignIn(None, locked_text(plan)) if right else wrong
     if not right:
         # counted in the database, not in this request's copy: guesses sent in parallel all count
         table = Account.__table__
@@ -222,6 +241,66 @@ def sign_in(session: Session, plan: Plan, login: str, password: str) -> SignIn:
     return SignIn(account)
 
 
+def locked_text(plan: Plan) -> str:
+    rules = plan.portal
+    return f"连续{rules.lockout_after_failures}次密码错误，账号已锁定，请{rules.lockout_minutes}分钟后再试"
+
+
+def is_locked(account: Account, moment: datetime) -> bool:
+    return account.locked_until is not None and account.locked_until > moment
+
+
+def unlock(session: Session, login: str, *, by: str) -> Account:
+    """The Office lifts a lock before its time (the person called): the count of failures starts again."""
+    account = get(session, login)
+    if not is_locked(account, now()):
+        raise AccountError(f"账号“{login}”未被锁定")
+    account.failed_logins, account.locked_until = 0, None
+    session.add(account)
+    _log(session, by, account, "unlock", {"locked_until": None})
+    return account
+
+
+class NameFailures:
+    """Wrong sign-ins in a row per login name, whether or not an account has that name: what the sign-in
+    page says (tries left, then locked) reads the same for a name nobody has, so it tells nothing about
+    who has an account. It follows the account's own rule (the limit in a row, then the lock's minutes,
+    then a fresh count); the lock itself is the database's, for every process. One process's memory, at
+    most `size` names, the least recently failed forgotten first."""
+
+    def __init__(self, plan: Plan, size: int = 10_000) -> None:
+        self.plan, self.size = plan, size
+        self.limit, self.span = plan.portal.lockout_after_failures, timedelta(minutes=plan.portal.lockout_minutes)
+        self.names: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
+        self.guard = threading.Lock()
+
+    def refusal(self, key: str, moment: datetime, *, wrong: bool) -> str:
+        """The refusal's words after one more refused sign-in (`wrong`: a wrong password or login)."""
+        with self.guard:
+            count, until = self.names.pop(key, (0, None))
+            if until is not None and until <= moment:
+                count, until = 0, None
+            if until is None and wrong:
+                count += 1
+                if count >= self.limit:
+                    count, until = 0, moment + self.span
+            if count or until:
+                self.names[key] = (count, until)
+                while len(self.names) > self.size:
+                    self.names.popitem(last=False)
+        if until is not None or not wrong:
+            return locked_text(self.plan)
+        left = self.limit - count
+        if count >= min(WARN_FROM, self.limit - 1):
+            return f"{WRONG}。再输错{left}次，账号将被锁定{self.plan.portal.lockout_minutes}分钟"
+        return WRONG
+
+    def forget(self, key: str) -> None:
+        """Signed in, or unlocked by the Office: the count starts again."""
+        with self.guard:
+            self.names.pop(key.strip().lower()[:32], None)
+
+
 def end_sessions(session: Session, account: Account) -> None:
     for row in session.exec(select(WebSession).where(WebSession.account_id == account.id)):
         session.delete(row)
@@ -237,6 +316,13 @@ def listed(session: Session, unit: str | None = None) -> list[Account]:
 @cache
 def _dummy() -> str:
     return hash_password(secrets.token_hex(16))
+
+
+def _clean(value: str, field: str, label: str, *, limit: int = 32) -> str:
+    try:
+        return textgate.clean(value, limit=limit, field=label)
+    except textgate.TextRefused as exc:
+        raise AccountError(str(exc), field) from None
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -12,10 +12,12 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+from duban.accounts import NameFailures
 from duban.db import session_scope
 from duban.programme import current_plan
-from duban.web.deps import PasswordChangeNeeded, SignInNeeded, locked, login_url, render
-from duban.web.routes import accounts, auth, campaigns, deliverables, home, items, office, projects, reports
+from duban.web.deps import PasswordChangeNeeded, SignInNeeded, locked, login_url
+from duban.web.routes import accounts, auth, campaigns, deliverables, errors, home, items, office, projects, reports
+from duban.web.routes.errors import TOO_LARGE, error_page
 from duban.web.security import AddressThrottle, Guard
 
 MESSAGES = {
@@ -33,40 +35,40 @@ def create_app(*, as_of: date | None = None, https: bool = False) -> Guard:
     """`as_of` pins the portal's day (a replayed programme); `https` when served behind TLS."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     with session_scope() as session:
-        rules = current_plan(session).portal
+        plan = current_plan(session)
+        rules = plan.portal
     app.state.as_of = as_of
     app.state.https = https
     app.state.throttle = AddressThrottle(rules.failures_per_address, rules.lockout_minutes * 60)
+    app.state.names = NameFailures(plan)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
-    for module in (auth, home, items, reports, campaigns, projects, deliverables, office, accounts):
+    for module in (auth, home, items, reports, campaigns, projects, deliverables, office, accounts, errors):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)
-    async def _sign_in(request: Request, _exc: SignInNeeded):
+    def _sign_in(request: Request, _exc: SignInNeeded):
         if request.method == "GET":
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(login_url(target), status_code=303)
-        return render(request, "error.html", 401, message="登录已失效，请重新登录后再操作")
+        return error_page(request, 401, "登录已失效，请重新登录后再操作", back=login_url("/"), back_label="重新登录")
 
     @app.exception_handler(PasswordChangeNeeded)
     async def _password(_request: Request, _exc: PasswordChangeNeeded):
         return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(HTTPException)
-    async def _refused(request: Request, exc: HTTPException):
+    def _refused(request: Request, exc: HTTPException):
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else None
-        return render(
-            request, "error.html", exc.status_code, message=message or MESSAGES.get(exc.status_code, "出错了")
-        )
+        return error_page(request, exc.status_code, message or MESSAGES.get(exc.status_code, "出错了"))
 
     @app.exception_handler(OperationalError)
-    async def _busy(request: Request, exc: OperationalError):
+    def _busy(request: Request, exc: OperationalError):
         if not locked(exc):
             raise exc
-        return render(request, "error.html", 503, message="系统繁忙，本次提交未保存，请稍后重新提交")
+        return error_page(request, 503, "系统繁忙，本次提交未保存，请稍后重新提交")
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, _exc: RequestValidationError):
-        return render(request, "error.html", 422, message=MESSAGES[422])
+    def _invalid(request: Request, _exc: RequestValidationError):
+        return error_page(request, 422, MESSAGES[422])
 
-    return Guard(app, max_body=rules.upload_max_bytes, https=https)
+    return Guard(app, max_body=rules.upload_max_bytes, https=https, too_large=TOO_LARGE)

@@ -27,19 +27,18 @@ HEADERS = {
 
 
 class Guard:
-    """Security headers on every response; request bodies past the limit refused with 413."""
+    """Security headers on every response; request bodies past the limit refused with 413, by the app's
+    page at `too_large` (in the layout, with the menu): the request goes there as a GET, its body unread."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int, https: bool) -> None:
-        self.app, self.max_body, self.https = app, max_body, https
+    def __init__(self, app: ASGIApp, *, max_body: int, https: bool, too_large: str) -> None:
+        self.app, self.max_body, self.https, self.too_large = app, max_body, https, too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await _too_large(send, https=self.https)
-            return
+        refused = declared is not None and (not declared.isdigit() or int(declared) > self.max_body)
         seen, started = 0, False
 
         async def limited() -> Message:
@@ -67,30 +66,35 @@ class Guard:
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await self.app(scope, limited, with_headers)
-        except BodyTooLarge:
-            if not started:
-                await _too_large(send, https=self.https)
+        if not refused:
+            try:
+                await self.app(scope, limited, with_headers)
+                return
+            except BodyTooLarge:
+                if started:
+                    return
+        await self.app(self._refusal(scope), _nothing, with_headers)
+
+    def _refusal(self, scope: Scope) -> Scope:
+        """The refused request as a GET of the 413 page: its headers (session cookie, Referer) kept."""
+        path = self.too_large.encode()
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"content-type")]
+        return {
+            **scope,
+            "method": "GET",
+            "path": self.too_large,
+            "raw_path": path,
+            "query_string": b"",
+            "headers": headers,
+        }
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send, *, https: bool) -> None:
-    body = "上传内容过大，已拒绝。".encode()
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-        (b"content-security-policy", CSP.encode()),
-        *[(k.encode(), v.encode()) for k, v in HEADERS.items()],
-        (b"cache-control", b"no-store"),  # as on every other response
-    ]
-    if https:
-        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _nothing() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 class AddressThrottle:

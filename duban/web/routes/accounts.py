@@ -1,52 +1,64 @@
-"""The Office admin's accounts page: the same functions as `duban user ...`."""
+"""The Office admin's accounts page: the same functions as `duban user ...`. Every action answers 303;
+a one-time password travels to the next page once (`flash.back`), so a refresh repeats nothing."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from duban import accounts, audit
+from duban import accounts, audit, config
 from duban.accounts import ROLE_LABELS, ROLES_BY_KIND, AccountError
 from duban.db import session_scope
 from duban.programme import current_plan
-from duban.textgate import TextRefused
 from duban.web.deps import Posted, Signed, need, render, today
+from duban.web.flash import back
+from duban.web.scope import hidden
+from models import Account
 
 router = APIRouter()
+FIELDS = ("unit", "role", "login", "name", "mobile")
+DONE = {"disable": "已停用账号", "enable": "已启用账号", "unlock": "已解锁账号"}
 
 
 @router.get("/accounts")
 def accounts_page(request: Request, who: Signed) -> Response:
     need(who, kinds=("office",), roles=("admin",))
-    return _page(request)
+    moment = accounts.now()
+    with session_scope() as session:
+        plan = current_plan(session)
+        rows = [(a, _state(a, moment), accounts.is_locked(a, moment)) for a in accounts.listed(session)]
+    units = [(kind, unit.name) for kind, unit in plan.units() if kind in ROLES_BY_KIND]
+    return render(request, "accounts.html", rows=rows, units=units, roles=ROLE_LABELS)
 
 
 @router.post("/accounts")
 def add_account(request: Request, who: Signed, form: Posted) -> Response:
     need(who, kinds=("office",), roles=("admin",))
+    typed = {key: str(form.get(key) or "") for key in FIELDS}
     password, generated = accounts.initial_password()
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
             created = accounts.add(
                 session,
                 current_plan(session),
-                unit=str(form.get("unit") or ""),
-                login=str(form.get("login") or ""),
-                name=str(form.get("name") or ""),
-                role=str(form.get("role") or "") or None,
-                mobile=str(form.get("mobile") or ""),
+                **(typed | {"role": typed["role"] or None}),
                 password=password,
                 by=who.unit,
                 as_of=today(request),
             )
-    except (AccountError, TextRefused) as exc:
-        return _page(request, error=str(exc), status_code=400)
-    return _page(request, created=(created.login, password if generated else None))
+            login = created.login
+    except AccountError as exc:
+        return back(request, "/accounts", error=str(exc), field=exc.field, values=typed)
+    return _opened(request, login, password if generated else None, "已开通")
 
 
 @router.post("/accounts/{login}/{action}")
 def change_account(request: Request, login: str, action: str, who: Signed, _form: Posted) -> Response:
     need(who, kinds=("office",), roles=("admin",))
+    if action not in (*DONE, "reset"):
+        raise hidden()
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
             if action == "disable":
@@ -55,31 +67,33 @@ def change_account(request: Request, login: str, action: str, who: Signed, _form
                 accounts.disable(session, login, by=who.unit)
             elif action == "enable":
                 accounts.enable(session, login, by=who.unit)
-            elif action == "reset":
+            elif action == "unlock":
+                accounts.unlock(session, login, by=who.unit)
+            else:
                 password, generated = accounts.initial_password()
                 accounts.reset_password(session, current_plan(session), login, password=password, by=who.unit)
-                return _page(request, created=(login, password if generated else None))
-            else:
-                return render(request, "error.html", 404, message="页面不存在")
     except AccountError as exc:
-        return _page(request, error=str(exc), status_code=400)
-    return _page(request, notice="已停用。" if action == "disable" else "已启用。")
+        return back(request, "/accounts", error=str(exc))
+    if action in ("enable", "unlock", "reset"):
+        request.app.state.names.forget(login)  # the sign-in page's count of this name starts again too
+    if action == "reset":
+        return _opened(request, login, password if generated else None, "已重置密码")
+    return back(request, "/accounts", notice=f"{DONE[action]}：{login}")
 
 
-def _page(
-    request: Request, *, status_code: int = 200, created: tuple[str, str | None] | None = None, **message: str
-) -> Response:
-    with session_scope() as session:
-        plan = current_plan(session)
-        rows = accounts.listed(session)
-    units = [(kind, unit.name) for kind, unit in plan.units() if kind in ROLES_BY_KIND]
-    return render(
-        request,
-        "accounts.html",
-        status_code,
-        rows=rows,
-        units=units,
-        roles=ROLE_LABELS,
-        created=created,
-        **message,
-    )
+def _opened(request: Request, login: str, password: str | None, done: str) -> Response:
+    """A generated password is shown once, on the next page only; a set one (DUBAN_NEW_PASSWORD) is not."""
+    if password is None:
+        return back(request, "/accounts", notice=f"{done}：{login}，初始密码为统一设置的密码，首次登录须修改")
+    return back(request, "/accounts", notice=f"{done}：{login}", secret=password)
+
+
+def _state(account: Account, moment: datetime) -> str:
+    if account.disabled:
+        return "已停用"
+    if accounts.is_locked(account, moment):
+        until = account.locked_until.astimezone(config.TZ)
+        return f"已锁定（至{until:%H:%M}）"
+    if account.must_change_password:
+        return "待首次登录改密"
+    return "正常"

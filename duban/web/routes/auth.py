@@ -14,7 +14,9 @@ from duban.accounts import AccountError
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.web import sessions
-from duban.web.deps import LoginForm, Posted, Signed, cookie_name, https, render, safe_next
+from duban.web.deps import LoginForm, Posted, Signed, cookie_name, https, login_url, render, safe_next
+from duban.web.flash import back
+from duban.web.routes.errors import error_page
 
 router = APIRouter()
 LOGIN_COOKIE = "duban_login"
@@ -35,16 +37,16 @@ def login(request: Request, form: LoginForm) -> Response:
     target = safe_next(str(form.get("next") or "/"))
     address = request.client.host if request.client else ""
     throttle = request.app.state.throttle
-    token = request.cookies.get(LOGIN_COOKIE, "")
     if throttle.blocked(address):
-        return render(request, "login.html", 429, csrf=token, next=target, error="登录失败次数过多，请稍后再试")
+        # too many from this address: 429 (a script should slow down), the page in the layout, the way back
+        return error_page(request, 429, "登录失败次数过多，请稍后再试", back=login_url(target), back_label="返回登录页")
     with session_scope() as session:
         plan = current_plan(session)
-        result = accounts.sign_in(session, plan, login_name, password)
+        result = accounts.sign_in(session, plan, login_name, password, request.app.state.names)
         if result.account is None:
             throttle.failed(address)
             session.commit()
-            return render(request, "login.html", 400, csrf=token, next=target, error=result.refusal, login=login_name)
+            return back(request, login_url(target), error=result.refusal, field="login", values={"login": login_name})
         old = request.cookies.get(cookie_name(request))
         sessions.end(session, old)  # rotation: whatever session the browser had ends here
         new = sessions.start(session, plan, result.account)
@@ -66,7 +68,9 @@ def logout(request: Request, who: Signed, _form: Posted) -> Response:
 
 @router.get("/account/password")
 def password_page(request: Request, who: Signed, next: str = "/") -> Response:  # noqa: A002 - the query's name
-    return render(request, "password.html", csrf=who.csrf, next=safe_next(next))
+    with session_scope() as session:
+        minimum = current_plan(session).portal.password_min_length
+    return render(request, "password.html", csrf=who.csrf, next=safe_next(next), min_length=minimum)
 
 
 @router.post("/account/password")
@@ -86,8 +90,8 @@ def change_password(request: Request, who: Signed, form: Posted) -> Response:
             )
             accounts.end_sessions(session, account)  # every other browser signed in as this person
             token = sessions.start(session, plan, account)
-    except AccountError as exc:
-        return render(request, "password.html", 400, csrf=who.csrf, next=target, error=str(exc))
+    except AccountError as exc:  # nothing typed is kept: they are passwords
+        return back(request, _password_url(target), error=str(exc), field=exc.field)
     response = RedirectResponse("/?changed=1" if target == "/" else target, status_code=303)
     _set_cookie(request, response, cookie_name(request), token, max_age=plan.portal.session_hours * 3600)
     return response
