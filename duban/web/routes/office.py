@@ -179,15 +179,23 @@ def bulletin_file(request: Request, bulletin_id: int, name: str, who: Signed) ->
 
 
 @router.get("/outbox")
-def outbox(request: Request, who: Signed, status: str = "") -> Response:
+def outbox(request: Request, who: Signed, status: str = "", page: int = 1) -> Response:
     need(who, kinds=("office",))
     with session_scope() as session:
         counts = dict(session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-        query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(100)
-        if status in ("queued", "sending", "sent", "failed", "dead"):
-            query = query.where(OutboxMessage.status == status)
-        rows = session.exec(query).all()
-    return render(request, "outbox.html", rows=rows, counts=counts, status=status)
+        status = status if status in ("queued", "sending", "sent", "failed", "dead") else ""
+        per_page = current_plan(session).portal.page_rows
+        total = counts.get(status, 0) if status else sum(counts.values())
+        pages = max(1, -(-total // per_page))
+        page = max(1, min(page, pages))
+        rows = session.exec(outbox_query(status).offset((page - 1) * per_page).limit(per_page)).all()
+    return render(request, "outbox.html", rows=rows, counts=counts, status=status, page=page, pages=pages)
+
+
+def outbox_query(status: str):  # noqa: ANN201 - a select of messages, newest first
+    """The outbox as listed (one status, or all): the page and its export read the same rows."""
+    query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc())
+    return query.where(OutboxMessage.status == status) if status else query
 
 
 @router.post("/outbox/{message_id}/retry")
