@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
 from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.responses import FileResponse, Response
@@ -24,6 +23,7 @@ from duban.spreadsheet import RefusedFile, SheetError, read_sheet
 from duban.status import LIGHT_LABELS, Lights
 from duban.web import charts
 from duban.web.deps import Posted, Signed, need, render, today
+from duban.web.flash import back
 from duban.web.scope import hidden
 from duban.web.uploads import received, uploads_in
 from models import BulletinRecord, Escalation, LedgerItem, OutboxMessage, ReportingPeriod, Submission
@@ -119,7 +119,7 @@ def _rates(townships: list[str], by_status: list) -> list[tuple[str, float | Non
 @router.get("/ledger/import")
 def import_page(request: Request, who: Signed) -> Response:
     need(who, kinds=("office",))
-    return render(request, "import.html")
+    return _import_page(request)
 
 
 @router.post("/ledger/import")
@@ -127,30 +127,42 @@ def import_ledger(request: Request, who: Signed, form: Posted) -> Response:
     need(who, kinds=("office",))
     files = uploads_in(form, "ledger")
     if len(files) != 1:
-        return render(request, "import.html", 400, error="请选择一个台账文件（.xlsx 或 .csv）")
+        return back(request, "/ledger/import", error="请选择一个台账文件（.xlsx 或 .csv）", field="ledger")
     try:
         with session_scope() as session:
             limits = current_plan(session).limits
         with received(files, max_bytes=limits.max_file_bytes) as (path,), audit.entered_by(who.name, "portal"):
             rows = importer.check(read_sheet(path, limits), actor=who.unit, as_of=today(request))
             result = importer.commit(rows, actor=who.unit, as_of=today(request))
-    except RefusedFile as exc:
-        return render(
-            request, "import.html", 400, problems=exc.problems, heading=exc.heading, shown=limits.max_problems_listed
-        )
+    except RefusedFile as exc:  # the file's problems, row by row, answer the POST itself (nothing was imported)
+        return _import_page(request, 400, problems=exc.problems, heading=exc.heading)
     except SheetError as exc:
-        return render(request, "import.html", 400, error=str(exc))
-    return render(request, "import.html", notice=f"台账导入完成：{result.summary()}")
+        return back(request, "/ledger/import", error=str(exc), field="ledger")
+    return back(request, "/ledger/import", notice=f"台账导入完成：{result.summary()}")
+
+
+def _import_page(request: Request, status_code: int = 200, **problems: object) -> Response:
+    with session_scope() as session:
+        plan = current_plan(session)
+    return render(
+        request,
+        "import.html",
+        status_code,
+        shown=plan.limits.max_problems_listed,
+        max_file=plan.limits.max_file_bytes,
+        **problems,
+    )
 
 
 @router.get("/bulletins")
 def bulletins(request: Request, who: Signed) -> Response:
     with session_scope() as session:
         rows = session.exec(select(BulletinRecord).order_by(col(BulletinRecord.id).desc()).limit(200)).all()
+        prefix = current_plan(session).bulletin.doc_prefix
     folder = config.home() / "bulletins"
-    files = {r.id: [f for f in FILES if (folder / f"{stem_of(r)}.{f}").is_file()] for r in rows}
+    files = {r.id: [f for f in ("docx", "pdf") if (folder / f"{stem_of(r)}.{f}").is_file()] for r in rows}
     annexes = {r.id for r in rows if (folder / f"{stem_of(r)}-附件.xlsx").is_file()}
-    return render(request, "bulletins.html", rows=rows, files=files, annexes=annexes)
+    return render(request, "bulletins.html", rows=rows, files=files, annexes=annexes, prefix=prefix)
 
 
 @router.get("/bulletins/{bulletin_id}/{name}")
@@ -163,8 +175,9 @@ def bulletin_file(request: Request, bulletin_id: int, name: str, who: Signed) ->
         record = session.get(BulletinRecord, bulletin_id)
         if record is None:
             raise hidden()
-        stem = stem_of(record)
+        stem, title = stem_of(record), shown_title(record)
     filename = f"{stem}-附件.xlsx" if annex else f"{stem}.{kind}"
+    named = f"{title}（附件）.xlsx" if annex else f"{title}.{kind}"  # the name on disk stays as it is
     try:
         path = under(config.home() / "bulletins", filename)
     except PathRefused:
@@ -174,8 +187,13 @@ def bulletin_file(request: Request, bulletin_id: int, name: str, who: Signed) ->
     return FileResponse(
         path,
         media_type=FILES["xlsx" if annex else kind],
-        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(named)}"},
     )
+
+
+def shown_title(record: BulletinRecord) -> str:
+    """The bulletin's title as a person reads it (and names the downloaded file): its edition if not the first."""
+    return record.title + (f"（第{record.edition}版）" if record.edition > 1 else "")
 
 
 @router.get("/outbox")
@@ -205,5 +223,5 @@ def retry(request: Request, message_id: int, who: Signed, _form: Posted) -> Resp
         with session_scope() as session:
             requeue(session, message_id)
     except OutboxError as exc:
-        return render(request, "error.html", 400, message=str(exc))
-    return RedirectResponse(f"/outbox?status=queued&retried={message_id}", status_code=303)
+        return back(request, "/outbox", error=str(exc))
+    return back(request, "/outbox?status=queued", notice=f"第{message_id}号消息已重新排队，将再次发送")
