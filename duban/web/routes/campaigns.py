@@ -5,28 +5,32 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
 from sqlalchemy import or_
 from sqlmodel import col, select
 from starlette.responses import Response
 
 from duban import audit
-from duban.campaign.forms import ResponseRefused, form_rows, respond_online
+from duban.campaign.forms import COLUMNS, ResponseRefused, form_rows, respond_online
 from duban.campaign.run import run_campaign, start_on_server
 from duban.campaign.scope import CampaignError, Scope, select_items
 from duban.campaign.start import campaign_key, check, get_campaign, items_of
 from duban.campaign.view import figures
 from duban.db import session_scope
+from duban.glossary import cn_date
+from duban.plan import Plan
 from duban.programme import current_plan
-from duban.textgate import TextRefused, clean
+from duban.textgate import TITLE_LIMIT, TextRefused, clean
 from duban.web.deps import Person, Posted, Signed, need, render, today
+from duban.web.flash import back
 from duban.web.scope import hidden
 from models import Campaign, CampaignItem
 
 router = APIRouter()
 SCOPE_FIELDS = ("categories", "facility_types", "townships", "departments", "stages")
+ANSWER_FIELDS = {"progress": "g", "measures": "m", "promised_by": "d"}  # the answer form's field prefixes
 
 
 @router.get("/campaigns")
@@ -57,15 +61,13 @@ def start_campaign(request: Request, who: Signed, form: Posted) -> Response:
     values = {key: form.getlist(key) for key in SCOPE_FIELDS}
     typed = {"title": str(form.get("title") or ""), "due": str(form.get("due") or "")}
     flags = {"overdue_only": bool(form.get("overdue_only")), "key_only": bool(form.get("key_only"))}
+    as_of = today(request)
     try:
-        title = clean(typed["title"], limit=100, field="督导名称")
-        due = _day(typed["due"])
-        as_of = today(request)
         filters = {key: tuple(str(v) for v in values[key]) for key in SCOPE_FIELDS} | flags
         with session_scope() as session:
             plan = current_plan(session)
+            title, due = _validated(plan, typed["title"], typed["due"], as_of)
             scope = Scope.checked(plan, **filters)
-            check(plan=plan, title=title, due=due, as_of=as_of)
             key = campaign_key(title, scope, due)
             if session.exec(select(Campaign.id).where(Campaign.key == key)).first() is None and not select_items(
                 session, plan, scope, as_of
@@ -78,9 +80,11 @@ def start_campaign(request: Request, who: Signed, form: Posted) -> Response:
                 run_campaign(title=title, due=due, as_of=as_of, by=who.unit, **filters)
         with session_scope() as session:
             started = session.exec(select(Campaign.id).where(Campaign.key == key)).one()
-    except (CampaignError, TextRefused) as exc:
-        return _scope_page(request, {**typed, **values, **flags}, error=str(exc), status_code=400)
-    return RedirectResponse(f"/campaigns/{started}?started=1", status_code=303)
+    except (CampaignError, FieldRefused, TextRefused) as exc:
+        kept = typed | {k: "1" for k, on in flags.items() if on}
+        query = urlencode([*kept.items(), *((k, v) for k in SCOPE_FIELDS for v in values[k])])
+        return back(request, f"/campaigns/new?{query}", error=str(exc), field=getattr(exc, "field", None), values=kept)
+    return back(request, f"/campaigns/{started}", notice="专项督导已发起，已通知相关单位。")
 
 
 @router.get("/campaigns/{campaign_id}")
@@ -100,16 +104,22 @@ def answer(request: Request, campaign_id: int, who: Signed, form: Posted) -> Res
                 "measures": str(form.get(f"m.{code}") or ""),
                 "promised_by": str(form.get(f"d.{code}") or ""),
             }
+    rows: list[str] = []
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
             plan = current_plan(session)
-            _campaign_of(session, who, campaign_id)
+            campaign = _campaign_of(session, who, campaign_id)
+            rows = [row["code"] for row in form_rows(session, plan, campaign, who.unit)]
             answers = respond_online(
                 session, plan, campaign_id=campaign_id, unit=who.unit, entered=entered, as_of=today(request)
             )
     except (CampaignError, ResponseRefused, TextRefused) as exc:
-        return _page(request, who, campaign_id, error=str(exc), entered=entered, status_code=400)
-    return RedirectResponse(f"/campaigns/{campaign_id}?answered={len(answers)}", status_code=303)
+        typed = {
+            f"{ANSWER_FIELDS[key]}.{code}": value for code, cells in entered.items() for key, value in cells.items()
+        }
+        field = _answer_field(exc, rows) if isinstance(exc, ResponseRefused) else None
+        return back(request, f"/campaigns/{campaign_id}", error=str(exc), field=field, values=typed)
+    return back(request, f"/campaigns/{campaign_id}", notice=f"已提交{len(answers)}项问题的反馈。")
 
 
 def _campaign_of(session, who: Person, campaign_id: int) -> Campaign:  # noqa: ANN001 - a Session
@@ -131,15 +141,7 @@ def _campaign_of(session, who: Person, campaign_id: int) -> Campaign:  # noqa: A
     return campaign
 
 
-def _page(
-    request: Request,
-    who: Person,
-    campaign_id: int,
-    *,
-    error: str | None = None,
-    entered: dict | None = None,
-    status_code: int = 200,
-) -> Response:
+def _page(request: Request, who: Person, campaign_id: int) -> Response:
     with session_scope() as session:
         plan = current_plan(session)
         campaign = _campaign_of(session, who, campaign_id)
@@ -149,36 +151,29 @@ def _page(
             if who.kind == "department"
             else []
         )
-        summary = figures(session, plan, campaign, today(request)) if who.kind in ("office", "leader") else None
+        summary = _dated(figures(session, plan, campaign, today(request))) if who.kind in ("office", "leader") else None
         scope = Scope.from_json(campaign.scope).describe(plan)
-    answered = request.query_params.get("answered", "")
-    notice = f"已提交{answered}项问题的反馈。" if answered.isdigit() else None
-    if request.query_params.get("started"):
-        notice = "专项督导已发起，已通知相关单位。"
     return render(
         request,
         "campaign.html",
-        status_code,
         campaign=campaign,
         rows=rows,
         supervised=supervised,
         summary=summary,
         scope=scope,
-        error=error,
-        notice=notice,
-        entered=entered or {},
         open=campaign.closed_on is None or today(request) < campaign.closed_on,
     )
 
 
-def _scope_page(
-    request: Request, values: dict, *, preview: bool = False, error: str | None = None, status_code: int = 200
-) -> Response:
+def _scope_page(request: Request, values: dict, *, preview: bool = False) -> Response:
+    """The scope form; a preview checks the title and the due date first, then counts the items it takes."""
+    error, field = None, None
     with session_scope() as session:
         plan = current_plan(session)
         count, described = None, None
         if preview:
             try:
+                _validated(plan, str(values.get("title") or ""), str(values.get("due") or ""), today(request))
                 filters = {key: tuple(_list(values, key)) for key in SCOPE_FIELDS}
                 scope = Scope.checked(
                     plan,
@@ -188,20 +183,28 @@ def _scope_page(
                 )
                 count = len(select_items(session, plan, scope, today(request)))
                 described = scope.describe(plan)
-            except CampaignError as exc:
-                error = str(exc)
+            except (CampaignError, FieldRefused) as exc:
+                error, field = str(exc), getattr(exc, "field", None)
     return render(
         request,
         "campaign_new.html",
-        status_code,
         plan=plan,
         values=values,
         chosen={key: set(_list(values, key)) for key in SCOPE_FIELDS},
         count=count,
         described=described,
         error=error,
+        field=field,
         facility_types=sorted({t for c in plan.categories for t in c.facility_types}),
     )
+
+
+def _dated(summary: dict) -> dict:
+    """The answers' dates as dates (the figures hold them as ISO text, for JSON): the page writes them in Chinese."""
+    for item in summary["items"]:
+        for key in ("responded_on", "promised_by"):
+            item[key] = date.fromisoformat(item[key]) if item[key] else None
+    return summary
 
 
 def _list(values: dict, key: str) -> list[str]:
@@ -209,8 +212,39 @@ def _list(values: dict, key: str) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def _day(text: str) -> date:
+class FieldRefused(ValueError):
+    """The form's title or due date refused: the message says why, `field` which one."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _validated(plan: Plan, title: str, due: str, as_of: date) -> tuple[str, date]:
+    """The title and the due date, checked before anything is counted or started."""
     try:
-        return date.fromisoformat(text.strip())
+        cleaned = clean(title, limit=TITLE_LIMIT, field="督导名称")
+    except TextRefused as exc:
+        raise FieldRefused(str(exc), "title") from None
+    if not cleaned:
+        raise FieldRefused("请填写督导名称", "title")
+    try:
+        day = date.fromisoformat(due.strip())
     except ValueError:
-        raise CampaignError("反馈截止日期无效，请按 YYYY-MM-DD 填写") from None
+        raise FieldRefused("请填写反馈截止日期（年-月-日）" if not due.strip() else "反馈截止日期无效", "due") from None
+    if day <= as_of:
+        raise FieldRefused(f"反馈截止日期（{cn_date(day)}）须晚于发起日期（{cn_date(as_of)}）", "due")
+    try:
+        check(plan=plan, title=cleaned, due=day, as_of=as_of)
+    except CampaignError as exc:  # the title passed above: what remains is the due date (a working day)
+        raise FieldRefused(str(exc), "due") from None
+    return cleaned, day
+
+
+def _answer_field(refused: ResponseRefused, codes: list[str]) -> str | None:
+    """The first refused cell of the answer form, as its field's name (g.PT2022-0012)."""
+    keys = {f"“{column.title}”": column.key for column in COLUMNS if column.key in ANSWER_FIELDS}
+    for problem in refused.problems:
+        if problem.row and problem.row <= len(codes) and problem.column in keys:
+            return f"{ANSWER_FIELDS[keys[problem.column]]}.{codes[problem.row - 1]}"
+    return None
