@@ -1,7 +1,9 @@
 """签收: a unit acknowledges each request it receives on the portal (the round's report, a campaign,
-an escalation). One not acknowledged within the plan's working days is reminded on that day, then
-climbs the same ladder as a missing report. Only units with a portal account are asked: a unit that
-cannot sign in cannot acknowledge.
+an escalation, a gate to countersign, a document the plan asks of it). A round, campaign or escalation
+not acknowledged within the plan's working days is reminded on that day, then climbs the same ladder
+as a missing report (a gate or a document is chased by its own ladder already). Only units with a
+portal account are asked: a unit that cannot sign in cannot acknowledge. A request whose cause has
+gone (the report sent, the campaign answered, the item closed) is no longer asked for.
 """
 
 from __future__ import annotations
@@ -9,20 +11,37 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
+from sqlalchemy import String, cast
 from sqlmodel import Session, col, func, select
 
-from duban import audit, textgate
+from duban import audit, supervision, textgate
 from duban.calendar import WorkingCalendar
 from duban.db import insert_once
+from duban.mechanism.deliverables import WORKING_STATES
 from duban.plan import Plan
 from duban.reporting.escalation import OUTSTANDING, Cause
 from duban.reporting.periods import add_working_days
 from duban.reporting.view import LEVEL_LABELS
-from models import Account, Acknowledgement, Campaign, CampaignItem, Escalation, ReportingPeriod, Submission
+from models import (
+    Account,
+    Acknowledgement,
+    Campaign,
+    CampaignItem,
+    Deliverable,
+    Escalation,
+    OutboxMessage,
+    Project,
+    ProjectGate,
+    ReportingPeriod,
+    Signature,
+    Submission,
+)
 from notifications.outbox import notify
 from notifications.render import cn_period
 
 RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
+KINDS = ("round", "campaign", "escalation", "gate", "deliverable")
+LADDERED = ("round", "campaign", "escalation")  # a gate or a document late is escalated as such
 
 
 class AcknowledgeError(ValueError):
@@ -31,7 +50,7 @@ class AcknowledgeError(ValueError):
 
 @dataclass(frozen=True)
 class Request:
-    kind: str  # round | campaign | escalation
+    kind: str  # round | campaign | escalation | gate | deliverable
     key: str
     unit: str
     title: str
@@ -40,11 +59,18 @@ class Request:
     superiors: tuple[str, ...] = ()
     acknowledged_on: date | None = None
     acknowledged_by: str = ""
+    due: date | None = None  # by when the thing asked is to be done (None: at once)
+
+    @property
+    def notice(self) -> str:
+        """The notice's own page, where it is read before it is signed."""
+        return f"/notices/{self.kind}/{self.key}"
 
 
 def requests(session: Session, as_of: date, unit: str | None = None) -> list[Request]:
     """The requests open on `as_of` (for one unit, or every unit), with their acknowledgements."""
     found = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit) + _escalations(session, as_of, unit)
+    found += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
     query = select(Acknowledgement)
     if unit:
         query = query.where(Acknowledgement.unit == unit)
@@ -58,11 +84,64 @@ def requests(session: Session, as_of: date, unit: str | None = None) -> list[Req
     return shown
 
 
+def unsigned(session: Session, as_of: date, unit: str) -> list[Request]:
+    """The unit's open requests not yet signed for, oldest first: its 待签收."""
+    return sorted(
+        (r for r in requests(session, as_of, unit) if r.acknowledged_on is None),
+        key=lambda r: (r.raised_on, KINDS.index(r.kind), r.key),
+    )
+
+
+def count_unsigned(session: Session, as_of: date, unit: str) -> int:
+    """len(unsigned(...)), cheaply: the escalations (a township may have hundreds) are counted in SQL."""
+    signed = (
+        select(Acknowledgement.id)
+        .where(
+            Acknowledgement.request_kind == "escalation",
+            Acknowledgement.request_key == cast(Escalation.id, String),
+            Acknowledgement.unit == unit,
+        )
+        .exists()
+    )
+    query = select(func.count()).select_from(Escalation).where(*_escalation_terms(as_of), Escalation.unit == unit)
+    escalations = session.exec(query.where(~signed)).one()
+    others = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit)
+    others += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
+    if not others:
+        return escalations
+    done = set(
+        session.exec(
+            select(Acknowledgement.request_kind, Acknowledgement.request_key).where(
+                Acknowledgement.unit == unit, Acknowledgement.request_kind != "escalation"
+            )
+        ).all()
+    )
+    return escalations + sum(1 for r in others if (r.kind, r.key) not in done)
+
+
 def acknowledge(session: Session, *, unit: str, kind: str, key: str, as_of: date, person: str) -> bool:
     """Record the unit's 签收 of one of its open requests; True when this call recorded it."""
-    key = textgate.clean(key, limit=160, field="签收事项")
-    if not any(r.kind == kind and r.key == key for r in requests(session, as_of, unit)):
+    return acknowledge_many(session, unit=unit, keys=[(kind, key)], as_of=as_of, person=person, strict=True) == 1
+
+
+def acknowledge_many(
+    session: Session, *, unit: str, keys: list[tuple[str, str]], as_of: date, person: str, strict: bool = False
+) -> int:
+    """Record the unit's 签收 of each of the requests named (全部签收 names those it listed); returns how
+    many this call recorded. One no longer open (its cause gone meanwhile) is passed over, or refused
+    when `strict`; one already signed is not signed again."""
+    cleaned = [(kind, textgate.clean(key, limit=160, field="签收事项")) for kind, key in keys]
+    open_keys = {(r.kind, r.key) for r in requests(session, as_of, unit)}
+    if strict and any(pair not in open_keys for pair in cleaned):
         raise AcknowledgeError("该事项不是本单位待签收的事项")
+    return sum(
+        _record(session, unit, kind, key, as_of, person)
+        for kind, key in dict.fromkeys(cleaned)
+        if (kind, key) in open_keys
+    )
+
+
+def _record(session: Session, unit: str, kind: str, key: str, as_of: date, person: str) -> bool:
     values = {
         "request_kind": kind,
         "request_key": key,
@@ -115,7 +194,7 @@ def unacknowledged(session: Session, plan: Plan, as_of: date) -> list[Cause]:
         return []
     causes = []
     for request in requests(session, as_of):
-        if request.unit not in units or request.acknowledged_on is not None:
+        if request.unit not in units or request.acknowledged_on is not None or request.kind not in LADDERED:
             continue
         due = add_working_days(calendar, max(request.raised_on, units[request.unit]), within)
         if as_of < due:
@@ -170,6 +249,7 @@ def _rounds(session: Session, as_of: date, unit: str | None) -> list[Request]:
             opened[s.period],
             f"/reports/{s.period}",
             tuple(s.reviewers),
+            due=s.resubmit_due if s.status == "returned" and s.resubmit_due else s.due_on,
         )
         for s in session.exec(query.order_by(col(Submission.period), col(Submission.unit)))
     ]
@@ -177,7 +257,14 @@ def _rounds(session: Session, as_of: date, unit: str | None) -> list[Request]:
 
 def _campaigns(session: Session, as_of: date, unit: str | None) -> list[Request]:
     query = (
-        select(Campaign.id, Campaign.title, Campaign.started_on, CampaignItem.unit, CampaignItem.lead_department)
+        select(
+            Campaign.id,
+            Campaign.title,
+            Campaign.started_on,
+            Campaign.due,
+            CampaignItem.unit,
+            CampaignItem.lead_department,
+        )
         .join(CampaignItem, col(CampaignItem.campaign_id) == col(Campaign.id))
         .where(
             col(Campaign.closed_on).is_(None),
@@ -189,9 +276,9 @@ def _campaigns(session: Session, as_of: date, unit: str | None) -> list[Request]
     if unit:
         query = query.where(CampaignItem.unit == unit)
     superiors: dict[tuple[int, str], set[str]] = {}
-    heads: dict[tuple[int, str], tuple[str, date]] = {}
-    for campaign_id, title, started, who, lead in session.exec(query):
-        heads[(campaign_id, who)] = (title, started)
+    heads: dict[tuple[int, str], tuple[str, date, date]] = {}
+    for campaign_id, title, started, due, who, lead in session.exec(query):
+        heads[(campaign_id, who)] = (title, started, due)
         if lead != who:
             superiors.setdefault((campaign_id, who), set()).add(lead)
     return [
@@ -203,16 +290,20 @@ def _campaigns(session: Session, as_of: date, unit: str | None) -> list[Request]
             started,
             f"/campaigns/{campaign_id}",
             tuple(sorted(superiors.get((campaign_id, who), ()))),
+            due=due,
         )
-        for (campaign_id, who), (title, started) in sorted(heads.items())
+        for (campaign_id, who), (title, started, due) in sorted(heads.items())
     ]
 
 
+def _escalation_terms(as_of: date) -> tuple:
+    """Open escalations whose cause still stands, but not those about acknowledging (they would ask to
+    acknowledge themselves)."""
+    return (supervision.live(as_of), Escalation.cause != "unacknowledged")
+
+
 def _escalations(session: Session, as_of: date, unit: str | None) -> list[Request]:
-    """Open escalations, but not those about acknowledging (they would ask to acknowledge themselves)."""
-    query = select(Escalation).where(
-        col(Escalation.resolved_on).is_(None), Escalation.raised_on <= as_of, Escalation.cause != "unacknowledged"
-    )
+    query = select(Escalation).where(*_escalation_terms(as_of))
     if unit:
         query = query.where(Escalation.unit == unit)
     found = []
@@ -223,3 +314,70 @@ def _escalations(session: Session, as_of: date, unit: str | None) -> list[Reques
             Request("escalation", str(e.id), e.unit, f"{LEVEL_LABELS[e.level]}通知（{subject}）", e.raised_on, page)
         )
     return found
+
+
+def _gates(session: Session, as_of: date, unit: str | None) -> list[Request]:
+    """Gates in review awaiting the unit's opinion in their current round (asked by the gate_review message)."""
+    query = (
+        select(Signature, ProjectGate, Project)
+        .join(ProjectGate, Signature.gate_id == ProjectGate.id)
+        .join(Project, ProjectGate.project_id == Project.id)
+        .where(
+            col(Signature.decision).is_(None),
+            ProjectGate.state == "in_review",
+            Signature.round == ProjectGate.round,
+            ProjectGate.submitted_on <= as_of,
+        )
+    )
+    if unit:
+        query = query.where(Signature.signer == unit)
+    rows = list(session.exec(query.order_by(col(Project.code), col(Signature.id))))
+    if not rows:
+        return []
+    from duban.mechanism.gates import rule_of
+    from duban.programme import current_plan
+
+    plan = current_plan(session)
+    return [
+        Request(
+            "gate",
+            f"{project.code}:{gate.gate}:r{gate.round}",
+            signature.signer,
+            f"“{project.name}”{rule_of(plan, gate).name}会签通知",
+            gate.submitted_on,
+            f"/projects/{project.code}",
+            due=signature.due_on,
+        )
+        for signature, gate, project in rows
+    ]
+
+
+def _deliverables(session: Session, as_of: date, unit: str | None) -> list[Request]:
+    """Documents not yet issued whose owner has been reminded of them (a deliverable_reminder message)."""
+    query = select(OutboxMessage.idempotency_key, OutboxMessage.recipient, OutboxMessage.created_on).where(
+        OutboxMessage.kind == "deliverable_reminder", OutboxMessage.created_on <= as_of
+    )
+    if unit:
+        query = query.where(OutboxMessage.recipient == unit)
+    first: dict[tuple[str, str], date] = {}
+    for key, recipient, created in session.exec(query):
+        milestone = key.split(":")[1]  # deliverable:{milestone}:{owner}:remind:{due}:{stage}|...
+        first[(milestone, recipient)] = min(created, first.get((milestone, recipient), created))
+    if not first:
+        return []
+    rows = select(Deliverable).where(col(Deliverable.state).in_(WORKING_STATES))
+    if unit:
+        rows = rows.where(Deliverable.owner == unit)
+    return [
+        Request(
+            "deliverable",
+            row.milestone,
+            row.owner,
+            f"{row.title}印发提醒",
+            first[(row.milestone, row.owner)],
+            "/deliverables",
+            due=row.due,
+        )
+        for row in session.exec(rows.order_by(col(Deliverable.due), col(Deliverable.milestone)))
+        if (row.milestone, row.owner) in first
+    ]

@@ -158,6 +158,10 @@ def transition(
         files=[f.filename for f in files],
     )
     _tell_next(session, plan, item, rule, by=by, as_of=as_of, note=note)
+    if target in TERMINAL:
+        from duban.reporting.escalation import resolve_item  # it reads TERMINAL from here
+
+        resolve_item(session, item.code, as_of)
     return item
 
 

@@ -51,15 +51,34 @@ class WecomChannel(_Strict):
 
 
 class Contact(_Strict):
+    """A person or desk of a unit: messages go to its channels; pages and messages show its phone and
+    email so that a reader knows whom to ask."""
+
     name: str
     role: str = ""
+    phone: str = Field(default="", max_length=40, pattern=r"^[0-9][0-9 -]*$|^$")
     channels: tuple[EmailChannel | WecomChannel, ...] = ()
+
+    @property
+    def email(self) -> str:
+        return next((c.to for c in self.channels if isinstance(c, EmailChannel)), "")
 
 
 class Unit(_Strict):
     name: str = Field(min_length=1)
     full_name: str = ""
     contacts: tuple[Contact, ...] = ()
+
+    @property
+    def contact_line(self) -> str:
+        """联系人：区配套办工作专班（办公室联络员），电话：…，邮箱：…; empty when the plan names no contact."""
+        if not self.contacts:
+            return ""
+        first = self.contacts[0]
+        line = f"联系人：{self.name}{first.name}" + (f"（{first.role}）" if first.role else "")
+        line += f"，电话：{first.phone}" if first.phone else ""
+        line += f"，邮箱：{first.email}" if first.email else ""
+        return line
 
 
 class Leader(Unit):
@@ -424,6 +443,10 @@ class Plan(_Strict):
     def unit_kind(self, name: str) -> UnitKind | None:
         return next((kind for kind, unit in self.units() if unit.name == name), None)
 
+    def contact_line(self, name: str) -> str:
+        """The unit's contact as one line for pages and messages (empty for a unit the plan gives none)."""
+        return next((unit.contact_line for _, unit in self.units() if unit.name == name), "")
+
     def township_names(self) -> list[str]:
         return [t.name for t in self.chain.townships]
 
@@ -515,6 +538,7 @@ _PYDANTIC_MESSAGES = {
     "string_pattern_mismatch": "格式不正确",
     "too_short": "不能为空",
     "string_too_short": "不能为空",
+    "string_too_long": "过长",
     "greater_than_equal": "数值过小",
     "less_than_equal": "数值过大",
     "tuple_type": "须为列表",

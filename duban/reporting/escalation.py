@@ -230,6 +230,26 @@ def run_ladder(
     return run
 
 
+def resolve_item(session: Session, code: str, as_of: date) -> list[Escalation]:
+    """An item closed or cancelled: its escalations (and those for not signing for them) are resolved at
+    once, not at the next morning's sweep, so no page or count shows them in between."""
+    query = select(Escalation).where(
+        Escalation.item_code == code, col(Escalation.resolved_on).is_(None), col(Escalation.cause).in_(WORK_CAUSES)
+    )
+    resolved = list(session.exec(query))
+    for key in [f"ack:escalation:{e.id}:" for e in resolved]:
+        unsigned = select(Escalation).where(
+            Escalation.cause == "unacknowledged",
+            col(Escalation.resolved_on).is_(None),
+            col(Escalation.cause_key).startswith(key, autoescape=True),
+        )
+        resolved += list(session.exec(unsigned))
+    for escalation in resolved:
+        escalation.resolved_on = as_of
+        session.add(escalation)
+    return resolved
+
+
 def page_of(cause: Cause) -> str:
     """The portal page where the late unit answers: the item, the round's report, the campaign."""
     if cause.item_code:

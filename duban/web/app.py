@@ -16,7 +16,21 @@ from duban.accounts import NameFailures
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.web.deps import PasswordChangeNeeded, SignInNeeded, locked, login_url
-from duban.web.routes import accounts, auth, campaigns, deliverables, errors, home, items, office, projects, reports
+from duban.web.routes import (
+    accounts,
+    auth,
+    campaigns,
+    deliverables,
+    errors,
+    exports,
+    home,
+    items,
+    notices,
+    office,
+    projects,
+    reports,
+)
+from duban.web.routes import help as help_routes
 from duban.web.routes.errors import TOO_LARGE, error_page
 from duban.web.security import AddressThrottle, Guard
 
@@ -42,7 +56,21 @@ def create_app(*, as_of: date | None = None, https: bool = False) -> Guard:
     app.state.throttle = AddressThrottle(rules.failures_per_address, rules.lockout_minutes * 60)
     app.state.names = NameFailures(plan)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
-    for module in (auth, home, items, reports, campaigns, projects, deliverables, office, accounts, errors):
+    for module in (
+        auth,
+        exports,
+        home,
+        items,
+        reports,
+        campaigns,
+        projects,
+        deliverables,
+        office,
+        accounts,
+        notices,
+        help_routes,
+        errors,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

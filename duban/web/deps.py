@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from duban import config, glossary
+from duban import config, glossary, todo
 from duban.accounts import ROLE_LABELS
 from duban.db import session_scope
 from duban.programme import current_plan
@@ -190,6 +190,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
     for key in ("error", "message", "notice"):  # a refusal may quote what was typed: invisible characters shown
         if isinstance(context.get(key), str):
             context[key] = shown(context[key])
+    if who is not None and not who.must_change and "owed" not in context:
+        context["owed"] = todo.badge(who.unit, who.kind, today(request))  # the menu's count of what is owed
     response = TEMPLATES.TemplateResponse(
         request,
         name,

@@ -1,0 +1,241 @@
+"""待办 as counts and lists: what a unit owes today, and what it has sent and waits on others for.
+
+`owed` is what the menu's badge and the 待办 page both show, so they never disagree: a handful of
+indexed counts, cheap enough to run on every page a signed-in person opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from duban import acknowledge
+from duban.db import session_scope
+from duban.glossary import ITEM_STATUS, cn_period
+from duban.mechanism import gates
+from duban.mechanism.follow import ready_to_settle
+from duban.plan import Plan
+from duban.programme import current_plan
+from duban.reporting.reports import latest_version
+from models import (
+    Campaign,
+    CampaignItem,
+    Deliverable,
+    LedgerItem,
+    Project,
+    ProjectGate,
+    ReportingPeriod,
+    Review,
+    Signature,
+    Submission,
+)
+
+TO_DO = ("requested", "draft", "returned")  # a report the unit still has to send
+WAITING = ("close_requested", "verified")  # a close-out asked for and not yet signed off
+
+
+@dataclass(frozen=True)
+class Owed:
+    """How many things of each kind the unit owes; `total` is the menu's badge."""
+
+    unsigned: int = 0
+    reports: int = 0
+    to_review: int = 0
+    to_verify: int = 0
+    to_close: int = 0
+    to_sign: int = 0
+    to_submit: int = 0
+    campaigns: int = 0
+    documents: int = 0
+    filed: int = 0
+    held: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.__dict__.values())
+
+
+def owed(session: Session, plan: Plan, unit: str, kind: str, as_of: date) -> Owed:
+    """What the unit owes on `as_of`; a leader's unit owes nothing (it reads)."""
+    if kind not in ("township", "department", "office"):
+        return Owed()
+
+    def count(query) -> int:  # noqa: ANN001 - a select of one count
+        return session.exec(query).one()
+
+    department, office = kind == "department", kind == "office"
+    items = select(func.count()).select_from(LedgerItem)
+    return Owed(
+        unsigned=acknowledge.count_unsigned(session, as_of, unit),
+        reports=count(
+            select(func.count())
+            .select_from(Submission)
+            .join(ReportingPeriod)
+            .where(Submission.unit == unit, col(Submission.status).in_(TO_DO))
+        ),
+        to_review=len(to_review(session, unit)) if department else 0,
+        to_verify=count(items.where(LedgerItem.lead_department == unit, LedgerItem.status == "close_requested"))
+        if department
+        else 0,
+        to_close=count(items.where(LedgerItem.status == "verified")) if office else 0,
+        to_sign=count(_signatures_awaited(unit).with_only_columns(func.count())),
+        to_submit=count(_gates_to_submit(plan, unit).with_only_columns(func.count())),
+        campaigns=count(
+            select(func.count(func.distinct(Campaign.id)))
+            .join(CampaignItem, col(CampaignItem.campaign_id) == col(Campaign.id))
+            .where(
+                CampaignItem.unit == unit,
+                col(Campaign.closed_on).is_(None),
+                col(CampaignItem.first_responded_on).is_(None),
+            )
+        ),
+        documents=count(
+            select(func.count())
+            .select_from(Deliverable)
+            .where(Deliverable.owner == unit, Deliverable.state != "issued")
+        ),
+        filed=count(
+            select(func.count())
+            .select_from(Deliverable)
+            .where(Deliverable.state == "issued", col(Deliverable.verified_on).is_(None))
+        )
+        if office
+        else 0,
+        held=len(held_by_shortfalls(session, plan)) if office else 0,
+    )
+
+
+def badge(unit: str, kind: str, as_of: date) -> Owed:
+    """The menu's count on every page: its own short transaction, a few indexed counts."""
+    with session_scope() as session:
+        return owed(session, current_plan(session), unit, kind, as_of)
+
+
+def _signatures_awaited(unit: str):  # noqa: ANN202 - a select
+    return (
+        select(Signature.id)
+        .join(ProjectGate, Signature.gate_id == ProjectGate.id)
+        .where(
+            col(Signature.decision).is_(None),
+            Signature.signer == unit,
+            ProjectGate.state == "in_review",
+            Signature.round == ProjectGate.round,
+        )
+    )
+
+
+def _gates_to_submit(plan: Plan, unit: str):  # noqa: ANN202 - a select
+    leads = [g.code for g in plan.mechanism.gates if g.lead == unit]
+    return select(ProjectGate.id).where(
+        col(ProjectGate.state).in_(("open", "returned")), col(ProjectGate.gate).in_(leads)
+    )
+
+
+def to_review(session: Session, department: str) -> list[Submission]:
+    """Townships' submitted reports this department has not yet decided on (their latest version)."""
+    waiting = []
+    for submission in session.exec(
+        select(Submission).where(Submission.kind == "township", Submission.status == "submitted")
+    ):
+        if department not in submission.reviewers:
+            continue
+        if department in undecided(session, submission):
+            waiting.append(submission)
+    return waiting
+
+
+def undecided(session: Session, submission: Submission) -> list[str]:
+    """The reviewers that have not yet decided on the submission's latest submitted version."""
+    version = latest_version(session, submission, submitted_only=True)
+    decided = set(
+        session.exec(
+            select(Review.department).where(Review.submission_id == submission.id, Review.version == version.version)
+        )
+    )
+    return [r for r in submission.reviewers if r not in decided]
+
+
+def held_by_shortfalls(session: Session, plan: Plan) -> list[tuple[Project, str, str]]:
+    """Gates every signer approved that an unwaived shortfall holds: the Office's to waive or not (found
+    among the gates whose round is all approved, not by reading every project in review)."""
+    held = []
+    for project in ready_to_settle(session):
+        gate = gates.current_gate(session, project)
+        if gate is not None and (shortfalls := gates.blocked(session, plan, project, gate)):
+            held.append((project, gates.rule_of(plan, gate).name, shortfalls))
+    return sorted(held, key=lambda h: h[0].code)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One thing the unit has sent that another unit has still to act on."""
+
+    what: str
+    page: str
+    since: date | None
+    by: str  # who acts next
+    state: str
+
+
+def waiting_on_others(session: Session, plan: Plan, unit: str, kind: str, limit: int) -> list[Waiting]:
+    """本单位已提交、等待他方办理: close-outs awaiting verification or sign-off, reports awaiting review,
+    gates awaiting signatures."""
+    found: list[Waiting] = []
+    items = select(LedgerItem).where(col(LedgerItem.status).in_(WAITING))
+    mine = LedgerItem.responsible_unit == unit
+    if kind == "department":
+        mine = mine | ((LedgerItem.lead_department == unit) & (LedgerItem.status == "verified"))
+    for item in session.exec(items.where(mine).order_by(col(LedgerItem.code)).limit(limit)):
+        by = item.lead_department if item.status == "close_requested" else plan.office.name
+        step = "核验" if item.status == "close_requested" else "销号"
+        found.append(
+            Waiting(
+                f"问题{item.code}销号申请（{item.community}）",
+                f"/items/{item.code}",
+                None,
+                f"{by}{step}",
+                ITEM_STATUS[item.status],
+            )
+        )
+    reports = select(Submission).where(
+        Submission.unit == unit, Submission.kind == "township", Submission.status == "submitted"
+    )
+    for submission in session.exec(reports.order_by(col(Submission.period)).limit(limit)):
+        found.append(
+            Waiting(
+                f"{cn_period(submission.period)}整治进度报表（第{submission.version}版）",
+                f"/reports/{submission.period}",
+                submission.last_submitted_on,
+                "、".join(undecided(session, submission)) + "审核",
+                "已报送",
+            )
+        )
+    leads = [g.code for g in plan.mechanism.gates if g.lead == unit]
+    if leads:
+        query = (
+            select(ProjectGate, Project)
+            .join(Project, ProjectGate.project_id == Project.id)
+            .where(ProjectGate.state == "in_review", col(ProjectGate.gate).in_(leads))
+            .order_by(col(Project.code))
+            .limit(limit)
+        )
+        for gate, project in session.exec(query):
+            pending = session.exec(
+                select(Signature.signer).where(
+                    Signature.gate_id == gate.id, Signature.round == gate.round, col(Signature.decision).is_(None)
+                )
+            ).all()
+            name = gates.rule_of(plan, gate).name
+            found.append(
+                Waiting(
+                    f"{project.code} {project.name} {name}（第{gate.round}轮）",
+                    f"/projects/{project.code}",
+                    gate.submitted_on,
+                    ("、".join(pending) + "会签") if pending else "办公室确认配建缺口",
+                    "会签中",
+                )
+            )
+    return found

@@ -1,0 +1,22 @@
+"""帮助: how to do each step on the portal, the reader's own role first, and whom to ask."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from duban.contacts import desks
+from duban.db import session_scope
+from duban.programme import current_plan
+from duban.web.deps import Signed, render
+
+router = APIRouter()
+GUIDES = ("township", "department", "office", "leader")  # one guide per unit kind, in help.html
+
+
+@router.get("/help")
+def help_page(request: Request, who: Signed) -> Response:
+    with session_scope() as session:
+        found = desks(session, current_plan(session), who.unit, who.kind)
+    own = who.kind if who.kind in GUIDES else "township"
+    return render(request, "help.html", own=own, others=[g for g in GUIDES if g != own], desks=found)
