@@ -25,6 +25,7 @@ LOGIN_COOKIE = "duban_login"
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query's name
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    _left_on_session(request)
     response = render(request, "login.html", csrf=token, next=safe_next(next))
     _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
@@ -95,6 +96,15 @@ def change_password(request: Request, who: Signed, form: Posted) -> Response:
     response = RedirectResponse("/?changed=1" if target == "/" else target, status_code=303)
     _set_cookie(request, response, cookie_name(request), token, max_age=plan.portal.session_hours * 3600)
     return response
+
+
+def _left_on_session(request: Request) -> None:
+    """A browser still signed in keeps a refused sign-in's message on its session (`flash.back`): the page
+    reads it from there, and otherwise reads the same as for anyone (no menu, its own form's token)."""
+    with session_scope() as session:
+        found = sessions.find(session, current_plan(session), request.cookies.get(cookie_name(request)))
+        if found is not None:
+            request.state.flash = found[0].flash
 
 
 def _password_url(target: str) -> str:

@@ -39,9 +39,7 @@ def error_page(
     request: Request, status: int, message: str, *, back: str | None = None, back_label: str = "返回上一页"
 ) -> Response:
     """The page of a refusal; `back` where the person should go (else the page they came from)."""
-    if getattr(request.state, "person", None) is None:
-        with suppress(SignInNeeded, PasswordChangeNeeded):
-            person(request)  # the menu, when someone is signed in; an error page never asks to sign in
+    known(request)  # the menu, when someone is signed in; an error page never asks to sign in
     limit = None
     if status == 413:
         with session_scope() as session:
@@ -57,6 +55,13 @@ def error_page(
         back=back or came_from or "/",
         back_label=back_label if (back or came_from) else "返回待办",
     )
+
+
+def known(request: Request) -> None:
+    """The person, when a live session comes with a page anyone may open (and what a POST left for them)."""
+    if getattr(request.state, "person", None) is None:
+        with suppress(SignInNeeded, PasswordChangeNeeded):
+            person(request)
 
 
 def came_from_here(request: Request) -> str | None:

@@ -14,7 +14,6 @@ from duban import acknowledge, audit, config
 from duban.bulletin.issue import stem_of
 from duban.calendar import WorkingCalendar
 from duban.db import session_scope
-from duban.glossary import REPORT_STATUS as REPORT_LABELS
 from duban.ledger import importer
 from duban.paths import PathRefused, under
 from duban.programme import current_plan
@@ -82,7 +81,6 @@ def dashboard(request: Request, who: Signed) -> Response:
         ]
         unsigned = acknowledge.outstanding_by_unit(session, day)
     rates = _rates(plan.township_names(), by_status)
-    line, dots = charts.trend(trend_points)
     return render(
         request,
         "dashboard.html",
@@ -94,14 +92,12 @@ def dashboard(request: Request, who: Signed) -> Response:
         levels=[(LEVEL_LABELS[level], n) for level, n in sorted(levels)],
         period=period,
         reports=reports,
-        report_labels=REPORT_LABELS,
         complete=bool(reports)
         and all(s.status in ("accepted", "submitted") for s in reports)
         and all(s.status == "accepted" for s in reports if s.kind == "township"),
-        bars=charts.bars(rates),
-        line=line,
-        dots=dots,
-        chart=charts,
+        townships=charts.by_township(rates),
+        months=charts.by_month(trend_points),
+        g=charts,
         unsigned=unsigned,
     )
 
