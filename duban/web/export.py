@@ -1,0 +1,41 @@
+"""The one export of a list: its rows as an .xlsx download named in Chinese, written through the project's
+one cell writer (text stays text, never a formula), cut at a row limit with a line saying so."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from datetime import date
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from duban.spreadsheet import Cell, put, table_workbook
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEET_TITLE_LIMIT = 31  # what Excel allows a worksheet's name
+
+
+def cut_note(total: int, limit: int) -> str:
+    return f"共{total}行，仅导出前{limit}行；请缩小筛选范围后分批导出"
+
+
+def xlsx(title: str, header: list[str], rows: Iterable[list[Cell]], *, total: int, limit: int, day: date) -> Response:
+    """`rows` already limited to `limit` by the caller's query; `total` the count of the filtered list.
+
+    The file is named `<title>-<day>.xlsx`; when the list was cut, the row after the last one says so."""
+    listed = list(rows)[:limit]
+    workbook = table_workbook(title[:SHEET_TITLE_LIMIT], header, listed)
+    if total > len(listed):
+        put(workbook.active, len(listed) + 3, 1, cut_note(total, len(listed)))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    filename = f"{title}-{day.isoformat()}.xlsx"
+    return Response(
+        buffer.getvalue(),
+        media_type=XLSX,
+        headers={
+            "content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "cache-control": "private, no-store",
+        },
+    )
