@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session
 
 from duban.db import insert_once
+from duban.glossary import OUTBOX_STATUS, label
 from duban.plan import EmailChannel, Plan
 from models import OutboxMessage
 from notifications.links import markdown_line, portal_link, with_link
@@ -97,7 +98,8 @@ def requeue(session: Session, message_id: int) -> OutboxMessage:
     if row is None:
         raise OutboxError(f"消息队列中没有编号为{message_id}的消息")
     if row.status not in ("failed", "dead"):
-        raise OutboxError(f"消息{message_id}的状态为{row.status}，只有 failed 或 dead 的消息可以重发")
+        shown = label(OUTBOX_STATUS, row.status)
+        raise OutboxError(f"第{message_id}号消息的状态为“{shown}”，只有“失败待重试”或“无法送达”的消息可以重发")
     row.status, row.attempts, row.next_attempt_at, row.dead_reported = "queued", 0, None, False
     session.add(row)
     return row

@@ -369,7 +369,7 @@ def test_outbox_and_notify_commands(live: SmtpServer, initialised: Cli) -> None:
     listed = json.loads(initialised("outbox", "--status", "failed", "--json").output)
     assert [(m["recipient"], m["attempts"]) for m in listed] == [("民政局", 1)]
     failed_id = listed[0]["id"]
-    assert "只有 failed 或 dead 的消息可以重发" in initialised("outbox", "retry", "1", status=2).output
+    assert "只有“失败待重试”或“无法送达”的消息可以重发" in initialised("outbox", "retry", "1", status=2).output
     initialised("outbox", "retry", failed_id)
     [again] = rows(id=failed_id)
     assert (again.status, again.attempts, again.next_attempt_at) == ("queued", 0, None)
