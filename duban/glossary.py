@@ -56,7 +56,10 @@ REPORT_STATUS = {
     "submitted": "已报送",
     "returned": "已退回",
     "accepted": "已审核通过",
+    "correcting": "更正中",
 }
+# A request to correct an accepted report (申请更正) and its answer.
+CORRECTION_STATE = {"pending": "待处理", "allowed": "准予更正", "refused": "不予更正"}
 REPORT_KIND = {"township": "镇办报表", "department": "部门汇总报表"}
 ESCALATION_CAUSE = {
     "missing_submission": "逾期未报送",

@@ -11,6 +11,7 @@ from models.outbox import DeliveredPart, OutboxMessage, WecomSend
 from models.programme import Category, ProgrammeRecord, UnitRecord
 from models.reporting import (
     MilestoneDone,
+    ReportCorrection,
     ReportingPeriod,
     Review,
     Submission,
@@ -38,6 +39,7 @@ __all__ = [
     "ProjectGate",
     "ProgrammeRecord",
     "RectificationPlan",
+    "ReportCorrection",
     "ReportingPeriod",
     "Review",
     "Submission",

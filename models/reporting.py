@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -59,13 +59,23 @@ class SubmissionVersion(SQLModel, table=True):
 
 
 class SubmissionLine(SQLModel, table=True):
-    """One item's progress in one version of a report."""
+    """One item's progress as a version of a report changed it.
+
+    A version keeps only the lines it changed over the version before it (`removed`: the item's line
+    left the report). The whole report of version N is, per item, its line in the latest version <= N
+    that has one (duban/reporting/lines.py), found through the (submission, item, version) index."""
 
     __tablename__ = "submission_line"
-    __table_args__ = (UniqueConstraint("version_id", "item_code"),)
+    __table_args__ = (
+        UniqueConstraint("version_id", "item_code"),
+        Index("ix_submission_line_item_version", "submission_id", "item_code", "version", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="submission_version.id", index=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    version: int
+    removed: bool = False
     item_code: str = Field(max_length=40)
     progress: int
     work_state: str = Field(max_length=16)
@@ -103,3 +113,26 @@ class MilestoneDone(SQLModel, table=True):
     done_on: date
     reported_by: str = Field(max_length=64)
     __table_args__ = (UniqueConstraint("item_code", "due", "title"),)
+
+
+class ReportCorrection(SQLModel, table=True):
+    """A unit's request to correct its accepted report, and the lead department's answer.
+
+    (submission, version, number) is the natural key: a second click finds the request pending and
+    adds nothing; two at the same instant cannot both take the next number."""
+
+    __tablename__ = "report_correction"
+    __table_args__ = (UniqueConstraint("submission_id", "version", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    version: int  # the accepted version the request is about
+    number: int  # 1, 2, ... per accepted version (a refused request may be made again)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    requested_by: str = Field(max_length=100)  # 张三（城关街道）
+    requested_on: date
+    state: str = Field(default="pending", max_length=16, index=True)  # pending | allowed | refused
+    decided_unit: str = Field(default="", max_length=64)
+    decided_by: str = Field(default="", max_length=100)
+    decided_on: date | None = None
+    answer: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

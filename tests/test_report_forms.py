@@ -26,6 +26,7 @@ from reporting_helpers import fill_form, load_small_ledger
 from sqlmodel import col, select
 
 from duban.db import session_scope
+from duban.reporting.reports import lines_of
 from models import Submission, SubmissionLine, SubmissionVersion
 
 UNIT, PERIOD, DAY = "河东镇", "2022-10", "2022-10-08"
@@ -217,7 +218,7 @@ BAD_FORMS: dict[str, BadForm] = {
     ),
     "unit with no request this period": BadForm(
         _form(_meta("单位", "青山镇")),
-        ["青山镇在2022-10没有报送任务（无未销号的台账问题）"],
+        ["青山镇在2022年10月没有报送任务（无未销号的台账问题）"],
         unit="青山镇",
         names_file=False,
     ),
@@ -397,7 +398,7 @@ def test_form_for_the_wrong_period_when_both_rounds_are_open(october: Cli, home:
 def test_no_form_for_a_unit_without_a_request(october: Cli, home: Path, tmp_path: Path) -> None:
     before = db_digest(home)
     for unit, message in (
-        ("青山镇", "青山镇在2022-10没有报送任务（无未销号的台账问题）"),
+        ("青山镇", "青山镇在2022年10月没有报送任务（无未销号的台账问题）"),
         ("东山镇", "未知单位“东山镇”：不在实施方案的组织体系中"),
     ):
         path = tmp_path / f"{unit}.xlsx"
@@ -411,7 +412,7 @@ def test_submission_dated_before_the_round_opened(october: Cli, home: Path, tmp_
     path = make_form(october, tmp_path / "河东镇月报.xlsx")
     before = db_digest(home)
     refused = submit(october, path, day="2022-09-30", status=2).output
-    assert "报送日期2022-09-30早于本期开启日期2022-10-01" in refused
+    assert "报送日期2022年9月30日早于本期开启日期2022年10月1日" in refused
     assert db_digest(home) == before
 
 
@@ -428,7 +429,7 @@ def test_deleted_row_is_refused_on_submit_but_kept_in_a_draft(october: Cli, home
         submission = session.exec(select(Submission).where(Submission.unit == UNIT)).one()
         assert (submission.status, submission.version, submission.first_submitted_on) == ("draft", 1, None)
         version = session.exec(select(SubmissionVersion).where(SubmissionVersion.submission_id == submission.id)).one()
-        lines = session.exec(select(SubmissionLine).where(SubmissionLine.version_id == version.id)).all()
+        lines = lines_of(session, version)
         assert (version.state, [(line.item_code, line.progress) for line in lines]) == ("draft", [("A-1", 40)])
 
 
@@ -500,12 +501,7 @@ def test_good_form_is_accepted_and_a_resubmission_keeps_both_versions(october: C
         ]
         kept = {
             v.version: [
-                (line.item_code, line.progress, line.work_state, line.this_month)
-                for line in session.exec(
-                    select(SubmissionLine)
-                    .where(SubmissionLine.version_id == v.id)
-                    .order_by(col(SubmissionLine.item_code))
-                )
+                (line.item_code, line.progress, line.work_state, line.this_month) for line in lines_of(session, v)
             ]
             for v in versions
         }
@@ -513,3 +509,10 @@ def test_good_form_is_accepted_and_a_resubmission_keeps_both_versions(october: C
             1: [("A-1", 40, "推进中", "已与承租方谈判。"), ("A-2", 60, "推进中", "产权移交资料已报送。")],
             2: [("A-1", 40, "推进中", "已与承租方谈判。"), ("A-2", 100, "已完成", "幼儿园已移交。")],
         }
+        # what is written: version 2 keeps only the line it changed
+        stored = session.exec(
+            select(SubmissionLine.version, SubmissionLine.item_code).order_by(
+                col(SubmissionLine.version), col(SubmissionLine.item_code)
+            )
+        ).all()
+        assert stored == [(1, "A-1"), (1, "A-2"), (2, "A-2")]

@@ -165,21 +165,21 @@ def test_period_show_tells_the_round_as_it_stood_on_a_past_day(october: Cli, tmp
 def test_review_rules(october: Cli, tmp_path: Path) -> None:
     cli = october
     result = review(cli, "教体局", "河东镇", "2022-10-08", status=2)
-    assert "河东镇2022-10的报表尚未提交，无法审核" in result
+    assert "河东镇2022年10月的报表尚未提交，无法审核" in result
     submit(cli, tmp_path, "河东镇", "2022-10", "2022-10-08", HEDONG)
     result = review(cli, "商务局", "河东镇", "2022-10-09", status=2)
-    assert "商务局不是河东镇2022-10报表的审核部门（审核部门：教体局、民政局）" in result
+    assert "商务局不是河东镇2022年10月报表的审核部门（审核部门：教体局、民政局）" in result
     result = review(cli, "教体局", "河东镇", "2022-10-09", accept=False, status=2)
     assert "退回报表须说明退回理由" in result
     result = review(cli, "教体局", "河东镇", "2022-10-09", accept=None, status=2)
     assert "请选择 --accept（通过）或 --return（退回）" in result
     review(cli, "教体局", "河东镇", "2022-10-09")
     result = review(cli, "教体局", "河东镇", "2022-10-09", status=2)
-    assert "教体局已于2022-10-09审核通过河东镇2022-10报表第1版" in result
+    assert "教体局已于2022年10月9日审核通过河东镇2022年10月报表第1版" in result
     result = review(cli, "教体局", "教体局", "2022-10-09", status=2)
     assert "教体局不是镇办" in result
     result = cli("report", "form", "--unit", "河东镇", "--period", "2022-11", tmp_path / "x.xlsx", status=2).output
-    assert "2022-11的报送工作尚未开启" in result
+    assert "2022年11月的报送工作尚未开启" in result
     result = cli("report", "form", "--unit", "河东镇", "--period", "2023-01", tmp_path / "x.xlsx", status=2).output
     assert "报送期2023-01不在方案规定的报送月份内（2022-05 至 2022-12）" in result
 

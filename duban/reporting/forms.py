@@ -21,19 +21,20 @@ from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, la
 from duban.ledger.cells import CellError, long_text, yes_no
 from duban.paths import output_file
 from duban.plan import Plan
+from duban.reporting.lines import FEW_CODES, report_lines, saved_codes
 from duban.reporting.periods import month_end_of
 from duban.reporting.reports import (
     WORK_STATES,
     ReportError,
     ReportLine,
+    check_open,
     due_milestones,
     get_submission,
     latest_version,
-    lines_of,
     save_report,
 )
 from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter, put
-from models import LedgerItem, Review, Submission, SubmissionLine, SubmissionVersion
+from models import LedgerItem, Review, Submission, SubmissionVersion
 from notifications.render import cn_period
 
 
@@ -154,14 +155,18 @@ def form_rows(session: Session, plan: Plan, submission: Submission, codes: list[
     the portal's form): the workbook and the portal show the same."""
     wanted = submission.items if codes is None else codes
     items = {i.code: i for i in session.exec(select(LedgerItem).where(col(LedgerItem.code).in_(wanted)))}
-    previous = _previous_lines(session, submission, codes)
-    month_end = month_end_of(submission.period)
+    source, previous = _previous_lines(session, submission, codes)
     township_lines = _township_lines(session, submission, codes) if submission.kind == "department" else {}
-    due = due_milestones(session, list(items.values()), month_end)
+    due = {}  # a department's form has no milestones column
+    if submission.kind == "township":
+        due = due_milestones(session, list(items.values()), month_end_of(submission.period))
     rows = []
     for code in wanted:
         item = items[code]
         last = previous.get(code)
+        own = last if source == submission.id else None
+        reported = township_lines.get(code)
+        progress, state = _start(item.progress, item.status, last, reported[0] if reported else None, own is not None)
         row = {
             "code": code,
             "township": item.township,
@@ -170,18 +175,17 @@ def form_rows(session: Session, plan: Plan, submission: Submission, codes: list[
             "description": item.description,
             "lead_department": item.lead_department,
             "deadline": item.deadline,
-            "milestones": "；".join(f"{when.isoformat()} {title}" for when, title in due[code]) or None,
-            "progress": last.progress if last else item.progress,
-            "work_state": last.work_state if last else _state_of(item),
-            "this_month": (last.this_month or None) if last and last.submission_id == submission.id else None,
-            "obstacles": (last.obstacles or None) if last and last.submission_id == submission.id else None,
-            "next_plan": (last.next_plan or None) if last and last.submission_id == submission.id else None,
+            "milestones": "；".join(f"{when.isoformat()} {title}" for when, title in due.get(code, ())) or None,
+            "progress": progress,
+            "work_state": state,
+            "this_month": (own.this_month or None) if own else None,
+            "obstacles": (own.obstacles or None) if own else None,
+            "next_plan": (own.next_plan or None) if own else None,
             # this round's own tick only: last month's milestones are not this month's
-            "milestones_done": "是" if last and last.submission_id == submission.id and last.milestones_done else None,
-            "opinion": (last.opinion or None) if last and last.submission_id == submission.id else None,
+            "milestones_done": "是" if own and own.milestones_done else None,
+            "opinion": (own.opinion or None) if own else None,
         }
         if submission.kind == "department":
-            reported = township_lines.get(code)
             row.update(
                 {
                     "reported_progress": reported[0].progress if reported else None,
@@ -190,26 +194,29 @@ def form_rows(session: Session, plan: Plan, submission: Submission, codes: list[
                     "review": reported[1] if reported else "未报送",
                 }
             )
-            if reported and not (last and last.submission_id == submission.id):
-                row["progress"], row["work_state"] = reported[0].progress, reported[0].work_state
         rows.append(row)
     return rows
 
 
-@dataclass(frozen=True)
-class _Previous:
-    submission_id: int
-    progress: int
-    work_state: str
-    this_month: str
-    obstacles: str
-    next_plan: str
-    opinion: str
-    milestones_done: bool
+def _start(
+    progress: int, status: str, last: ReportLine | None, reported: ReportLine | None, own: bool
+) -> tuple[int, str]:
+    """The progress and state a row shows: the unit's own line of this round; else, for a department,
+    what its township reported; else the unit's line of an earlier round; else the item's own."""
+    if own:
+        return last.progress, last.work_state
+    if reported is not None:
+        return reported.progress, reported.work_state
+    if last is not None:
+        return last.progress, last.work_state
+    return progress, _state_of(progress, status)
 
 
-def _previous_lines(session: Session, submission: Submission, codes: list[str] | None) -> dict[str, _Previous]:
-    """This round's own last version if any, else the unit's last submitted version of an earlier round."""
+def _previous_lines(
+    session: Session, submission: Submission, codes: list[str] | None
+) -> tuple[int | None, dict[str, ReportLine]]:
+    """This round's own last version if any, else the unit's last submitted version of an earlier round:
+    the submission it belongs to, and its lines."""
     own = latest_version(session, submission)
     source = own
     if source is None:
@@ -224,20 +231,8 @@ def _previous_lines(session: Session, submission: Submission, codes: list[str] |
         ).first()
         source = latest_version(session, earlier, submitted_only=True) if earlier else None
     if source is None:
-        return {}
-    return {
-        line.item_code: _Previous(
-            source.submission_id,
-            line.progress,
-            line.work_state,
-            line.this_month,
-            line.obstacles,
-            line.next_plan,
-            line.opinion,
-            line.milestones_done,
-        )
-        for line in lines_of(session, source, codes)
-    }
+        return None, {}
+    return source.submission_id, report_lines(session, source.submission_id, source.version, codes)
 
 
 def _township_lines(session: Session, department: Submission, codes: list[str] | None) -> dict:
@@ -257,8 +252,8 @@ def _township_lines(session: Session, department: Submission, codes: list[str] |
             )
         ).first()
         label = {"accepted": "已通过", "returned": "已退回"}.get(decision or "", "待审核")
-        for line in lines_of(session, version, codes):
-            found[line.item_code] = (line, label)
+        for code, line in report_lines(session, submission.id, version.version, codes).items():
+            found[code] = (line, label)
     return found
 
 
@@ -267,12 +262,12 @@ def _previous_summary(session: Session, submission: Submission) -> str | None:
     return version.summary or None if version else None
 
 
-def _state_of(item: LedgerItem) -> str:
+def _state_of(progress: int, status: str) -> str:
     """The state a form starts from, never at odds with the progress beside it (the form's own rules:
     未开工 is 0, 已完成 is 100), so a row the clerk leaves as it is can always be sent."""
-    if item.progress == 100:
+    if progress == 100:
         return "已完成"
-    if item.progress == 0 and item.status in ("open", "planned"):
+    if progress == 0 and status in ("open", "planned"):
         return "未开工"
     return "推进中"
 
@@ -362,34 +357,33 @@ def submit_online(
 ) -> SubmissionVersion:
     """The portal's form: each item's editable fields as typed, checked by the workbook's rules
     (rows numbered as the form lists them), all or nothing. Items not sent keep what the form shows
-    for them, so a unit with thousands of items saves its form a page at a time."""
+    for them, so a unit with thousands of items saves its form a page at a time: the new version
+    writes the lines sent that changed, and, on a unit's first save, what the form shows for the rest."""
     submission = get_submission(session, plan, period, unit)
+    check_open(submission)
     if base is not None and base != submission.version:  # the page was read before a colleague's save
-        raise ReportError(f"{unit}{period}的报表刚刚已由本单位其他人员保存，请刷新页面核对后重新保存")
+        raise ReportError(f"{unit}{cn_period(period)}的报表刚刚已由本单位其他人员保存，请刷新页面核对后重新保存")
     columns = columns_for(submission.kind)
     editable = {c.key for c in columns if c.editable}
     order = {code: number for number, code in enumerate(submission.items, start=1)}
     problems: list[Problem] = []
     if any(code not in order for code in entered):
         problems.append(Problem(WEB_FORM, None, "", "提交了不属于本单位本期报送范围的问题编号"))
-    # Rows not on the page sent keep what the form shows for them: the unit's last save when it has
-    # one (read as it was kept, without building the form's other rows), else the form as it starts.
-    carried = _carried(session, submission, [code for code in submission.items if code not in entered])
-    sent = [code for code in submission.items if code in entered] if carried is not None else None
-    shown = form_rows(session, plan, submission, sent)
+    # Rows not sent keep the unit's last save; those it never saved start as the form shows them.
+    saved = saved_codes(session, submission.id, submission.version)
+    unsaved = [code for code in submission.items if code not in entered and code not in saved]
+    started = _starting(session, submission, unsaved)
+    shown = form_rows(session, plan, submission, [code for code in submission.items if code in entered])
     expected = {row["code"]: row for row in shown}
     rows = []
     for row in shown:
-        typed = entered.get(row["code"])
-        cells = {c.key: row.get(c.key) for c in columns if not c.editable or typed is None}
-        if typed is not None:
-            cells.update({key: (typed.get(key) or None) for key in editable})
+        typed = entered[row["code"]]
+        cells = {c.key: row.get(c.key) for c in columns if not c.editable}
+        cells.update({key: (typed.get(key) or None) for key in editable})
         rows.append((order[row["code"]], cells))
-    checked = _checked_lines(WEB_FORM, submission, columns, rows, expected, draft or carried is not None, problems)
-    if carried:  # the "nothing filled" problem does not apply to a page of a form already saved
+    checked = _checked_lines(WEB_FORM, submission, columns, rows, expected, True, problems)
+    if saved or started:  # the "nothing filled" problem does not apply to a page of a form already there
         problems[:] = [p for p in problems if p.message != "没有填报任何问题"]
-    by_code = {line.item_code: line for line in checked} | (carried or {})
-    lines = [by_code[code] for code in submission.items if code in by_code]
     text = ""
     try:
         text = long_text(summary) or ""
@@ -398,28 +392,37 @@ def submit_online(
     if problems:
         raise FormRefused(problems, listed=plan.limits.max_problems_listed)
     return save_report(
-        session, plan, submission=submission, lines=lines, as_of=as_of, draft=draft, source=WEB_FORM, summary=text
+        session,
+        plan,
+        submission=submission,
+        lines=checked + list(started.values()),
+        as_of=as_of,
+        draft=draft,
+        source=WEB_FORM,
+        summary=text,
+        partial=True,
     )
 
 
-def _carried(session: Session, submission: Submission, codes: list[str]) -> dict[str, ReportLine] | None:
-    """The unit's last saved lines of `codes`, or None when some are not saved yet."""
+def _starting(session: Session, submission: Submission, codes: list[str]) -> dict[str, ReportLine]:
+    """What the form shows for items the unit has not saved in this round (the same rule as form_rows,
+    read as plain values: on a unit's first save these are most of its thousands of lines)."""
     if not codes:
         return {}
-    own = latest_version(session, submission)
-    if own is None:
-        return None
-    table = SubmissionLine.__table__
-    fields = [name for name in ReportLine.__dataclass_fields__ if name != "item_code"]
-    found = {
-        code: ReportLine(code, *values)
-        for code, *values in session.execute(
-            select(table.c.item_code, *(table.c[name] for name in fields)).where(table.c.version_id == own.id)
-        )
-    }
-    if any(code not in found for code in codes):
-        return None
-    return {code: found[code] for code in codes}
+    source, previous = _previous_lines(session, submission, codes)
+    township = _township_lines(session, submission, codes) if submission.kind == "department" else {}
+    query = select(LedgerItem.code, LedgerItem.progress, LedgerItem.status)
+    if len(codes) <= FEW_CODES:
+        query = query.where(col(LedgerItem.code).in_(codes))
+    items = {code: (progress, status) for code, progress, status in session.exec(query)}
+    own = source == submission.id  # then `previous` is this round's, and has none of these codes
+    found = {}
+    for code in codes:
+        reported = township.get(code)
+        last = None if own else previous.get(code)
+        progress, state = _start(*items[code], last, reported[0] if reported else None, False)
+        found[code] = ReportLine(code, progress, state)
+    return found
 
 
 def _read_line(
@@ -512,6 +515,9 @@ def submit_form(
     session: Session, plan: Plan, *, path: Path, period: str, unit: str, as_of: date, draft: bool
 ) -> SubmissionVersion:
     """Read a filled form and keep it as the unit's next version (all rows or none)."""
+    asked = session.exec(select(Submission).where(Submission.period == period, Submission.unit == unit)).first()
+    if asked is not None:  # a locked report is refused before its file is read
+        check_open(asked)
     filled = read_form(session, plan, path=path, period=period, unit=unit, draft=draft)
     submission = get_submission(session, plan, period, unit)
     return save_report(
@@ -524,3 +530,18 @@ def submit_form(
         source=path.name,
         summary=filled.summary,
     )
+
+
+def changed_entries(
+    session: Session, plan: Plan, *, period: str, unit: str, entered: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """The lines typed that differ from what the form shows: what a refused save keeps for the page
+    (a page of a large unit's form has hundreds of fields; the unchanged ones are shown again anyway)."""
+    submission = get_submission(session, plan, period, unit)
+    keys = [c.key for c in columns_for(submission.kind) if c.editable]
+    rows = form_rows(session, plan, submission, [code for code in submission.items if code in entered])
+    return {
+        row["code"]: entered[row["code"]]
+        for row in rows
+        if any(plain(entered[row["code"]].get(key) or None) != plain(row.get(key)) for key in keys)
+    }

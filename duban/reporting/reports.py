@@ -7,17 +7,18 @@ the items' progress.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
 from duban.calendar import WorkingCalendar
 from duban.closeout import set_status
+from duban.glossary import cn_date, cn_period
 from duban.plan import Plan
 from duban.rectification import in_force
+from duban.reporting.lines import FEW_CODES, ReportLine, report_lines, version_lines, write_changes
 from duban.reporting.periods import add_working_days, month_end_of, parse_period
 from models import LedgerItem, MilestoneDone, ReportingPeriod, Review, Submission, SubmissionLine, SubmissionVersion
 from notifications.outbox import notify
@@ -29,27 +30,15 @@ class ReportError(Exception):
     """A report action the round does not allow; the message says why, in Chinese."""
 
 
-@dataclass(frozen=True)
-class ReportLine:
-    item_code: str
-    progress: int
-    work_state: str
-    this_month: str = ""
-    obstacles: str = ""
-    next_plan: str = ""
-    milestones_done: bool = False
-    opinion: str = ""
-
-
 def get_submission(session: Session, plan: Plan, period: str, unit: str) -> Submission:
     parse_period(plan, period)
     if plan.unit_kind(unit) is None:
         raise ReportError(f"未知单位“{unit}”：不在实施方案的组织体系中")
     if session.get(ReportingPeriod, period) is None:
-        raise ReportError(f"{period}的报送工作尚未开启")
+        raise ReportError(f"{cn_period(period)}的报送工作尚未开启")
     submission = session.exec(select(Submission).where(Submission.period == period, Submission.unit == unit)).first()
     if submission is None:
-        raise ReportError(f"{unit}在{period}没有报送任务（无未销号的台账问题）")
+        raise ReportError(f"{unit}在{cn_period(period)}没有报送任务（无未销号的台账问题）")
     return submission
 
 
@@ -67,11 +56,17 @@ def latest_version(
 
 
 def lines_of(session: Session, version: SubmissionVersion, codes: list[str] | None = None) -> list[SubmissionLine]:
-    """A version's lines; with `codes`, only theirs (a page of a large unit's form)."""
-    query = select(SubmissionLine).where(SubmissionLine.version_id == version.id)
-    if codes is not None:
-        query = query.where(col(SubmissionLine.item_code).in_(codes))
-    return list(session.exec(query.order_by(col(SubmissionLine.item_code))))
+    """A version's whole report, by item code; with `codes`, only theirs (a page of a large unit's form)."""
+    return version_lines(session, version.submission_id, version.version, codes)
+
+
+def check_open(submission: Submission) -> None:
+    """An accepted report is locked for everyone: a change goes through 申请更正 (duban/reporting/corrections.py)."""
+    if submission.status == "accepted":
+        raise ReportError(
+            f"{submission.unit}{cn_period(submission.period)}的报表已审核通过，已锁定，不能再修改或提交；"
+            "如需更正，请申请更正"
+        )
 
 
 def save_report(
@@ -84,12 +79,18 @@ def save_report(
     draft: bool,
     source: str = "",
     summary: str = "",
+    partial: bool = False,
 ) -> SubmissionVersion:
-    """Keep a new version; a submission after the due date is marked late."""
+    """Keep a new version; a submission after the due date is marked late, except a corrected one.
+
+    `lines` is the whole report; with `partial`, only the lines sent, the others kept as they were in
+    the version before. Either way only the lines that changed are written (duban/reporting/lines.py)."""
+    check_open(submission)
     opened = session.get(ReportingPeriod, submission.period)
     if as_of < opened.opened_on:
-        raise ReportError(f"报送日期{as_of.isoformat()}早于本期开启日期{opened.opened_on.isoformat()}")
-    late = not draft and as_of > effective_due(submission)
+        raise ReportError(f"报送日期{cn_date(as_of)}早于本期开启日期{cn_date(opened.opened_on)}")
+    # An accepted report reopened by 申请更正 was on time or not when first sent: its correction is not late.
+    late = not draft and submission.status != "correcting" and as_of > effective_due(submission)
     # Two people of one unit saving at once: the version is taken here, once; the later save is refused
     # (and its page keeps what was typed) instead of failing on the versions' unique key.
     table = Submission.__table__  # Core: the object in the session keeps the version it was read with
@@ -100,7 +101,7 @@ def save_report(
     )
     if taken.rowcount != 1:
         raise ReportError(
-            f"{submission.unit}{submission.period}的报表刚刚已由本单位其他人员保存，请刷新页面核对后重新保存"
+            f"{submission.unit}{cn_period(submission.period)}的报表刚刚已由本单位其他人员保存，请刷新页面核对后重新保存"
         )
     version = SubmissionVersion(
         submission_id=submission.id,
@@ -114,10 +115,10 @@ def save_report(
     )
     session.add(version)
     session.flush()
-    if lines:  # one statement: a large unit's report has thousands of lines
-        session.execute(
-            insert(SubmissionLine.__table__), [{"version_id": version.id, **line.__dict__} for line in lines]
-        )
+    base = report_lines(
+        session, submission.id, submission.version, [line.item_code for line in lines] if partial else None
+    )
+    write_changes(session, version, lines, base, whole=not partial)
     before = {"status": submission.status, "version": submission.version}
     submission.version = version.version
     if draft:
@@ -140,8 +141,14 @@ def save_report(
         after={"status": submission.status, "version": version.version, "late": late, "source": source},
     )
     if not draft and submission.kind == "department":
+        whole = list(report_lines(session, submission.id, version.version).values()) if partial else lines
         _apply_progress(
-            session, submission, lines, actor=submission.unit, as_of=as_of, note=f"{submission.period}月报（部门核定）"
+            session,
+            submission,
+            whole,
+            actor=submission.unit,
+            as_of=as_of,
+            note=f"{cn_period(submission.period)}报表（部门核定）",
         )
     return version
 
@@ -152,14 +159,17 @@ def review(
     """A lead department accepts a township's latest report, or returns it with a reason."""
     reason = textgate.clean(reason, multiline=True, limit=textgate.NOTE_LIMIT, field="退回理由")
     submission = get_submission(session, plan, period, township)
+    month = cn_period(period)
     if submission.kind != "township":
         raise ReportError(f"{township}不是镇办：部门报表由{plan.office.name}汇总，无需审核")
     if by not in submission.reviewers:
-        raise ReportError(f"{by}不是{township}{period}报表的审核部门（审核部门：{'、'.join(submission.reviewers)}）")
+        raise ReportError(f"{by}不是{township}{month}报表的审核部门（审核部门：{'、'.join(submission.reviewers)}）")
     if submission.status in ("requested", "draft"):
-        raise ReportError(f"{township}{period}的报表尚未提交，无法审核")
+        raise ReportError(f"{township}{month}的报表尚未提交，无法审核")
     if submission.status == "returned":
-        raise ReportError(f"{township}{period}的报表已被退回，须待其重新报送后再审核")
+        raise ReportError(f"{township}{month}的报表已被退回，须待其重新报送后再审核")
+    if submission.status == "correcting":
+        raise ReportError(f"{township}{month}的报表正在更正，须待其重新报送后再审核")
     version = latest_version(session, submission, submitted_only=True)
     done = session.exec(
         select(Review).where(
@@ -168,11 +178,11 @@ def review(
     ).first()
     if done is not None:
         word = "通过" if done.decision == "accepted" else "退回"
-        raise ReportError(f"{by}已于{done.decided_on.isoformat()}审核{word}{township}{period}报表第{version.version}版")
+        raise ReportError(f"{by}已于{cn_date(done.decided_on)}审核{word}{township}{month}报表第{version.version}版")
     if not accept and not reason.strip():
         raise ReportError("退回报表须说明退回理由")
     if as_of < version.saved_on:
-        raise ReportError(f"审核日期{as_of.isoformat()}早于报表提交日期{version.saved_on.isoformat()}")
+        raise ReportError(f"审核日期{cn_date(as_of)}早于报表提交日期{cn_date(version.saved_on)}")
     session.add(
         Review(
             submission_id=submission.id,
@@ -186,9 +196,10 @@ def review(
     session.flush()
     before = {"status": submission.status}
     if accept:
-        own = items_led_by(session, version, by)
-        lines = [ReportLine(**_line_fields(line)) for line in lines_of(session, version) if line.item_code in own]
-        _apply_progress(session, submission, lines, actor=township, as_of=as_of, note=f"{period}月报（{by}审核通过）")
+        whole = report_lines(session, submission.id, version.version)
+        own = _led_by(session, list(whole), by)
+        lines = [line for code, line in sorted(whole.items()) if code in own]
+        _apply_progress(session, submission, lines, actor=township, as_of=as_of, note=f"{month}报表（{by}审核通过）")
         reviewed = set(
             session.exec(
                 select(Review.department).where(
@@ -235,13 +246,14 @@ def review(
 
 
 def items_led_by(session: Session, version: SubmissionVersion, department: str) -> set[str]:
-    codes = [line.item_code for line in lines_of(session, version)]
-    query = select(LedgerItem.code).where(col(LedgerItem.code).in_(codes), LedgerItem.lead_department == department)
-    return set(session.exec(query))
+    return _led_by(session, list(report_lines(session, version.submission_id, version.version)), department)
 
 
-def _line_fields(line: SubmissionLine) -> dict:
-    return {k: getattr(line, k) for k in ReportLine.__dataclass_fields__}
+def _led_by(session: Session, codes: list[str], department: str) -> set[str]:
+    query = select(LedgerItem.code).where(LedgerItem.lead_department == department)
+    if len(codes) <= FEW_CODES:
+        query = query.where(col(LedgerItem.code).in_(codes))
+    return set(session.exec(query)) & set(codes)
 
 
 def _apply_progress(
@@ -251,7 +263,9 @@ def _apply_progress(
 
     Only the items a line changes are loaded as objects: a department's report has thousands of lines."""
     codes = [line.item_code for line in lines]
-    kept = select(LedgerItem.code, LedgerItem.progress, LedgerItem.status).where(col(LedgerItem.code).in_(codes))
+    kept = select(LedgerItem.code, LedgerItem.progress, LedgerItem.status)
+    if len(codes) <= FEW_CODES:  # thousands of codes: the whole ledger's three columns cost less to read
+        kept = kept.where(col(LedgerItem.code).in_(codes))
     now = {code: (progress, status) for code, progress, status in session.exec(kept)}
     lines = [
         line

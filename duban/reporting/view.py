@@ -13,7 +13,7 @@ from duban.glossary import LEVEL as LEVEL_LABELS
 from duban.glossary import REPORT_STATUS as STATUS_LABELS
 from duban.plan import Plan
 from duban.reporting.periods import add_working_days, parse_period
-from models import Escalation, ReportingPeriod, Review, Submission, SubmissionVersion
+from models import Escalation, ReportCorrection, ReportingPeriod, Review, Submission, SubmissionVersion
 
 
 def period_view(session: Session, plan: Plan, period: str, as_of: date) -> dict:
@@ -41,10 +41,19 @@ def period_view(session: Session, plan: Plan, period: str, as_of: date) -> dict:
         select(Review).where(col(Review.submission_id).in_(ids), Review.decided_on <= as_of).order_by(col(Review.id))
     ):
         reviews.setdefault(review.submission_id, []).append(review)
+    reopened: dict[int, set[int]] = {}  # accepted versions reopened by an allowed 申请更正
+    for submission_id, version in session.exec(
+        select(ReportCorrection.submission_id, ReportCorrection.version).where(
+            col(ReportCorrection.submission_id).in_(ids),
+            ReportCorrection.state == "allowed",
+            col(ReportCorrection.decided_on) <= as_of,
+        )
+    ):
+        reopened.setdefault(submission_id, set()).add(version)
     calendar = WorkingCalendar(plan.calendar)
     rows, late = [], []
     for s in submissions:
-        state = _state_on(plan, calendar, s, versions.get(s.id, []), reviews.get(s.id, []))
+        state = _state_on(plan, calendar, s, versions.get(s.id, []), reviews.get(s.id, []), reopened.get(s.id, set()))
         overdue = state["status"] in ("requested", "draft", "returned") and as_of > state["due"]
         submitted = [v for v in versions.get(s.id, []) if v.state == "submitted"]
         rows.append(
@@ -117,8 +126,10 @@ def _state_on(
     submission: Submission,
     versions: list[SubmissionVersion],
     reviews: list[Review],
+    reopened: set[int],
 ) -> dict:
-    """A report's status on a day, from the versions saved and the reviews made by then."""
+    """A report's status on a day, from the versions saved, the reviews made and the corrections allowed
+    by then."""
     submitted = [v for v in versions if v.state == "submitted"]
     if not submitted:
         return {"status": "draft" if versions else "requested", "due": submission.due_on, "reviews": {}}
@@ -132,4 +143,6 @@ def _state_on(
         due = submission.due_on
         accepted = {d for d, r in decisions.items() if r.decision == "accepted"}
         status = "accepted" if submission.kind == "township" and accepted >= set(submission.reviewers) else "submitted"
+        if status == "accepted" and latest in reopened:
+            status = "correcting"
     return {"status": status, "due": due, "reviews": {d: r.decision for d, r in decisions.items()}}

@@ -1,41 +1,49 @@
 """The monthly round on the web: fill, save and submit online (or by the xlsx form), review, accept
-or return with a reason, and the department's own consolidated report."""
+or return with a reason, the department's own consolidated report, and 申请更正 of an accepted report.
+
+Every POST answers 303 (duban/web/flash.py): a refresh repeats nothing; a refused save comes back on
+its page with the lines the clerk changed kept."""
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
 from sqlmodel import col, select
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
 from duban import audit
 from duban.db import session_scope
+from duban.glossary import CORRECTION_STATE, cn_date
 from duban.glossary import REPORT_STATUS as STATUS_LABELS
 from duban.programme import current_plan
-from duban.reporting.forms import WORK_STATES, FormRefused, form_rows, submit_form, submit_online, write_form
-from duban.reporting.periods import PeriodError, parse_period
-from duban.reporting.reports import (
-    ReportError,
-    get_submission,
-    items_led_by,
-    latest_version,
-    lines_of,
-    review,
+from duban.reporting.corrections import corrections_of, decide_correction, pending_corrections, request_correction
+from duban.reporting.forms import (
+    WORK_STATES,
+    FormRefused,
+    changed_entries,
+    form_rows,
+    submit_form,
+    submit_online,
+    write_form,
 )
+from duban.reporting.periods import PeriodError, parse_period
+from duban.reporting.reports import ReportError, get_submission, items_led_by, latest_version, lines_of, review
 from duban.reporting.view import period_view
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, Signed, need, render, retried, today
+from duban.web.flash import back
 from duban.web.scope import hidden
 from duban.web.uploads import received, removed, scratch, uploads_in
-from models import Review, Submission, SubmissionVersion
+from models import ReportCorrection, Review, Submission, SubmissionVersion
 
 router = APIRouter()
 REFUSALS = (ReportError, FormRefused, RefusedFile, SheetError, TextRefused, PeriodError)
 FIELDS = {"progress": "p", "work_state": "s", "this_month": "m", "obstacles": "o", "next_plan": "n", "opinion": "op"}
+SAVED = {True: "草稿已保存", False: "已提交"}
 
 
 @router.get("/reports")
@@ -60,13 +68,15 @@ def report_page(request: Request, period: str, who: Signed) -> Response:
 def save_online(request: Request, period: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department"))
     draft = form.get("action") != "submit"
-    request.state.form_page = str(form.get("page") or "1")  # a refusal shows the same page again
+    page = str(form.get("page") or "1")
+    here = f"/reports/{quote(period)}?page={page if page.isdigit() else '1'}"
     entered: dict[str, dict[str, str]] = {}
     for name in form:
         short, _, code = name.partition(".")
         if short in ("p", "s") and code:
             entered[code] = {key: str(form.get(f"{one}.{code}") or "") for key, one in FIELDS.items()}
             entered[code]["milestones_done"] = "是" if form.get(f"d.{code}") else ""
+    summary = str(form.get("summary") or "")
 
     def save() -> SubmissionVersion:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
@@ -76,7 +86,7 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
                 period=period,
                 unit=who.unit,
                 entered=entered,
-                summary=str(form.get("summary") or ""),
+                summary=summary,
                 as_of=today(request),
                 draft=draft,
                 base=int(base) if (base := str(form.get("base") or "")).isdigit() else None,
@@ -85,11 +95,21 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
     try:
         version = retried(save)
     except REFUSALS as exc:
-        return _own(request, who, period, error=str(exc), status_code=400, entered=entered)
-    what = "草稿已保存" if draft else "已提交"
-    page = str(form.get("page") or "1")
-    page = page if page.isdigit() else "1"
-    return RedirectResponse(f"/reports/{period}?saved={quote(what)}&v={version.version}&page={page}", status_code=303)
+        return back(request, here, error=str(exc), values=_kept(who, period, entered, summary))
+    return back(request, f"{here}&v={version.version}", notice=f"{SAVED[draft]}（第{version.version}版）")
+
+
+def _kept(who: Person, period: str, entered: dict[str, dict[str, str]], summary: str) -> dict[str, str]:
+    """What a refused save keeps for its page: the lines typed that differ from what the page shows
+    (not the hundreds of unchanged fields of a page), and the summary."""
+    try:
+        with session_scope() as session:
+            changed = changed_entries(session, current_plan(session), period=period, unit=who.unit, entered=entered)
+    except REFUSALS:
+        changed = {}
+    kept = {f"{short}.{code}": typed.get(key, "") for code, typed in changed.items() for key, short in FIELDS.items()}
+    kept |= {f"d.{code}": typed.get("milestones_done", "") for code, typed in changed.items()}
+    return kept | ({"summary": summary} if summary else {})
 
 
 @router.get("/reports/{period}/form.xlsx")
@@ -114,9 +134,10 @@ def download_form(request: Request, period: str, who: Signed) -> Response:
 @router.post("/reports/{period}/upload")
 def upload_form(request: Request, period: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department"))
+    here = f"/reports/{quote(period)}"
     files = uploads_in(form, "form")
     if len(files) != 1:
-        return _own(request, who, period, error="请选择一个填好的 .xlsx 填报表", status_code=400)
+        return back(request, here, error="请选择一个填好的 .xlsx 填报表", field="form")
     draft = form.get("action") != "submit"
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
@@ -126,9 +147,24 @@ def upload_form(request: Request, period: str, who: Signed, form: Posted) -> Res
                     session, plan, path=path, period=period, unit=who.unit, as_of=today(request), draft=draft
                 )
     except REFUSALS as exc:
-        return _own(request, who, period, error=str(exc), status_code=400)
-    what = "草稿已保存" if draft else "已提交"
-    return RedirectResponse(f"/reports/{period}?saved={quote(what)}&v={version.version}", status_code=303)
+        return back(request, here, error=str(exc), field="form")
+    return back(request, f"{here}?v={version.version}", notice=f"{SAVED[draft]}（第{version.version}版）")
+
+
+@router.post("/reports/{period}/correction")
+def ask_correction(request: Request, period: str, who: Signed, form: Posted) -> Response:
+    """申请更正: the unit's own accepted report, with a reason."""
+    need(who, kinds=("township", "department"))
+    here = f"/reports/{quote(period)}"
+    reason = str(form.get("reason") or "")
+    try:
+        with session_scope() as session, audit.entered_by(who.name, "portal"):
+            request_correction(
+                session, current_plan(session), period=period, unit=who.unit, reason=reason, as_of=today(request)
+            )
+    except REFUSALS as exc:
+        return back(request, here, error=str(exc), field="reason", values={"reason": reason})
+    return back(request, here, notice="更正申请已提交，请等待牵头部门审核。")
 
 
 @router.get("/reports/{period}/{unit}")
@@ -139,9 +175,11 @@ def township_report(request: Request, period: str, unit: str, who: Signed) -> Re
 @router.post("/reports/{period}/{unit}/review")
 def decide(request: Request, period: str, unit: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("department",), roles=("reviewer",))
-    accept = form.get("decision") == "accept"
+    here = f"/reports/{quote(period)}/{quote(unit)}"
+    reason = str(form.get("reason") or "")
     if form.get("decision") not in ("accept", "return"):
-        return _review_page(request, who, period, unit, error="请选择“审核通过”或“退回”", status_code=400)
+        return back(request, here, error="请选择“审核通过”或“退回”")
+    accept = form.get("decision") == "accept"
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
             plan = current_plan(session)
@@ -153,26 +191,49 @@ def decide(request: Request, period: str, unit: str, who: Signed, form: Posted) 
                 township=unit,
                 by=who.unit,
                 accept=accept,
-                reason=str(form.get("reason") or ""),
+                reason=reason,
                 as_of=today(request),
             )
     except REFUSALS as exc:
-        return _review_page(request, who, period, unit, error=str(exc), status_code=400)
-    return RedirectResponse(f"/reports/{period}?reviewed={quote(unit)}", status_code=303)
+        return back(request, here, error=str(exc), field="reason", values={"reason": reason})
+    return back(request, f"/reports/{quote(period)}?reviewed={quote(unit)}", notice="审核意见已提交。")
 
 
-def _own(
-    request: Request,
-    who: Person,
-    period: str,
-    *,
-    status_code: int = 200,
-    error: str | None = None,
-    entered: dict | None = None,
+@router.post("/reports/{period}/{unit}/corrections/{correction_id}")
+def answer_correction(
+    request: Request, period: str, unit: str, correction_id: int, who: Signed, form: Posted
 ) -> Response:
-    """The unit's own report: the form pre-filled with its last values, its versions, its reviews."""
-    saved = request.query_params.get("saved")
-    reviewed = request.query_params.get("reviewed")
+    """A reviewing department allows or refuses a request to correct a report it accepted."""
+    need(who, kinds=("department",), roles=("reviewer",))
+    here = f"/reports/{quote(period)}/{quote(unit)}"
+    answer = str(form.get("answer") or "")
+    if form.get("decision") not in ("allow", "refuse"):
+        return back(request, here, error="请选择“准予更正”或“不予更正”")
+    try:
+        with session_scope() as session, audit.entered_by(who.name, "portal"):
+            plan = current_plan(session)
+            submission = _reviewable(session, plan, who, period, unit)
+            correction = session.get(ReportCorrection, correction_id)
+            if correction is None or correction.submission_id != submission.id:
+                raise hidden()
+            decide_correction(
+                session,
+                plan,
+                correction_id=correction.id,
+                by=who.unit,
+                allow=form.get("decision") == "allow",
+                answer=answer,
+                as_of=today(request),
+            )
+    except REFUSALS as exc:
+        return back(request, here, error=str(exc), field="answer", values={"answer": answer})
+    allowed = form.get("decision") == "allow"
+    return back(request, here, notice="已准予更正，报表已重新开放修改。" if allowed else "已不予更正。")
+
+
+def _own(request: Request, who: Person, period: str) -> Response:
+    """The unit's own report: the form pre-filled with its last values (read-only once accepted, with
+    申请更正), its versions, its reviews and corrections."""
     with session_scope() as session:
         plan = current_plan(session)
         try:
@@ -182,39 +243,45 @@ def _own(
         per_page = plan.portal.page_rows
         pages = max(1, -(-len(submission.items) // per_page))
         page = _page_of(request, pages)
-        rows = form_rows(session, plan, submission, submission.items[(page - 1) * per_page : page * per_page])
+        codes = submission.items[(page - 1) * per_page : page * per_page]
+        locked = submission.status == "accepted"
+        version = latest_version(session, submission, submitted_only=True) if locked else None
+        rows = [] if locked else form_rows(session, plan, submission, codes)
+        lines = lines_of(session, version, codes) if version else []
         reviews = session.exec(
             select(Review).where(Review.submission_id == submission.id).order_by(col(Review.id))
         ).all()
+        corrections = corrections_of(session, submission)
         townships = _townships_of(session, who, period) if who.kind == "department" else []
+        waiting = [(c, s) for c, s in pending_corrections(session, who.unit) if s.period == period]
         last = latest_version(session, submission)
         summary = last.summary if last else ""
-    notice = f"{saved}（第{request.query_params.get('v', '')}版）" if saved in ("草稿已保存", "已提交") else None
-    if reviewed:
-        notice = "审核意见已提交。"
     return render(
         request,
         "report.html",
-        status_code,
         submission=submission,
         rows=rows,
+        lines=lines,
+        locked=locked,
+        version=version,
         reviews=reviews,
+        corrections=corrections,
+        correction_labels=CORRECTION_STATE,
+        pending=any(c.state == "pending" for c in corrections),
+        waiting=waiting,
         townships=townships,
         labels=STATUS_LABELS,
         states=WORK_STATES,
         summary=summary,
-        error=error,
-        notice=notice,
-        entered=entered or {},
         page=page,
         pages=pages,
     )
 
 
 def _page_of(request: Request, pages: int) -> int:
-    """The page asked for (a link, or the form just sent), within the form's pages."""
-    asked = request.query_params.get("page") or getattr(request.state, "form_page", "1")
-    return min(max(int(asked), 1), pages) if str(asked).isdigit() else 1
+    """The page asked for, within the form's pages."""
+    asked = request.query_params.get("page") or "1"
+    return min(max(int(asked), 1), pages) if asked.isdigit() else 1
 
 
 def _townships_of(session, who: Person, period: str) -> list[Submission]:  # noqa: ANN001 - a Session
@@ -240,10 +307,9 @@ def _reviewable(session, plan, who: Person, period: str, unit: str) -> Submissio
     return submission
 
 
-def _review_page(
-    request: Request, who: Person, period: str, unit: str, *, status_code: int = 200, error: str | None = None
-) -> Response:
-    """The latest submitted version beside the previous month's accepted one, line by line."""
+def _review_page(request: Request, who: Person, period: str, unit: str) -> Response:
+    """The latest submitted version beside the previous month's accepted one, line by line; the
+    decision (and any correction request to answer) below it."""
     with session_scope() as session:
         plan = current_plan(session)
         submission = _reviewable(session, plan, who, period, unit)
@@ -260,24 +326,23 @@ def _review_page(
         ).all()
         decided = any(r.department == who.unit and version and r.version == version.version for r in reviews)
         summary = version.summary if version else ""
+        corrections = corrections_of(session, submission)
+    reviewer = who.kind == "department" and who.role == "reviewer"
     return render(
         request,
         "review.html",
-        status_code,
         submission=submission,
         version=version,
         lines=lines,
         previous=previous,
         reviews=reviews,
         labels=STATUS_LABELS,
+        corrections=corrections,
+        correction_labels=CORRECTION_STATE,
+        may_answer=reviewer,
         others=others,
         summary=summary,
-        may_decide=who.kind == "department"
-        and who.role == "reviewer"
-        and submission.status == "submitted"
-        and version is not None
-        and not decided,
-        error=error,
+        may_decide=reviewer and submission.status == "submitted" and version is not None and not decided,
     )
 
 
@@ -287,8 +352,9 @@ def _previous_month(session, submission: Submission) -> dict:  # noqa: ANN001 - 
         .where(
             Submission.unit == submission.unit,
             Submission.period < submission.period,
-            # a township's report counts once accepted; a department's once sent (nobody accepts it)
-            col(Submission.status).in_(("accepted",) if submission.kind == "township" else ("submitted",)),
+            # a township's report counts once accepted (a correction under way leaves it standing);
+            # a department's once sent (nobody accepts it)
+            col(Submission.status).in_(("accepted", "correcting") if submission.kind == "township" else ("submitted",)),
         )
         .order_by(col(Submission.period).desc())
     ).first()
@@ -306,4 +372,9 @@ def _round(request: Request, period: str) -> Response:
         except PeriodError as exc:
             return render(request, "error.html", 404, message=str(exc))
         view = period_view(session, plan, period, today(request))
-    return render(request, "round.html", view=view)
+    return render(request, "round.html", view=view, day=_cn)
+
+
+def _cn(iso: str | None) -> str:
+    """A date the round's view gives as ISO text, as a page writes it (2022年5月10日)."""
+    return cn_date(date.fromisoformat(iso)) if iso else "—"
