@@ -388,11 +388,12 @@ def test_a_close_out_with_evidence_seen_in_the_browser(
         expect(phone.locator("h1")).to_have_text("问题清单（共9项）")
         listed = rows_of(phone.locator("table"))
         assert [r[0] for r in listed] == CG_ITEMS
-        assert listed[0][2:4] == ["整改中", "0%"]
+        assert listed[0][3:5] == ["整改中", "0%"]  # 问题编号, 社区, 灯色, then 状态 and 进度
         shot(phone, "items-phone.png")
         follow(phone, phone.get_by_role("link", name="PT2022-0001"))
         phone.get_by_label("说明或理由（必填）").fill(XSS)
-        phone.get_by_label("佐证材料（PDF、图片、Word、Excel 或文本，可多选）").set_input_files([photo, EVIDENCE])
+        expect(phone.get_by_text("单个文件不超过20 MB，可上传PDF、图片、Word、Excel或文本")).to_be_visible()
+        phone.get_by_label("佐证材料（可多选）").set_input_files([photo, EVIDENCE])
         press(phone, phone.get_by_role("button", name="申请销号"))
         expect(phone.locator("p.notice")).to_have_text("已办理：申请销号")
         expect(phone.locator("h1 .tag").first).to_have_text("申请销号")
@@ -410,11 +411,16 @@ def test_a_close_out_with_evidence_seen_in_the_browser(
         follow(dept, dept.locator("ul.todo").get_by_role("link", name="PT2022-0001"))
         evidence = dept.locator("h2:has-text('佐证材料') + ul li")
         expect(evidence).to_have_count(2)
-        size = f"{round(len(photo.read_bytes()) / 1024, 1)} KB"
+        size = len(photo.read_bytes())
+        size = f"{size} 字节" if size < 1024 else f"{size / 1024:.1f} KB".replace(".0 KB", " KB")
         expect(evidence.filter(has_text="现场照片.png")).to_have_text(
             f"现场照片.png （城关街道，{size}，可在浏览器中查看）"
         )
         expect(dept.get_by_role("cell", name=XSS)).to_be_visible()
+        request = dept.locator("section.request")  # the clerk's request, above the decision
+        expect(request).to_contain_text(XSS)
+        expect(request.locator("li")).to_have_count(2)
+        assert request.bounding_box()["y"] < dept.get_by_role("button", name="核验通过").bounding_box()["y"]
         inert(dept)
         shot(dept, "item-evidence-desktop.png")
 
@@ -448,7 +454,7 @@ def test_a_close_out_with_evidence_seen_in_the_browser(
         expect(office.locator("p.notice")).to_have_text("已办理：已销号")
         expect(office.locator("h1 .tag").first).to_have_text("已销号")
         inert(office)
-        history = rows_of(office.locator("table").last)
+        history = rows_of(office.locator("table").last)[::-1]  # newest first on the page
         assert history[-4:] == [
             [
                 "2022-04-20",
@@ -471,8 +477,8 @@ def test_a_close_out_with_evidence_seen_in_the_browser(
                 "2022-05-09",
                 "王五（区配套办）",
                 "状态变更",
-                "状态：部门已核验；整改进度：0",
-                "状态：已销号；操作：销号；整改进度：100",
+                "状态：部门已核验；整改进度：0%",
+                "状态：已销号；操作：销号；整改进度：100%",
                 "",
             ],
         ]
@@ -488,7 +494,7 @@ def opened(page: Page, filename: str) -> tuple[Page, Response]:
         context.expect_page() as tab,
         context.expect_event("response", lambda r: "/evidence/" in r.url) as answer,
     ):
-        page.get_by_role("link", name=filename).click()
+        page.get_by_role("link", name=filename).first.click()
     shown = tab.value
     shown.wait_for_load_state()
     return shown, answer.value
