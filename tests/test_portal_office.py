@@ -21,10 +21,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import PLAN, SAMPLE, Cli
+from conftest import EVIDENCE, PLAN, SAMPLE, Cli
 from playwright.sync_api import Browser, BrowserContext
 from portal import PASSWORD, quick_home, running_portal, sign_in, token
-from test_portal_browser import device, press
+from test_portal_browser import device, press, shot
 
 from duban import accounts
 
@@ -59,6 +59,25 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             cli("user", "add", "--unit", unit, "--login", login, "--name", f"{login}名", "--role", role)
         cli("tick", "--as-of", "2022-05-01")
         cli("bulletin", "--period", "2022-05", "--as-of", "2022-05-16")
+        for code, lead in (("PT2022-0061", "教体局"), ("PT2022-0062", "民政局")):  # 柳林镇 done: a bar of 100 %
+            on = ["--as-of", "2022-05-20"]
+            cli("item", "transition", code, "--to", "in_progress", "--by", "柳林镇", *on)
+            cli(
+                "item",
+                "transition",
+                code,
+                "--to",
+                "close_requested",
+                "--by",
+                "柳林镇",
+                "--note",
+                "已整改",
+                "--evidence",
+                EVIDENCE,
+                *on,
+            )
+            cli("item", "transition", code, "--to", "verified", "--by", lead, *on)
+            cli("item", "transition", code, "--to", "closed", "--by", "区配套办", *on)
         cli("tick", "--as-of", "2022-06-01")
         cli("bulletin", "--period", "2022-06", "--as-of", "2022-06-15")
         with closing(sqlite3.connect(home / "duban.db")) as db, db:
@@ -260,6 +279,7 @@ def test_the_dashboards_charts_are_readable_and_whole(
     labels = {c["id"]: [t["text"] for t in c["texts"]] for c in charts}
     assert labels["chart-months"][0::2] == ["2022年5月", "2022年6月"]
     assert len(labels["chart-townships"]) == 2 * 12  # a label and a value for each township
+    assert labels["chart-townships"][-2:] == ["柳林镇", "100%"]  # the longest bar, its value still inside
     for chart in charts:
         left, top, right, bottom = chart["box"]
         assert left >= 0 and right <= width, chart["box"]
@@ -268,3 +288,5 @@ def test_the_dashboards_charts_are_readable_and_whole(
             t_left, t_top, t_right, t_bottom = text["rect"]
             assert left <= t_left and t_right <= right and top <= t_top and t_bottom <= bottom, (chart["id"], text)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.locator("#chart-townships-heading").scroll_into_view_if_needed()
+    shot(page, f"dashboard-charts-{'phone' if size is PHONE else 'desktop'}.png")
