@@ -29,7 +29,7 @@ from test_portal_browser import device, press, shot
 from duban import accounts
 
 DAY = date(2022, 6, 15)  # the portal's day
-ACCOUNTS = {"pt-staff": ("区配套办", "staff"), "qz-liu": ("区长", "leader")}
+ACCOUNTS = {"pt-staff": ("区配套办", "staff"), "qz-liu": ("区长", "leader"), "cg-zhang": ("城关街道", "clerk")}
 TITLES = {  # the bulletins' titles, as the plan's wording makes them
     1: "关于2022年5月全区社区配套设施问题整治工作进展情况的通报",
     2: "关于2022年6月全区社区配套设施问题整治工作进展情况的通报",
@@ -80,6 +80,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             cli("item", "transition", code, "--to", "closed", "--by", "区配套办", *on)
         cli("tick", "--as-of", "2022-06-01")
         cli("bulletin", "--period", "2022-06", "--as-of", "2022-06-15")
+        scope = ["--township", "城关街道", "--category", "社区用房", "--due", "2022-06-24", "--as-of", "2022-06-14"]
+        cli("campaign", "start", "--title", "城关街道社区用房督导", *scope)  # campaign 1
         with closing(sqlite3.connect(home / "duban.db")) as db, db:
             db.execute("UPDATE account SET must_change_password = 0")
             # the newest messages (the outbox's first page) in every state, as the sender leaves them (no mail
@@ -128,6 +130,12 @@ def visible(page: str) -> str:
     parser = _Text()
     parser.feed(page)
     return " ".join(parser.parts)
+
+
+def alert(page: str) -> str:
+    found = re.search(r'<p class="error" role="alert">(.*?)</p>', page, re.S)
+    assert found, "no error shown"
+    return html.unescape(found.group(1)).strip()
 
 
 def field_of(page: str, name: str) -> str:
@@ -195,6 +203,32 @@ def test_a_valid_campaign_form_counts_then_starts(world: World) -> None:
     page = world.office.get(f"/campaigns/{started}").text
     assert "专项督导已发起，已通知相关单位。" in page and "反馈截止：<b>2022年6月30日</b>" in page
     assert '<table class="cards">' in page and 'data-label="督办级别">—<' in page
+
+
+def test_a_refused_campaign_answer_comes_back_with_what_was_typed(world: World) -> None:
+    codes = [c for (c,) in query(world.home, "SELECT item_code FROM campaign_item WHERE campaign_id = 1 ORDER BY id")]
+    first, second = codes[:2]
+    typed = {
+        f"g.{first}": "已清退两户商户",
+        f"m.{first}": "6月底前全部收回",
+        f"d.{first}": "2022-06-30",
+        f"g.{second}": "已完成现场核查",
+        f"m.{second}": "督促产权单位移交",
+        f"d.{second}": "2022-06-01",  # before the campaign started: refused
+    }
+    township = sign_in(world.base, "cg-zhang", change_to=None)
+    response = township.post("/campaigns/1", data=typed | {"csrf_token": token(township, "/campaigns/1")})
+    assert (response.status_code, response.headers["location"]) == (303, "/campaigns/1")
+    page = township.get("/campaigns/1").text
+    township.close()
+    assert alert(page).startswith("督导反馈提交失败，未保存任何数据。")
+    for name in (f"g.{first}", f"m.{second}"):
+        area = re.search(rf'<textarea name="{re.escape(name)}"[^>]*>([^<]*)</textarea>', page)
+        assert area and area.group(1) == typed[name], name
+    marked = field_of(page, f"d.{second}")
+    assert 'value="2022-06-01"' in marked and 'aria-invalid="true"' in marked
+    assert "aria-invalid" not in field_of(page, f"d.{first}")
+    assert query(world.home, "SELECT count(*) FROM campaign_item WHERE first_responded_on IS NOT NULL") == [(0,)]
 
 
 # -- the outbox and the bulletins ------------------------------------------------------------------------
