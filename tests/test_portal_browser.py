@@ -557,7 +557,7 @@ def test_the_office_starts_a_campaign_that_a_township_answers(
         assert rows_of(office.locator("table").first) == [[TOWNSHIP, "4", "4", "0", "0", "—"]]
         answers = {r[0]: r for r in rows_of(office.locator("table").nth(1))}
         assert sorted(answers) == expected
-        assert answers[expected[0]][1:] == [TOWNSHIP, "2022-05-12", XSS, "督促责任单位按期完成。", "2022-06-30"]
+        assert answers[expected[0]][1:] == [TOWNSHIP, "2022年5月12日", XSS, "督促责任单位按期完成。", "2022年6月30日"]
         expect(office.get_by_role("cell", name=XSS)).to_be_visible()
         inert(office)
         shot(office, "campaign-answers-desktop.png")
