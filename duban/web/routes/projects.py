@@ -7,7 +7,6 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -19,12 +18,15 @@ from duban.plan import Gate, Plan
 from duban.programme import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, Signed, need, render, retried, today
+from duban.web.flash import back
 from duban.web.scope import hidden
 from models import Project, Signature
 
 router = APIRouter()
 REFUSALS = (MechanismError, TextRefused)
 DONE = {"signed": "会签意见已提交。", "submitted": "已提交各单位会签。", "waived": "已记录配建缺口豁免。"}
+# The words a refusal uses for each text field of the forms here, the more specific first.
+FIELDS = {"conditions": "整改要求或附加条件", "reasons": "理由", "reason": "理由", "note": "说明"}
 
 
 @router.get("/projects")
@@ -45,8 +47,8 @@ def projects(request: Request, who: Signed, page: int = 1) -> Response:
 
 
 @router.get("/projects/{code}")
-def project_page(request: Request, code: str, who: Signed, done: str = "") -> Response:
-    return _page(request, who, code, notice=DONE.get(done))
+def project_page(request: Request, code: str, who: Signed) -> Response:
+    return _page(request, who, code)
 
 
 @router.post("/projects/{code}/sign")
@@ -54,8 +56,10 @@ def sign(request: Request, code: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("department",), roles=("reviewer",))
     gate_code = str(form.get("gate") or "")
     decision = form.get("decision")
+    typed = _typed(form, "reasons", "conditions")
     if decision not in ("approve", "reject"):
-        return _page(request, who, code, error="请选择“同意”或“不同意”", status_code=400)
+        kept = _kept("sign", typed)
+        return back(request, _at(code, "sign"), error="请选择“同意”或“不同意”", field="decision", values=kept)
 
     def work(session: Session, plan: Plan, project: Project) -> None:
         _acting_for(plan, gate_code, lambda rule: who.unit in rule.signers)
@@ -72,7 +76,7 @@ def sign(request: Request, code: str, who: Signed, form: Posted) -> Response:
             round_seen=_seen(form, "round"),
         )
 
-    return _write(request, who, code, work, "signed")
+    return _write(request, who, code, work, "signed", typed)
 
 
 @router.post("/projects/{code}/submit")
@@ -93,7 +97,7 @@ def submit(request: Request, code: str, who: Signed, form: Posted) -> Response:
             gate_code=gate_code,
         )
 
-    return _write(request, who, code, work, "submitted")
+    return _write(request, who, code, work, "submitted", _typed(form, "note"))
 
 
 @router.post("/projects/{code}/waive")
@@ -112,7 +116,7 @@ def waive(request: Request, code: str, who: Signed, form: Posted) -> Response:
             shortfall_seen=_seen(form, "shortfall"),
         )
 
-    return _write(request, who, code, work, "waived")
+    return _write(request, who, code, work, "waived", _typed(form, "reason", "standard"))
 
 
 def _seen(form: FormData, name: str) -> int | None:
@@ -122,10 +126,35 @@ def _seen(form: FormData, name: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
+def _field_named(message: str, typed: dict[str, str]) -> str | None:
+    """The field of this form a refusal speaks of (its words in the message), so the page marks it."""
+    return next((name for name, words in FIELDS.items() if name in typed and words in message), None)
+
+
+def _typed(form: FormData, *names: str) -> dict[str, str]:
+    return {name: str(form.get(name) or "") for name in names}
+
+
+def _at(code: str, form: str) -> str:
+    """The project's page at the form a refusal names (`form-sign`, `form-submit`, `form-waive-<standard>`)."""
+    return f"/projects/{quote(code[:40])}#form-{form}"
+
+
+def _kept(form: str, typed: dict[str, str]) -> dict[str, str]:
+    """What was typed, and which form it was typed in (the page shows it there, and only there)."""
+    return typed | {"form": f"form-{form}"}
+
+
 def _write(
-    request: Request, who: Person, code: str, work: Callable[[Session, Plan, Project], None], done: str
+    request: Request,
+    who: Person,
+    code: str,
+    work: Callable[[Session, Plan, Project], None],
+    done: str,
+    typed: dict[str, str],
 ) -> Response:
-    """One step on a project the person may see, entered as them, tried again if SQLite was busy."""
+    """One step on a project the person may see, entered as them, tried again if SQLite was busy; a refusal
+    goes back to the form it came from, what was typed kept and the text field it concerns named."""
 
     def step() -> None:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
@@ -134,8 +163,10 @@ def _write(
     try:
         retried(step)
     except REFUSALS as exc:
-        return _page(request, who, code, error=str(exc), status_code=400)
-    return RedirectResponse(f"/projects/{quote(code)}?done={done}", status_code=303)
+        form = {"signed": "sign", "submitted": "submit"}.get(done) or f"waive-{typed.get('standard', '')}"
+        field = _field_named(str(exc), typed)
+        return back(request, _at(code, form), error=str(exc), field=field, values=_kept(form, typed))
+    return back(request, f"/projects/{quote(code[:40])}", notice=DONE[done])
 
 
 def _acting_for(plan: Plan, gate_code: str, allowed: Callable[[Gate], bool]) -> None:
@@ -153,7 +184,7 @@ def _visible(session: Session, who: Person, code: str) -> Project:
     return project
 
 
-def _page(request: Request, who: Person, code: str, *, status_code: int = 200, **message: str | None) -> Response:
+def _page(request: Request, who: Person, code: str) -> Response:
     with session_scope() as session:
         plan = current_plan(session)
         project = _visible(session, who, code)
@@ -175,10 +206,8 @@ def _page(request: Request, who: Person, code: str, *, status_code: int = 200, *
     return render(
         request,
         "project.html",
-        status_code,
         project=shown,
         may_sign=pending is not None and who.kind == "department" and who.role == "reviewer",
         may_submit=who.kind == "department" and shown["gate_state"] in ("open", "returned") and lead == who.unit,
         may_waive=who.kind == "office",
-        **message,
     )
