@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from duban import acknowledge
 from duban.calendar import WorkingCalendar
-from duban.glossary import ESCALATION_CAUSE, LEVEL, cn_date, cn_period
+from duban.glossary import ESCALATION_CAUSE, LEVEL, NOTICE_KIND, cn_date, cn_period
 from duban.plan import Plan
 from duban.reporting.periods import add_working_days
 from models import (
@@ -33,13 +33,6 @@ from models import (
     Submission,
 )
 
-KIND_LABEL = {
-    "round": "报送通知",
-    "campaign": "专项督导通知",
-    "escalation": "督办通知",
-    "gate": "会签通知",
-    "deliverable": "文件印发提醒",
-}
 TEXT_FIRST = ("email", "file", "wecom")  # the plain text a clerk reads, before WeCom's markdown
 
 
@@ -77,7 +70,7 @@ class Notice:
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABEL[self.kind]
+        return NOTICE_KIND[self.kind]
 
     @property
     def page(self) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from duban.closeout import TERMINAL
-from duban.glossary import ESCALATION_CAUSE, LEVEL
+from duban.glossary import ESCALATION_CAUSE, LEVEL, cn_period
 from duban.reporting.escalation import OUTSTANDING
 from models import Escalation, LedgerItem, Submission
 
@@ -108,8 +108,6 @@ def supervised(session: Session, as_of: date, unit: str | None = None) -> list[S
 
 def title_of(e: Escalation) -> str:
     """What the escalation is about, as a clerk reads it: 问题PT2022-0003逾期, 2022年12月报送逾期未报送."""
-    from duban.glossary import cn_period
-
     cause = ESCALATION_CAUSE.get(e.cause, "（未知）")
     if e.item_code:
         return f"问题{e.item_code}：{cause}"

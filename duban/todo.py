@@ -19,6 +19,7 @@ from duban.mechanism import gates
 from duban.mechanism.follow import ready_to_settle
 from duban.plan import Plan
 from duban.programme import current_plan
+from duban.reporting.corrections import deciders, pending_corrections
 from duban.reporting.reports import latest_version
 from models import (
     Campaign,
@@ -27,6 +28,7 @@ from models import (
     LedgerItem,
     Project,
     ProjectGate,
+    ReportCorrection,
     ReportingPeriod,
     Review,
     Signature,
@@ -52,6 +54,7 @@ class Owed:
     documents: int = 0
     filed: int = 0
     held: int = 0
+    corrections: int = 0
 
     @property
     def total(self) -> int:
@@ -105,6 +108,7 @@ def owed(session: Session, plan: Plan, unit: str, kind: str, as_of: date) -> Owe
         if office
         else 0,
         held=len(held_by_shortfalls(session, plan)) if office else 0,
+        corrections=len(pending_corrections(session, unit)) if department else 0,
     )
 
 
@@ -182,7 +186,7 @@ class Waiting:
 
 def waiting_on_others(session: Session, plan: Plan, unit: str, kind: str, limit: int) -> list[Waiting]:
     """本单位已提交、等待他方办理: close-outs awaiting verification or sign-off, reports awaiting review,
-    gates awaiting signatures."""
+    gates awaiting signatures, corrections (申请更正) awaiting an answer."""
     found: list[Waiting] = []
     items = select(LedgerItem).where(col(LedgerItem.status).in_(WAITING))
     mine = LedgerItem.responsible_unit == unit
@@ -211,6 +215,23 @@ def waiting_on_others(session: Session, plan: Plan, unit: str, kind: str, limit:
                 submission.last_submitted_on,
                 "、".join(undecided(session, submission)) + "审核",
                 "已报送",
+            )
+        )
+    asked = (
+        select(ReportCorrection, Submission)
+        .join(Submission, col(Submission.id) == ReportCorrection.submission_id)
+        .where(Submission.unit == unit, ReportCorrection.state == "pending")
+        .order_by(col(ReportCorrection.id))
+        .limit(limit)
+    )
+    for correction, submission in session.exec(asked):
+        found.append(
+            Waiting(
+                f"{cn_period(submission.period)}整治进度报表更正申请",
+                f"/reports/{submission.period}",
+                correction.requested_on,
+                "、".join(deciders(submission)) + "答复",
+                "待答复",
             )
         )
     leads = [g.code for g in plan.mechanism.gates if g.lead == unit]

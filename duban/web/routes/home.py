@@ -16,6 +16,7 @@ from duban.glossary import DELIVERABLE_STATE, LEVEL
 from duban.glossary import REPORT_STATUS as REPORT_LABELS
 from duban.mechanism import deliverables, view
 from duban.programme import current_plan
+from duban.reporting.corrections import pending_corrections
 from duban.textgate import TextRefused
 from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back
@@ -53,6 +54,7 @@ def todo_page(request: Request, who: Signed, changed: str = "") -> Response:
             "filed": [d for d in every if d.state == "issued" and not d.verified_on][:LISTED],
             "held": todo.held_by_shortfalls(session, plan)[:LISTED] if office else [],
             "waiting": todo.waiting_on_others(session, plan, who.unit, who.kind, LISTED),
+            "corrections": pending_corrections(session, who.unit)[:LISTED] if department else [],
         }
     return render(
         request,

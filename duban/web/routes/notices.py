@@ -9,6 +9,7 @@ from starlette.responses import Response
 from duban import acknowledge, audit, notices
 from duban.acknowledge import AcknowledgeError
 from duban.db import session_scope
+from duban.glossary import NOTICE_KIND
 from duban.programme import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Posted, Signed, need, render, today
@@ -24,7 +25,7 @@ def notice_list(request: Request, who: Signed) -> Response:
     with session_scope() as session:
         asked = acknowledge.requests(session, today(request), who.unit)
     asked.sort(key=lambda r: (r.acknowledged_on is not None, r.raised_on, r.kind, r.key))
-    return render(request, "notices.html", asked=asked, labels=notices.KIND_LABEL)
+    return render(request, "notices.html", asked=asked, labels=NOTICE_KIND)
 
 
 @router.get("/notices/sign-all")
@@ -33,7 +34,7 @@ def sign_all_confirm(request: Request, who: Signed) -> Response:
     need(who, kinds=("township", "department", "office"))
     with session_scope() as session:
         listed = acknowledge.unsigned(session, today(request), who.unit)
-    return render(request, "notices_sign_all.html", listed=listed, sep=SEP, labels=notices.KIND_LABEL)
+    return render(request, "notices_sign_all.html", listed=listed, sep=SEP, labels=NOTICE_KIND)
 
 
 @router.post("/notices/sign-all")
