@@ -72,6 +72,13 @@ ESCALATION_CAUSE = {
     "overdue_deliverable": "长效机制文件逾期",
 }
 LEVEL = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
+NOTICE_KIND = {  # what a unit signs for (签收)
+    "round": "报送通知",
+    "campaign": "专项督导通知",
+    "escalation": "督办通知",
+    "gate": "会签通知",
+    "deliverable": "文件印发提醒",
+}
 
 # The long-term mechanism.
 GATE_STATE = {
