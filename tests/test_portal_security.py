@@ -118,6 +118,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/"): Route("/", "dc-li"),
     ("POST", "/acknowledge"): Route("/acknowledge", "dc-li", {"kind": "round", "key": PERIOD}),
+    ("GET", "/notices"): Route("/notices", "dc-li"),
+    ("GET", "/notices/sign-all"): Route("/notices/sign-all", "dc-li"),
+    ("POST", "/notices/sign-all"): Route("/notices/sign-all", "dc-li", {"n": f"round|{PERIOD}"}),
+    ("GET", "/notices/{kind}/{key}"): Route(f"/notices/round/{PERIOD}", "dc-li"),
+    ("POST", "/notices/{kind}/{key}/sign"): Route(f"/notices/round/{PERIOD}/sign", "dc-li"),
+    ("GET", "/supervised"): Route("/supervised", "dc-li"),
+    ("GET", "/help"): Route("/help", "dc-li"),
     ("GET", "/items"): Route("/items?light=green&status=planned&q=PT2022", "dc-li"),
     ("GET", "/items/export.xlsx"): Route("/items/export.xlsx?township=东城街道&q=PT2022", "dc-li"),
     ("GET", "/items/{code}"): Route("/items/PT2022-0012", "dc-li"),
@@ -635,8 +642,11 @@ def test_a_unit_acknowledges_only_its_own_requests(world: World) -> None:
     before = world.state()
     for kind, key in [("campaign", "1"), ("round", "2099-01"), ("escalation", "1"), ("meeting", PERIOD)]:
         response = dc.post("/acknowledge", data={"kind": kind, "key": key, "csrf_token": world.tokens["dc-li"]})
-        assert response.status_code == 404, (kind, key)
-        assert error_of(response) == "该事项不是本单位待签收的事项"
+        assert (response.status_code, response.headers["location"]) == (303, "/"), (kind, key)
+        assert error_of(dc.get("/")) == "该事项不是本单位待签收的事项"
+        assert dc.get(f"/notices/{kind}/{key}").status_code == 404  # nor read, nor signed, on its own page
+        signed = dc.post(f"/notices/{kind}/{key}/sign", data={"csrf_token": world.tokens["dc-li"]})
+        assert signed.status_code == 404, (kind, key)
     assert world.state() == before
 
 
