@@ -19,12 +19,13 @@ opens the May round. Every township, department, the Office and both leaders get
    share of the townships' and departments' people (`--writers`) save a draft and submit the unit's
    report once, several people of one unit at the same time included.
 
-Then the database is checked: every unit whose saves returned 303 holds exactly that many versions,
-no submission has two versions with the same number, and no version was kept without a 303.
+Then the database is checked: every unit whose saves were answered with a saved version (a 303 to
+`...&v=N`; a refusal is a 303 back to the form) holds exactly that many versions, no submission has
+two versions with the same number, and no version was kept without such an answer.
 
 Prints a table (per page: count, p50, p95, max in ms, errors) and writes JSON. Targets (p95 of every
-page under 300 ms for the sample district, under 1 s at 30,000 items; no error; nothing lost or
-doubled) are shown beside the figures and checked: the exit status is 1 when one is missed.
+page and of the saves under 300 ms for the sample district, under 1 s at 30,000 items; no error;
+nothing lost or doubled) are shown beside the figures and checked: the exit status is 1 when one is missed.
 """
 
 from __future__ import annotations
@@ -403,13 +404,19 @@ class Load:
                 data[f"op.{code}"] = "进度属实，同意。"
         for action in ("draft", "submit"):
             posted = {**data, "action": action}
-            # 400 is the right answer when a colleague of the same unit saved in between: told, nothing saved
-            answer = await self.hit(who, f"save {action}", "POST", f"/reports/{PERIOD}", (303, 400), posted)
-            if answer is not None and answer.status_code == 303:
+            # Every answer is a 303 (post/redirect/get): to the page with the version saved (`&v=N`), or
+            # back to it with the refusal, which is right when a colleague of the same unit saved in
+            # between (told on the page, nothing saved).
+            answer = await self.hit(who, f"save {action}", "POST", f"/reports/{PERIOD}", (303,), posted)
+            if answer is not None and "&v=" in answer.headers.get("location", ""):
                 self.tally.saves[who.unit] += 1
             else:
-                if answer is not None and "其他人员保存" not in answer.text:
-                    self.tally.errors.append({"page": f"save {action}", "login": who.login, "said": _said(answer.text)})
+                if answer is not None and answer.status_code == 303:
+                    told = await self.hit(who, "/reports/P (refused save)", "GET", answer.headers["location"])
+                    if told is not None and "其他人员保存" not in told.text:
+                        self.tally.errors.append(
+                            {"page": f"save {action}", "login": who.login, "said": _said(told.text)}
+                        )
                 self.tally.refused_saves.append({"login": who.login, "unit": who.unit, "action": action})
                 return
 
@@ -659,7 +666,7 @@ def table(scale: str, run: dict[str, Any]) -> str:
         lines.append(f" {phase}: {figures['requests']} requests in {figures['seconds']} s{rate}{cpu}")
         lines.append(head)
         for page, s in sorted(figures["pages"].items(), key=lambda kv: -kv[1].get("p95_ms", 0)):
-            miss = " *" if phase == "load" and s["p95_ms"] > target * 1000 and not page.startswith("save") else ""
+            miss = " *" if phase == "load" and s["p95_ms"] > target * 1000 else ""
             lines.append(
                 f"  {page:<34}{s['n']:>6}{s['p50_ms']:>9.0f}{s['p95_ms']:>9.0f}{s['max_ms']:>9.0f}"
                 f"{s['mean_kb']:>8.0f}{s['errors']:>5}{miss}"
@@ -691,7 +698,7 @@ def missed(results: list[dict[str, Any]]) -> list[str]:
         for run in result["runs"]:
             label = f"{result['scale']} w{run['workers']}"
             pages = run["load"]["pages"].items()
-            slow = [p for p, s in pages if s["p95_ms"] > target * 1000 and not p.startswith("save")]
+            slow = [p for p, s in pages if s["p95_ms"] > target * 1000]  # saves included
             if slow:
                 found.append(f"{label}: p95 over {target * 1000:.0f} ms: {', '.join(slow)}")
             errors = run["load"]["errors"] + run["sign-in"]["errors"] + run["unloaded"]["errors"]

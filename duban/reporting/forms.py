@@ -21,7 +21,7 @@ from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, la
 from duban.ledger.cells import CellError, long_text, yes_no
 from duban.paths import output_file
 from duban.plan import Plan
-from duban.reporting.lines import FEW_CODES, report_lines, saved_codes
+from duban.reporting.lines import report_lines, saved_codes
 from duban.reporting.periods import month_end_of
 from duban.reporting.reports import (
     WORK_STATES,
@@ -30,6 +30,7 @@ from duban.reporting.reports import (
     check_open,
     due_milestones,
     get_submission,
+    item_states,
     latest_version,
     save_report,
 )
@@ -411,10 +412,7 @@ def _starting(session: Session, submission: Submission, codes: list[str]) -> dic
         return {}
     source, previous = _previous_lines(session, submission, codes)
     township = _township_lines(session, submission, codes) if submission.kind == "department" else {}
-    query = select(LedgerItem.code, LedgerItem.progress, LedgerItem.status)
-    if len(codes) <= FEW_CODES:
-        query = query.where(col(LedgerItem.code).in_(codes))
-    items = {code: (progress, status) for code, progress, status in session.exec(query)}
+    items = item_states(session, codes)
     own = source == submission.id  # then `previous` is this round's, and has none of these codes
     found = {}
     for code in codes:

@@ -263,10 +263,7 @@ def _apply_progress(
 
     Only the items a line changes are loaded as objects: a department's report has thousands of lines."""
     codes = [line.item_code for line in lines]
-    kept = select(LedgerItem.code, LedgerItem.progress, LedgerItem.status)
-    if len(codes) <= FEW_CODES:  # thousands of codes: the whole ledger's three columns cost less to read
-        kept = kept.where(col(LedgerItem.code).in_(codes))
-    now = {code: (progress, status) for code, progress, status in session.exec(kept)}
+    now = item_states(session, codes)
     lines = [
         line
         for line in lines
@@ -305,6 +302,15 @@ def _apply_progress(
             )
         for step_due, title in due.get(item.code, ()):
             session.add(MilestoneDone(item_code=item.code, due=step_due, title=title, done_on=as_of, reported_by=actor))
+
+
+def item_states(session: Session, codes: list[str]) -> dict[str, tuple[int, str]]:
+    """(progress, status) of each item by code, as plain rows: a department's report has thousands."""
+    table = LedgerItem.__table__
+    query = select(table.c.code, table.c.progress, table.c.status)
+    if len(codes) <= FEW_CODES:  # thousands of codes: the whole ledger's three columns cost less to read
+        query = query.where(table.c.code.in_(codes))
+    return {code: (progress, status) for code, progress, status in session.execute(query)}
 
 
 def due_milestones(session: Session, items: list[LedgerItem], by: date) -> dict[str, list[tuple[date, str]]]:
