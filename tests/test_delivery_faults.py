@@ -327,7 +327,8 @@ def test_clerk_text_in_wecom_markdown_is_inert_and_stays_in_its_quote(bots: Bots
         "> ＃ 假标题\n"
         '> ＜font color="info"＞绿色＜/font＞ ＊＊粗＊＊ ｀码｀ ＆lt; ＞ 引\n'
         "\n"
-        '请修改后<font color="warning">于2022年10月10日前</font>重新报送。'
+        '请修改后<font color="warning">于2022年10月10日前</font>重新报送。\n'
+        "联系人：教体局专班联络员，电话：0391-8120101，邮箱：jtj@xxq.gov.cn"  # the issuer's contact, from the plan
     )
 
 
