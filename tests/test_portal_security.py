@@ -146,7 +146,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/reports/{period}/upload"): Route(
         f"/reports/{PERIOD}/upload", "dc-li", {"action": "draft"}, (("form", "填报表.xlsx", b"PK\x03\x04", XLSX),)
     ),
+    ("POST", "/reports/{period}/correction"): Route(
+        f"/reports/{PERIOD}/correction", "dc-li", {"reason": "进度填报有误"}
+    ),
     ("GET", "/reports/{period}/{unit}"): Route(f"/reports/{PERIOD}/城关街道", "mz-wang"),
+    ("POST", "/reports/{period}/{unit}/corrections/{correction_id}"): Route(
+        f"/reports/{PERIOD}/城关街道/corrections/1", "mz-wang", {"decision": "refuse", "answer": "原填报无误"}
+    ),
     ("POST", "/reports/{period}/{unit}/review"): Route(
         f"/reports/{PERIOD}/城关街道/review", "mz-wang", {"decision": "return", "reason": "请补充佐证材料"}
     ),
@@ -583,8 +589,8 @@ def test_a_township_reports_only_for_itself(world: World) -> None:
     # 城关's item codes in 东城's form: refused whole, nothing kept for either unit
     form = {"action": "draft", "p.PT2022-0001": "50", "s.PT2022-0001": "推进中", "m.PT2022-0001": "代填"}
     response = dc.post(f"/reports/{PERIOD}", data=form | {"csrf_token": world.tokens["dc-li"]})
-    assert response.status_code == 400
-    assert "提交了不属于本单位本期报送范围的问题编号" in error_of(response)
+    assert response.status_code == 303  # refused, back to the form with the reason
+    assert "提交了不属于本单位本期报送范围的问题编号" in error_of(dc.get(response.headers["location"]))
     # 城关's own workbook (as 城关 downloads it), uploaded by 东城: refused, nothing kept
     workbook = cg.get(f"/reports/{PERIOD}/form.xlsx")
     assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
@@ -592,8 +598,9 @@ def test_a_township_reports_only_for_itself(world: World) -> None:
     response = dc.post(
         f"/reports/{PERIOD}/upload", data={"action": "submit", "csrf_token": world.tokens["dc-li"]}, files=files
     )
-    assert response.status_code == 400
-    assert error_of(response) == "文件 城关街道-填报表.xlsx 是“城关街道”的填报表，不能作为“东城街道”的报表提交"
+    assert response.status_code == 303
+    told = dc.get(response.headers["location"])
+    assert error_of(told) == "文件 城关街道-填报表.xlsx 是“城关街道”的填报表，不能作为“东城街道”的报表提交"
     assert world.state() == before
     # 城关's report page: not for a township, nor for a department that does not review 城关
     for login, status in [("dc-li", 404), ("zj-zhou", 404), ("mz-wang", 200), ("pt-staff", 200), ("qz-liu", 200)]:
@@ -1259,8 +1266,8 @@ def test_script_in_report_fields_is_shown_as_text(world: World) -> None:
     # a refused form shows what was typed again: escaped as well
     form["p.PT2022-0010"] = "二十"
     response = dc.post(f"/reports/{PERIOD}", data=form)
-    assert response.status_code == 400
-    assert_escaped(response.text, SCRIPT, ESCAPED_SCRIPT)
+    assert response.status_code == 303
+    assert_escaped(dc.get(response.headers["location"]).text, SCRIPT, ESCAPED_SCRIPT)
 
 
 def test_script_in_a_campaign_answer_is_shown_as_text(world: World) -> None:
