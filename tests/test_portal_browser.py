@@ -33,6 +33,7 @@ from portal import CHANGED, PASSWORD, running_portal
 from sqlmodel import select
 
 from duban.db import session_scope
+from duban.glossary import cn_date
 from duban.programme import current_plan
 from duban.reporting.forms import form_rows, submit_online
 from duban.reporting.reports import get_submission, review
@@ -216,8 +217,11 @@ def test_a_round_from_the_message_to_the_complete_dashboard(
         # 待办: the round waits to be signed for; 签收.
         follow(phone, phone.locator("nav.menu").get_by_role("link", name="待办"))
         asks = phone.locator("h2", has_text="待签收")
-        expect(asks).to_have_text("待签收（1）")
-        assert rows_of(phone.locator("table").first) == [["2022年5月整治进度报送通知", "2022-05-01", "签收"]]
+        expect(asks).to_have_text("待签收的通知（1件）")
+        with session_scope() as session:
+            due = get_submission(session, current_plan(session), PERIOD, TOWNSHIP).due_on
+        notice = ["2022年5月整治进度报送通知", "2022年5月1日", cn_date(due), "签收"]
+        assert rows_of(phone.locator("table").first) == [notice]
         expect(phone.locator("ul.todo").first).to_contain_text("2022年5月整治进度报送")
         expect(phone.locator("ul.todo").first).to_contain_text("待报送")
         shot(phone, "todo-phone.png")
@@ -533,12 +537,12 @@ def test_the_office_starts_a_campaign_that_a_township_answers(
         phone = device(browser, people, PHONE)
         sign_in(phone, portal, "cg-zhang", first=True)
         assert rows_of(phone.locator("table").first) == [
-            ["“社区用房和教育设施专项督导”专项督导通知", "2022-05-10", "签收"]
+            ["“社区用房和教育设施专项督导”专项督导通知", "2022年5月10日", "2022年5月20日", "签收"]
         ]
         press(phone, phone.get_by_role("button", name="签收"))
         expect(phone.locator("h2", has_text="待签收")).to_have_count(0)
         waiting = phone.locator("h2:has-text('专项督导待反馈') + ul.todo")
-        expect(waiting).to_have_text(f"社区用房和教育设施专项督导：{len(expected)}项问题，2022-05-20前反馈")
+        expect(waiting).to_have_text(f"社区用房和教育设施专项督导：{len(expected)}项问题，2022年5月20日前反馈")
         follow(phone, waiting.get_by_role("link", name="社区用房和教育设施专项督导"))
         assert phone.url == campaign_page
         expect(phone.locator("h2", has_text="本单位反馈")).to_have_text(f"本单位反馈（{len(expected)}项问题）")
