@@ -115,6 +115,9 @@ def test_a_reset_password_is_shown_once_and_a_refresh_repeats_nothing(
     assert query(
         world.home, "SELECT count(*) FROM audit_entry WHERE subject_key = 'a-reset' AND action = ?", "reset_password"
     ) == [(1,)]
+    own = world.admin.post("/accounts/pt-admin/reset", data={"csrf_token": world.csrf})  # would sign them out
+    assert (own.status_code, own.headers["location"]) == (303, "/accounts")
+    assert alert(world.admin.get("/accounts").text) == "不能在此重置自己的密码，请通过“修改密码”修改"
     person = httpx.Client(base_url=world.base, timeout=30)
     answer, _ = attempt(person, "a-reset", password)  # the first one-time password still works
     assert (answer.status_code, answer.headers["location"]) == (303, "/account/password")

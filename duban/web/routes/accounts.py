@@ -59,11 +59,12 @@ def change_account(request: Request, login: str, action: str, who: Signed, _form
     need(who, kinds=("office",), roles=("admin",))
     if action not in (*DONE, "reset"):
         raise hidden()
+    if login == who.login and action in ("disable", "reset"):  # one's own sessions would end with the page
+        refusal = "不能停用自己的账号" if action == "disable" else "不能在此重置自己的密码，请通过“修改密码”修改"
+        return back(request, "/accounts", error=refusal)
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
             if action == "disable":
-                if login == who.login:
-                    raise AccountError("不能停用自己的账号")
                 accounts.disable(session, login, by=who.unit)
             elif action == "enable":
                 accounts.enable(session, login, by=who.unit)

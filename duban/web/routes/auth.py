@@ -47,7 +47,8 @@ def login(request: Request, form: LoginForm) -> Response:
         if result.account is None:
             throttle.failed(address)
             session.commit()
-            return back(request, login_url(target), error=result.refusal, field="login", values={"login": login_name})
+            kept = {"login": login_name}  # never the password
+            return back(request, login_url(target), error=result.refusal, values=kept)
         old = request.cookies.get(cookie_name(request))
         sessions.end(session, old)  # rotation: whatever session the browser had ends here
         new = sessions.start(session, plan, result.account)
