@@ -81,8 +81,8 @@ def test_the_office_is_told_what_is_wrong_with_a_start(imported: Cli) -> None:
     base = ["campaign", "start", "--title", "督导", "--as-of", "2022-04-11"]
     out = imported(*base, "--category", "菜市场", "--township", "东关镇", "--due", "2022-04-15", status=2).output
     assert "设施类别“菜市场”不在方案中" in out and "“东关镇”不是方案中的镇办" in out
-    assert "反馈截止日期2022-04-16不是工作日" in imported(*base, "--due", "2022-04-16", status=2).output
-    assert "须晚于发起日期2022-04-11" in imported(*base, "--due", "2022-04-11", status=2).output
+    assert "反馈截止日期（2022年4月16日）不是工作日" in imported(*base, "--due", "2022-04-16", status=2).output
+    assert "须晚于发起日期（2022年4月11日）" in imported(*base, "--due", "2022-04-11", status=2).output
     out = imported(*base, "--township", "北关街道", "--key-only", "--due", "2022-04-15", status=2).output
     key_in_beiguan = [r for r in sample_rows() if r["镇办"] == "北关街道" and r["重点难点"] == "是"]
     assert key_in_beiguan == [] and "没有符合条件的未销号问题（北关街道；重点难点的未销号问题）" in out

@@ -19,6 +19,7 @@ from duban import audit, config, textgate
 from duban.calendar import WorkingCalendar
 from duban.campaign.scope import CampaignError, Scope, select_items
 from duban.db import insert_once
+from duban.glossary import cn_date
 from duban.paths import under
 from duban.plan import Plan
 from duban.reporting.periods import add_working_days
@@ -43,9 +44,9 @@ def check(*, plan: Plan, title: str, due: date, as_of: date) -> None:
     if not textgate.clean(title, limit=textgate.TITLE_LIMIT, field="督导名称"):
         raise CampaignError("督导名称不能为空")
     if due <= as_of:
-        raise CampaignError(f"反馈截止日期{due.isoformat()}须晚于发起日期{as_of.isoformat()}")
+        raise CampaignError(f"反馈截止日期（{cn_date(due)}）须晚于发起日期（{cn_date(as_of)}）")
     if not WorkingCalendar(plan.calendar).is_working_day(due):
-        raise CampaignError(f"反馈截止日期{due.isoformat()}不是工作日，请改为工作日")
+        raise CampaignError(f"反馈截止日期（{cn_date(due)}）不是工作日，请改为工作日")
 
 
 def start(session: Session, plan: Plan, *, title: str, scope: Scope, due: date, as_of: date, by: str) -> Started:

@@ -19,7 +19,6 @@ from duban.campaign.scope import CampaignError, Scope, select_items
 from duban.campaign.start import campaign_key, check, get_campaign, items_of
 from duban.campaign.view import figures
 from duban.db import session_scope
-from duban.glossary import cn_date
 from duban.plan import Plan
 from duban.programme import current_plan
 from duban.textgate import TITLE_LIMIT, TextRefused, clean
@@ -232,11 +231,9 @@ def _validated(plan: Plan, title: str, due: str, as_of: date) -> tuple[str, date
         day = date.fromisoformat(due.strip())
     except ValueError:
         raise FieldRefused("请填写反馈截止日期（年-月-日）" if not due.strip() else "反馈截止日期无效", "due") from None
-    if day <= as_of:
-        raise FieldRefused(f"反馈截止日期（{cn_date(day)}）须晚于发起日期（{cn_date(as_of)}）", "due")
     try:
         check(plan=plan, title=cleaned, due=day, as_of=as_of)
-    except CampaignError as exc:  # the title passed above: what remains is the due date (a working day)
+    except CampaignError as exc:  # the title passed above: what remains is the due date (after today, a working day)
         raise FieldRefused(str(exc), "due") from None
     return cleaned, day
 
