@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.responses import FileResponse, Response
 
-from duban import acknowledge, audit, config
+from duban import acknowledge, audit, config, supervision
 from duban.bulletin.issue import stem_of
 from duban.calendar import WorkingCalendar
 from duban.db import session_scope
@@ -25,7 +25,7 @@ from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden
 from duban.web.uploads import received, uploads_in
-from models import BulletinRecord, Escalation, LedgerItem, OutboxMessage, ReportingPeriod, Submission
+from models import BulletinRecord, LedgerItem, OutboxMessage, ReportingPeriod, Submission
 from notifications.outbox import OutboxError, requeue
 
 router = APIRouter()
@@ -54,11 +54,7 @@ def dashboard(request: Request, who: Signed) -> Response:
             .order_by(col(LedgerItem.deadline), col(LedgerItem.code))
             .limit(LISTED)
         ).all()
-        levels = session.exec(
-            select(Escalation.level, func.count())
-            .where(col(Escalation.resolved_on).is_(None))
-            .group_by(Escalation.level)
-        ).all()
+        levels = supervision.counts_by_level(session, day).items()
         period = session.exec(
             select(ReportingPeriod).where(ReportingPeriod.opened_on <= day).order_by(col(ReportingPeriod.period).desc())
         ).first()
