@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
-from sqlalchemy import and_, func, insert
+from sqlalchemy import and_, func, insert, or_
 from sqlmodel import Session, col, select
 
-from models import SubmissionLine, SubmissionVersion
+from models import LedgerItem, SubmissionLine, SubmissionVersion
 
 # Above this many codes a read takes the whole report and picks in Python: a bound parameter per code
 # costs more to send than the rows it would leave out.
@@ -88,6 +88,31 @@ def report_lines(
     )
     found = {row[0]: ReportLine(*row) for row in session.execute(query)}
     return found if keep is None else {code: line for code, line in found.items() if code in keep}
+
+
+def differing_lines(session: Session, submission_id: int, version: int) -> list[ReportLine]:
+    """The lines of `version` that would change their open item: another progress, work begun on a planned
+    item, or milestones reported done. A department's report is applied to the ledger when sent; its
+    thousands of other lines, which say what the ledger says already, are never read."""
+    table, items = SubmissionLine.__table__, LedgerItem.__table__
+    latest = _latest(submission_id, version, None)
+    query = (
+        select(*(table.c[name] for name in LINE_FIELDS))
+        .join(latest, and_(table.c.item_code == latest.c.item_code, table.c.version == latest.c.at))
+        .join(items, items.c.code == table.c.item_code)
+        .where(
+            table.c.submission_id == submission_id,
+            table.c.removed.is_(False),
+            items.c.status.not_in(("closed", "cancelled")),
+            or_(
+                items.c.progress != table.c.progress,
+                and_(items.c.status == "planned", table.c.work_state != "未开工"),
+                table.c.milestones_done.is_(True),
+            ),
+        )
+        .order_by(table.c.item_code)
+    )
+    return [ReportLine(*row) for row in session.execute(query)]
 
 
 def saved_codes(session: Session, submission_id: int, version: int) -> set[str]:

@@ -18,7 +18,7 @@ from duban.closeout import set_status
 from duban.glossary import cn_date, cn_period
 from duban.plan import Plan
 from duban.rectification import in_force
-from duban.reporting.lines import FEW_CODES, ReportLine, report_lines, version_lines, write_changes
+from duban.reporting.lines import FEW_CODES, ReportLine, differing_lines, report_lines, version_lines, write_changes
 from duban.reporting.periods import add_working_days, month_end_of, parse_period
 from models import LedgerItem, MilestoneDone, ReportingPeriod, Review, Submission, SubmissionLine, SubmissionVersion
 from notifications.outbox import notify
@@ -141,11 +141,10 @@ def save_report(
         after={"status": submission.status, "version": version.version, "late": late, "source": source},
     )
     if not draft and submission.kind == "department":
-        whole = list(report_lines(session, submission.id, version.version).values()) if partial else lines
         _apply_progress(
             session,
             submission,
-            whole,
+            differing_lines(session, submission.id, version.version),
             actor=submission.unit,
             as_of=as_of,
             note=f"{cn_period(submission.period)}报表（部门核定）",
