@@ -257,7 +257,7 @@ def walk(page: Page, base: str, walk: Walk, *, touch: bool, axe: bool, shots: bo
     """Breadth first from the landing page: each new kind of page once, checked where it stands."""
     landing = urlsplit(page.url).path
     queue: list[tuple[str, int, str | None, str]] = [(landing, 0, None, "")]  # (link, depth, name, linked from)
-    queue += [(path, DEPTH, name, "") for path, name in NAMED.items()]
+    queue += [(path, DEPTH - 1, name, "") for path, name in NAMED.items()]  # and what they link to
     seen: set[str] = set()
     while queue:
         target, depth, named, source = queue.pop(0)
