@@ -20,6 +20,7 @@ The rules, as checked (each failure names the role, the size, the page, the elem
   fields at least 44x44 px (a checkbox or radio: its label at least 44 px tall); a link standing alone in
   its table cell, list item, description or paragraph at least 44 px tall; links inside running text are
   exempt (WCAG 2.5.8's inline exception), as are links a cell or list item shares with other words;
+- charts: every label of an SVG chart drawn at 12 px or more and inside the chart's box;
 - every page linked answers 200 (a link to a page the reader may not open is a defect of the page).
 Screenshots of every page go to $DUBAN_SCREENSHOTS/pages (else a temporary folder); the failures also go,
 as JSON, to failures-<role>-<size>.json there.
@@ -149,6 +150,15 @@ TOUCH = """() => {
   }
   return small;
 }"""
+CHARTS = """() => [...document.querySelectorAll('svg text')].filter(t => t.checkVisibility()).flatMap(t => {
+  const scale = Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b);
+  const size = parseFloat(getComputedStyle(t).fontSize) * scale;
+  const r = t.getBoundingClientRect(), box = t.ownerSVGElement.getBoundingClientRect();
+  const found = [];
+  if (size < 11.95) found.push(`"${t.textContent}" drawn at ${size.toFixed(1)} px (12)`);
+  if (r.right > box.right + 0.5 || r.left < box.left - 0.5) found.push(`"${t.textContent}" cut at the chart's edge`);
+  return found;
+})"""
 LINKS = """() => [...document.querySelectorAll('header a[href], nav a[href], main a[href]')]
   .filter(a => !a.hasAttribute('download') && a.target !== '_blank')
   .map(a => a.href)"""
@@ -301,6 +311,8 @@ def check(page: Page, walk: Walk, kind: str, path: str, *, touch: bool, axe: boo
         walk.fail(kind, path, "sideways scroll", f"scrollWidth {geometry['scroll']} > {geometry['vw']}")
     for element in geometry["beyond"]:
         walk.fail(kind, path, "beyond the right edge", element)
+    for label in page.evaluate(CHARTS):
+        walk.fail(kind, path, "chart label", label)
     words = raw_words(page.evaluate("document.body.innerText"))
     if words:
         walk.fail(kind, path, "raw words", " ".join(words))
@@ -355,11 +367,12 @@ def test_every_page_for_every_role(
     assert not walked.failures, "\n".join(walked.failures)
 
 
-def test_the_office_pages_at_200_percent_zoom(site: Site, browser: Browser, people: list[BrowserContext]) -> None:
+@pytest.mark.parametrize("role", ["cg-clerk", "pt-staff"])
+def test_every_page_at_200_percent_zoom(site: Site, browser: Browser, people: list[BrowserContext], role: str) -> None:
     """1366x768 at 200 %: a 683 px wide CSS viewport; nothing beyond its edge, nothing scrolls sideways."""
     page = device(browser, people, ZOOMED)
-    signed_in(page, site.base, "pt-staff")
-    walked = Walk("pt-staff", "zoom200")
+    signed_in(page, site.base, role)
+    walked = Walk(role, "zoom200")
     walk(page, site.base, walked, touch=False, axe=False)
     report(walked)
     assert not walked.failures, "\n".join(walked.failures)
