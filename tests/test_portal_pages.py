@@ -412,3 +412,23 @@ def test_a_list_prints_on_a4(site: Site, browser: Browser, people: list[BrowserC
     (PAGES / f"print{path.replace('/', '-')}.pdf").write_bytes(pdf)
     boxes = {tuple(round(float(n)) for n in box.split()) for box in re.findall(rb"/MediaBox \[([\d. ]+)\]", pdf)}
     assert boxes == {(0, 0, 595, 842)}
+
+
+FOCUSED = """() => {
+  const el = document.activeElement, style = getComputedStyle(el);
+  return [el.tagName.toLowerCase() + ' ' + (el.innerText || el.name || '').trim().slice(0, 20),
+          style.outlineStyle, parseFloat(style.outlineWidth)];
+}"""
+
+
+def test_the_keyboard_focus_is_visible(site: Site, browser: Browser, people: list[BrowserContext]) -> None:
+    """Tabbing through a page, each link, button and field in turn shows a 3 px outline."""
+    page = device(browser, people, DESKTOP)
+    signed_in(page, site.base, "cg-clerk")
+    page.goto(site.base + "/items")
+    seen = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate(FOCUSED))
+    assert len({name for name, _, _ in seen}) > 15
+    assert [s for s in seen if s[1] == "none" or s[2] < 3] == []
