@@ -18,7 +18,15 @@ from duban.closeout import set_status
 from duban.glossary import cn_date, cn_period
 from duban.plan import Plan
 from duban.rectification import in_force
-from duban.reporting.lines import FEW_CODES, ReportLine, differing_lines, report_lines, version_lines, write_changes
+from duban.reporting.lines import (
+    FEW_CODES,
+    ReportLine,
+    differing_lines,
+    report_lines,
+    saved_codes,
+    version_lines,
+    write_changes,
+)
 from duban.reporting.periods import add_working_days, month_end_of, parse_period
 from models import LedgerItem, MilestoneDone, ReportingPeriod, Review, Submission, SubmissionLine, SubmissionVersion
 from notifications.outbox import notify
@@ -245,7 +253,7 @@ def review(
 
 
 def items_led_by(session: Session, version: SubmissionVersion, department: str) -> set[str]:
-    return _led_by(session, list(report_lines(session, version.submission_id, version.version)), department)
+    return _led_by(session, list(saved_codes(session, version.submission_id, version.version)), department)
 
 
 def _led_by(session: Session, codes: list[str], department: str) -> set[str]:

@@ -29,6 +29,7 @@ from duban.reporting.forms import (
     submit_online,
     write_form,
 )
+from duban.reporting.lines import saved_codes
 from duban.reporting.periods import PeriodError, parse_period
 from duban.reporting.reports import ReportError, get_submission, items_led_by, latest_version, lines_of, review
 from duban.reporting.view import period_view
@@ -314,13 +315,18 @@ def _review_page(request: Request, who: Person, period: str, unit: str) -> Respo
         plan = current_plan(session)
         submission = _reviewable(session, plan, who, period, unit)
         version = latest_version(session, submission, submitted_only=True)
-        lines = lines_of(session, version) if version else []
+        codes = sorted(saved_codes(session, submission.id, version.version)) if version else []
         others = 0
         if who.kind == "department" and version is not None:  # its own categories; the rest are others' to review
             led = items_led_by(session, version, who.unit)
-            others = sum(1 for line in lines if line.item_code not in led)
-            lines = [line for line in lines if line.item_code in led]
-        previous = _previous_month(session, submission)
+            others = sum(1 for code in codes if code not in led)
+            codes = [code for code in codes if code in led]
+        per_page = plan.portal.page_rows  # a township's report has thousands of lines: a page at a time
+        pages = max(1, -(-len(codes) // per_page))
+        page = _page_of(request, pages)
+        codes = codes[(page - 1) * per_page : page * per_page]
+        lines = lines_of(session, version, codes) if version else []
+        previous = _previous_month(session, submission, codes)
         reviews = session.exec(
             select(Review).where(Review.submission_id == submission.id).order_by(col(Review.id))
         ).all()
@@ -342,11 +348,13 @@ def _review_page(request: Request, who: Person, period: str, unit: str) -> Respo
         may_answer=reviewer,
         others=others,
         summary=summary,
+        page=page,
+        pages=pages,
         may_decide=reviewer and submission.status == "submitted" and version is not None and not decided,
     )
 
 
-def _previous_month(session, submission: Submission) -> dict:  # noqa: ANN001 - a Session
+def _previous_month(session, submission: Submission, codes: list[str]) -> dict:  # noqa: ANN001 - a Session
     earlier = session.exec(
         select(Submission)
         .where(
@@ -361,7 +369,7 @@ def _previous_month(session, submission: Submission) -> dict:  # noqa: ANN001 - 
     if earlier is None:
         return {}
     version = latest_version(session, earlier, submitted_only=True)
-    return {line.item_code: line for line in lines_of(session, version)} if version else {}
+    return {line.item_code: line for line in lines_of(session, version, codes)} if version else {}
 
 
 def _round(request: Request, period: str) -> Response:
