@@ -11,11 +11,12 @@ links to it. A few pages are named besides, to be sure they are walked (an item 
 The rules, as checked (each failure names the role, the size, the page, the element and the rule):
 - geometry: no visible link, button or field whose box ends right of the viewport, and the document no
   wider than the viewport (`scrollWidth <= clientWidth`);
-- axe-core (axe-playwright-python): no violation of impact serious or critical, once per page kind,
-  role and size;
-- raw words: in `document.body.innerText`, after removing what is data (logins, e-mail addresses, URLs,
-  file names and a format named by its extension, `.xlsx`), no lowercase ASCII word (a code such as
-  open, in_progress, sent, email, draft), none of None/True/False, no ISO month before 月 (2022-06月);
+- axe-core (axe-playwright-python): no violation of impact serious or critical, on every page kind for
+  every role on the phone, and on each kind once on the desktop (the markup is the same at both sizes);
+- raw words: in the page's title, `document.body.innerText`, the options of its lists and the fields'
+  placeholders, after removing what is data (logins, e-mail addresses, URLs, file names and a format
+  named by its extension, `.xlsx`), no lowercase ASCII word (a code such as open, in_progress, sent,
+  email, draft), none of None/True/False, no ISO month before 月 (2022-06月);
 - touch (phone only): buttons, link-buttons (`a.button`), menu and header links, pager links and form
   fields at least 44x44 px (a checkbox or radio: its label at least 44 px tall); a link standing alone in
   its table cell, list item, description or paragraph at least 44 px tall; links inside running text are
@@ -159,6 +160,9 @@ CHARTS = """() => [...document.querySelectorAll('svg text')].filter(t => t.check
   if (r.right > box.right + 0.5 || r.left < box.left - 0.5) found.push(`"${t.textContent}" cut at the chart's edge`);
   return found;
 })"""
+TEXT = """() => [document.title, document.body.innerText,
+  ...[...document.querySelectorAll('option')].map(o => o.text),
+  ...[...document.querySelectorAll('[placeholder]')].map(e => e.placeholder)].join('\\n')"""
 LINKS = """() => [...document.querySelectorAll('header a[href], nav a[href], main a[href]')]
   .filter(a => !a.hasAttribute('download') && a.target !== '_blank')
   .map(a => a.href)"""
@@ -316,7 +320,7 @@ def check(page: Page, walk: Walk, kind: str, path: str, *, touch: bool, axe: boo
         walk.fail(kind, path, "beyond the right edge", element)
     for label in page.evaluate(CHARTS):
         walk.fail(kind, path, "chart label", label)
-    words = raw_words(page.evaluate("document.body.innerText"))
+    words = raw_words(page.evaluate(TEXT))
     if words:
         walk.fail(kind, path, "raw words", " ".join(words))
     if touch:
