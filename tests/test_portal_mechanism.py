@@ -258,6 +258,11 @@ def test_a_project_page_shows_what_it_must_provide(world: World) -> None:
         ["社区卫生服务站", "建筑面积（平方米）", "0", "0", "—", ""],
     ]
     assert 'action="/projects/' not in page.text  # a township reads; it signs nothing
+    # what stands now, first: the gate, its deadline, who is awaited (a phone reads this before the rest)
+    summary = re.search(r'<section class="card summary" id="now">(.*?)</section>', page.text, re.S)
+    assert summary and text_of(summary.group(1)) == (
+        f"当前环节规划条件联合审查 会签中 会签期限2022年5月23日 待签署{'、'.join(SIGNERS)}"  # dt and dd run on
+    )
     first = re.search(
         r'<section class="card gate current" id="gate-planning_conditions">(.*?)</section>', page.text, re.S
     )
@@ -274,6 +279,7 @@ def test_a_project_page_shows_what_it_must_provide(world: World) -> None:
 def test_a_reviewer_countersigns_by_the_form(world: World) -> None:
     page = world.clients["jt-li"].get("/projects/XM2022-001").text
     assert 'action="/projects/XM2022-001/sign"' in page and "教体局会签意见" in page
+    assert '<a class="button" href="#form-sign">填写本单位会签意见</a>' in page  # at the top, to the form
     forged = {"signer": "民政局", "unit": "民政局", "by": "民政局", "login": "mz-wang"}
     response = world.post(
         "jt-li",
