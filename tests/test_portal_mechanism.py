@@ -685,6 +685,10 @@ def test_a_department_reviewer_countersigns_one_gate_and_rejects_another(
     said = desk.locator("#gate-planning_conditions tr.said")
     expect(said).to_have_text(f"教体局整改要求或附加条件：{conditions}")
     expect(desk.get_by_role("button", name="同意", exact=True)).to_have_count(0)
+    before = world.state()
+    desk.reload()  # the page after the POST is a GET: a refresh repeats nothing, the notice is said once
+    expect(desk.locator("p.notice")).to_have_count(0)
+    assert world.state() == before
 
     follow(desk, desk.locator("nav.menu").get_by_role("link", name="项目联审"))
     follow(desk, desk.locator("#to-sign + ul.todo").get_by_role("link", name="XM2022-007 河东·江畔花园"))
