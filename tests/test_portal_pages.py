@@ -17,7 +17,7 @@ The rules, as checked (each failure names the role, the size, the page, the elem
   placeholders, after removing what is data (logins, e-mail addresses, URLs, file names and a format
   named by its extension, `.xlsx`), no lowercase ASCII word (a code such as open, in_progress, sent,
   email, draft), none of None/True/False, no ISO month before 月 (2022-06月);
-- touch (phone only): buttons, link-buttons (`a.button`), menu and header links, pager links and form
+- touch (phone only): buttons, link-buttons (`a.button`), `summary`, menu, header and pager links, form
   fields at least 44x44 px (a checkbox or radio: its label at least 44 px tall); a link standing alone in
   its table cell, list item, description or paragraph at least 44 px tall; links inside running text are
   exempt (WCAG 2.5.8's inline exception), as are links a cell or list item shares with other words;
@@ -119,7 +119,7 @@ GEOMETRY = """(sel) => {
   }
 }"""
 TOUCH = """() => {
-  const big = 'button, input[type=submit], input[type=button], input[type=reset], a.button, [role=button], '
+  const big = 'button, input[type=submit], input[type=button], input[type=reset], a.button, [role=button], summary, '
     + 'nav a, header a, .pager a, select, textarea, input:not([type]), input[type=text], input[type=date], '
     + 'input[type=number], input[type=password], input[type=email], input[type=search], input[type=file], '
     + 'input[type=month], input[type=tel]';
