@@ -1,12 +1,12 @@
 """A programme with every kind of page populated, built in seconds for the portal's page walk.
 
 Not the demo's whole year (`make demo` replays 2022 in ~100 s), but the least that puts something on
-every page a person can open: the sample ledger, a May round (城关街道 submitted and awaiting 民政局's
-review, 东城街道 returned, the others late and escalated), a close-out with evidence awaiting 民政局's
-verification and another item closed, a campaign, a bulletin, the sample project register with
-signatures and a returned gate, mechanism documents filed and awaiting the Office, and messages in
-the outbox. Accounts: one a role (township clerk and head, department clerk and reviewer, office staff
-and admin, leader), all with the password `portal.PASSWORD` and no forced change.
+every page a person can open: the sample ledger; a May round (城关街道's report accepted and locked,
+西城街道's awaiting 民政局's review, 东城街道's returned, the others late and escalated); a close-out with
+evidence awaiting 民政局's verification and another item closed; a campaign; a bulletin; the sample
+project register with signatures and a returned gate; mechanism documents filed and awaiting the
+Office; messages in the outbox. Accounts: one a role (township clerk and head, department clerk and
+reviewer, office staff and admin, leader), all with the password `portal.PASSWORD` and no forced change.
 """
 
 from __future__ import annotations
@@ -82,10 +82,13 @@ def build(home: Path, workdir: Path) -> None:
 
     # The May round: opened, 城关街道 submits, 东城街道 is returned, the rest are late and escalated.
     cli("tick", "--as-of", "2022-05-01")
-    submit_as_is(TOWNSHIP, date(2022, 5, 5), "本月各项整治工作按计划推进。")
-    submit_as_is("东城街道", date(2022, 5, 5), "本月无新进展。")
+    for township in (TOWNSHIP, "东城街道", "西城街道"):
+        submit_as_is(township, date(2022, 5, 5), "本月各项整治工作按计划推进。")
     with session_scope() as session:
         plan = current_plan(session)
+        for department in get_submission(session, plan, PERIOD, TOWNSHIP).reviewers:  # accepted: locked
+            review(session, plan, period=PERIOD, township=TOWNSHIP, by=department, accept=True, reason="",
+                   as_of=date(2022, 5, 6))  # fmt: skip
         for department in get_submission(session, plan, PERIOD, "东城街道").reviewers[:1]:
             review(
                 session, plan, period=PERIOD, township="东城街道", by=department, accept=False,
