@@ -35,7 +35,7 @@ from models import (
     Submission,
 )
 
-TO_DO = ("requested", "draft", "returned")  # a report the unit still has to send
+TO_DO = ("requested", "draft", "returned", "correcting")  # a report the unit still has to send (or send again)
 WAITING = ("close_requested", "verified")  # a close-out asked for and not yet signed off
 
 

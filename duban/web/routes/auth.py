@@ -44,15 +44,16 @@ def login(request: Request, form: LoginForm) -> Response:
     with session_scope() as session:
         plan = current_plan(session)
         result = accounts.sign_in(session, plan, login_name, password, request.app.state.names)
-        if result.account is None:
-            throttle.failed(address)
-            session.commit()
-            kept = {"login": login_name}  # never the password
-            return back(request, login_url(target), error=result.refusal, values=kept)
-        old = request.cookies.get(cookie_name(request))
-        sessions.end(session, old)  # rotation: whatever session the browser had ends here
-        new = sessions.start(session, plan, result.account)
-        must_change = result.account.must_change_password
+        if result.account is not None:
+            old = request.cookies.get(cookie_name(request))
+            sessions.end(session, old)  # rotation: whatever session the browser had ends here
+            new = sessions.start(session, plan, result.account)
+            must_change = result.account.must_change_password
+    if result.account is None:  # answered after the transaction: the flash takes a connection of its own
+        throttle.failed(address)
+        return back(
+            request, login_url(target), error=result.refusal, values={"login": login_name}
+        )  # never the password
     response = RedirectResponse(_password_url(target) if must_change else target, status_code=303)
     _set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")

@@ -90,11 +90,11 @@ def sign_for(request: Request, who: Signed, form: Posted) -> Response:
 
 
 def _own_reports(session, unit: str) -> list[tuple[Submission, str]]:  # noqa: ANN001 - a Session
-    """The unit's reports still to do (requested, draft, returned), with the reason of a return."""
+    """The unit's reports still to do (requested, draft, returned, being corrected), with the reason of a return."""
     rows = session.exec(
         select(Submission)
         .join(ReportingPeriod)
-        .where(Submission.unit == unit, col(Submission.status).in_(("requested", "draft", "returned")))
+        .where(Submission.unit == unit, col(Submission.status).in_(todo.TO_DO))
         .order_by(col(Submission.period).desc())
         .limit(LISTED)
     ).all()
