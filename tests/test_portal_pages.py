@@ -83,7 +83,13 @@ KINDS = [
     (r"/items/[^/]+/return", "退回整改"),
 ]
 # Named besides the menu's links (each walked when the role may open it).
-NAMED = {"/items/PT2022-0001": "问题（含佐证材料）", "/account/password": "修改密码", "/help": "帮助"}
+NAMED = {
+    "/items/PT2022-0001": "问题（含佐证材料）",
+    "/items/PT2022-0002": "问题（已销号）",
+    "/projects/XM2022-002": "项目（已退回）",
+    "/account/password": "修改密码",
+    "/help": "帮助",
+}
 NOT_PAGES = re.compile(r"^/(logout|static/)|/evidence/|/file$|\.[A-Za-z0-9]{2,5}$|/bulletins/\d+/|/export")
 # What each role must at least find (others' new pages add to these).
 EXPECTED = {
