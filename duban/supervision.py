@@ -122,4 +122,11 @@ def page_of(e: Escalation) -> str:
         return f"/items/{e.item_code}"
     if e.period:
         return f"/reports/{e.period}"
+    kind, _, rest = e.cause_key.partition(":")
+    if kind in ("countersign", "resubmit"):
+        return f"/projects/{rest.split(':', 1)[0]}"
+    if kind == "deliverable":
+        return "/deliverables"
+    if kind == "campaign":
+        return f"/campaigns/{rest.split(':', 1)[0]}"
     return f"/notices/escalation/{e.id}"

@@ -283,7 +283,8 @@ def test_a_round_from_the_message_to_the_complete_dashboard(
         expect(todo).to_contain_text("已退回")
         expect(todo.locator(".error")).to_have_text(f"退回理由：{RETURN_REASON}")
         follow(desk, desk.get_by_role("link", name="2022年5月整治进度报送"))
-        expect(desk.locator("section.card p.error")).to_have_text(f"民政局于2022年5月3日退回第1版，理由：{RETURN_REASON}")
+        returned = f"民政局于2022年5月3日退回第1版，理由：{RETURN_REASON}"
+        expect(desk.locator("section.card p.error")).to_have_text(returned)
         expect(desk.get_by_label("PT2022-0003整改进度")).to_have_value("30")  # the form keeps what was sent
         desk.get_by_label("PT2022-0003整改进度").fill("25")
         press(desk, desk.get_by_role("button", name="提交", exact=True))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
 
 import pytest
@@ -398,3 +400,38 @@ def test_todo_and_a_notice_on_a_phone(world: World, browser: Browser, people: li
     assert "已签收。" in page.locator("main").inner_text()
     assert page.get_by_role("button", name="签收", exact=True).count() == 0
     assert csrf_of(page.content())
+
+
+def test_the_badge_follows_a_change_made_elsewhere_once_todo_counts_and_at_once_after_a_post(world: World) -> None:
+    """The menu's count is kept for a few seconds per unit (another process's change is not seen at once on
+    other pages), 待办 always counts afresh and renews it, and a POST through this process forgets it."""
+    client = world.clients["cg-zhang"]
+
+    def badge(path: str) -> int:
+        return int((BADGE.findall(client.get(path).text) or ["0"])[0])
+
+    def total() -> int:
+        return int((TOTAL.findall(client.get("/").text) or ["0"])[0])
+
+    before = total()
+    assert badge("/items") == before
+    unsigned = world.rows(
+        "SELECT id FROM escalation WHERE unit = '城关街道' AND resolved_on IS NULL AND id NOT IN "
+        "(SELECT CAST(request_key AS INTEGER) FROM acknowledgement WHERE request_kind = 'escalation')"
+    )
+    assert len(unsigned) >= 2
+    with closing(sqlite3.connect(world.home / "duban.db")) as db, db:  # another process signs one
+        db.execute(
+            "INSERT INTO acknowledgement (request_kind, request_key, unit, acknowledged_on, person, at) "
+            "VALUES ('escalation', ?, '城关街道', ?, '张三（城关街道）', ?)",
+            (str(unsigned[0][0]), DAY.isoformat(), "2023-01-16 02:00:00"),
+        )
+    assert badge("/items") == before  # kept
+    assert total() == before - 1  # 待办 counts afresh
+    assert badge("/items") == before - 1
+    signed = client.post(
+        "/acknowledge",
+        data={"csrf_token": world.form("cg-zhang", "/items"), "kind": "escalation", "key": str(unsigned[1][0])},
+    )
+    assert signed.status_code == 303
+    assert badge("/items") == before - 2  # a POST through this process: counted again at once

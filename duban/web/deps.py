@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -120,14 +120,18 @@ def need(who: Person, *, kinds: tuple[str, ...] = (), roles: tuple[str, ...] = (
         raise HTTPException(403, "你的账号无权进行此操作")
 
 
-async def posted(request: Request, who: Signed) -> FormData:
-    """The form of a POST, parsed within limits, after its CSRF token matched the session's.
+async def posted(request: Request, who: Signed) -> AsyncIterator[FormData]:
+    """The form of a POST, parsed within limits, after its CSRF token matched the session's; once the
+    route has acted, the menu's counts are asked again.
 
     A dependency, so that the route itself is a plain function and runs in the thread pool: the
     database work and password hashing never hold up the event loop."""
     form = await _form(request)
     _same_token(form.get("csrf_token"), who.csrf)
-    return form
+    try:
+        yield form
+    finally:
+        todo.changed()
 
 
 Posted = Annotated[FormData, Depends(posted)]

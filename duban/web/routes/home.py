@@ -34,7 +34,7 @@ def todo_page(request: Request, who: Signed, changed: str = "") -> Response:
     department, office = who.kind == "department", who.kind == "office"
     with session_scope() as session:
         plan = current_plan(session)
-        owed = todo.owed(session, plan, who.unit, who.kind, day)
+        owed = todo.counted(session, plan, who.unit, who.kind, day)
         asks = acknowledge.unsigned(session, day, who.unit)
         gate_queue = view.queue(session, plan, who.unit, day)
         every = deliverables.deliverables(session) if office else []
