@@ -35,6 +35,7 @@ from conftest import EVIDENCE, PLAN, SAMPLE, Cli
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, BrowserContext
 from portal import PASSWORD, quick_home, running_portal, sign_in, token
+from test_portal_browser import shot
 
 from duban import accounts
 
@@ -515,4 +516,4 @@ def test_on_a_phone_nothing_lies_beyond_the_right_edge(
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         assert page.evaluate(BEYOND) == [], path
     page.goto(world.base + "/items/PT2022-0001")
-    page.screenshot(path=str(world.home.parent / "item-phone.png"), full_page=True)
+    shot(page, "item-phone.png", full_page=True)

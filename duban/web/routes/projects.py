@@ -123,7 +123,7 @@ def _seen(form: FormData, name: str) -> int | None:
     """A number the page showed (the round signed, the shortfall waived), so that a page read before a
     colleague's change is refused rather than applied to what the person never saw."""
     raw = str(form.get(name) or "")
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return int(raw) if raw.isdecimal() and len(raw) <= 9 else None
 
 
 def _field_named(message: str, typed: dict[str, str]) -> str | None:

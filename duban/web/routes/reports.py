@@ -70,7 +70,7 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
     need(who, kinds=("township", "department"))
     draft = form.get("action") != "submit"
     page = str(form.get("page") or "1")
-    here = f"/reports/{quote(period)}?page={page if page.isdigit() else '1'}"
+    here = f"/reports/{quote(period)}?page={page if page.isdecimal() and len(page) <= 6 else '1'}"
     entered: dict[str, dict[str, str]] = {}
     for name in form:
         short, _, code = name.partition(".")
@@ -90,7 +90,7 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
                 summary=summary,
                 as_of=today(request),
                 draft=draft,
-                base=int(base) if (base := str(form.get("base") or "")).isdigit() else None,
+                base=int(base) if (base := str(form.get("base") or "")).isdecimal() and len(base) <= 9 else None,
             )
 
     try:
@@ -282,7 +282,7 @@ def _own(request: Request, who: Person, period: str) -> Response:
 def _page_of(request: Request, pages: int) -> int:
     """The page asked for, within the form's pages."""
     asked = request.query_params.get("page") or "1"
-    return min(max(int(asked), 1), pages) if asked.isdigit() else 1
+    return min(max(int(asked), 1), pages) if asked.isdecimal() and len(asked) <= 6 else 1
 
 
 def _townships_of(session, who: Person, period: str) -> list[Submission]:  # noqa: ANN001 - a Session
