@@ -40,6 +40,7 @@ from notifications.outbox import notify
 from notifications.render import cn_period
 
 RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
+SIGNED_BATCH = 500  # keys per IN (...) list
 KINDS = ("round", "campaign", "escalation", "gate", "deliverable")
 LADDERED = ("round", "campaign", "escalation")  # a gate or a document late is escalated as such
 
@@ -71,10 +72,7 @@ def requests(session: Session, as_of: date, unit: str | None = None) -> list[Req
     """The requests open on `as_of` (for one unit, or every unit), with their acknowledgements."""
     found = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit) + _escalations(session, as_of, unit)
     found += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
-    query = select(Acknowledgement)
-    if unit:
-        query = query.where(Acknowledgement.unit == unit)
-    done = {(a.request_kind, a.request_key, a.unit): a for a in session.exec(query)}
+    done = _signed(session, found)
     shown = []
     for request in found:
         ack = done.get((request.kind, request.key, request.unit))
@@ -82,6 +80,25 @@ def requests(session: Session, as_of: date, unit: str | None = None) -> list[Req
             request = replace(request, acknowledged_on=ack.acknowledged_on, acknowledged_by=ack.person)
         shown.append(request)
     return shown
+
+
+def _signed(session: Session, found: list[Request]) -> dict[tuple[str, str, str], Acknowledgement]:
+    """The acknowledgements of these requests only: what was signed long ago for requests since closed
+    is history, and a page does not read it."""
+    keys: dict[str, set[str]] = {}
+    for request in found:
+        keys.setdefault(request.kind, set()).add(request.key)
+    done = {}
+    for kind, wanted in keys.items():
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), SIGNED_BATCH):
+            query = select(Acknowledgement).where(
+                Acknowledgement.request_kind == kind,
+                col(Acknowledgement.request_key).in_(ordered[start : start + SIGNED_BATCH]),
+            )
+            for a in session.exec(query):
+                done[(a.request_kind, a.request_key, a.unit)] = a
+    return done
 
 
 def unsigned(session: Session, as_of: date, unit: str) -> list[Request]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +31,7 @@ TEMPLATES.env.filters["cn_period"] = glossary.cn_period
 TEMPLATES.env.filters["size"] = glossary.file_size
 TEMPLATES.env.filters["pct"] = glossary.percent
 TEMPLATES.env.globals["glossary"] = glossary
+TEMPLATES.env.filters["fromjson"] = json.loads  # what a refusal kept as JSON (a file's problems)
 MAX_FIELDS = 20_000  # a page of a report is page_rows x 7 fields; a whole form beyond this goes by xlsx
 MAX_FILES = 10
 BUSY_TRIES = 3

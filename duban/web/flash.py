@@ -28,7 +28,7 @@ from models import WebSession
 LOGIN_COOKIE = "duban_login"  # the pre-session token of the sign-in form (double-submit CSRF)
 FLASH_COOKIE = "duban_flash"
 MESSAGE_MAX = 2_000
-VALUE_MAX = 20_000  # one typed field
+VALUE_MAX = 100_000  # one kept value (a typed field, or a refused file's listed problems)
 KEPT_MAX = 200_000  # all typed fields together (a report's changed lines)
 COOKIE_MAX = 3_000  # a cookie carries only the sign-in page's message and login name
 

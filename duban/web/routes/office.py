@@ -3,10 +3,12 @@ bulletins, the outbox and its dead letters."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from sqlalchemy import func
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from starlette.responses import FileResponse, Response
 
@@ -20,7 +22,7 @@ from duban.programme import current_plan
 from duban.reporting.view import LEVEL_LABELS
 from duban.spreadsheet import RefusedFile, SheetError, read_sheet
 from duban.status import LIGHT_LABELS, Lights
-from duban.web import charts
+from duban.web import charts, flash
 from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden
@@ -61,6 +63,7 @@ def dashboard(request: Request, who: Signed) -> Response:
         reports = (
             session.exec(
                 select(Submission)
+                .options(defer(Submission.items))  # a department's scope is thousands of codes the page never shows
                 .where(Submission.period == period.period)
                 .order_by(col(Submission.kind).desc(), col(Submission.unit))
             ).all()
@@ -126,24 +129,22 @@ def import_ledger(request: Request, who: Signed, form: Posted) -> Response:
         with received(files, max_bytes=limits.max_file_bytes) as (path,), audit.entered_by(who.name, "portal"):
             rows = importer.check(read_sheet(path, limits), actor=who.unit, as_of=today(request))
             result = importer.commit(rows, actor=who.unit, as_of=today(request))
-    except RefusedFile as exc:  # the file's problems, row by row, answer the POST itself (nothing was imported)
-        return _import_page(request, 400, problems=exc.problems, heading=exc.heading)
+    except RefusedFile as exc:  # the file's problems, row by row, on the page the redirect leads to (nothing imported)
+        listed = [[p.file, p.row or "", p.column, p.message, "" if p.value is None else p.value] for p in exc.problems]
+        del listed[limits.max_problems_listed :]
+        while len(shown := json.dumps(listed, ensure_ascii=False, default=str)) > flash.VALUE_MAX:
+            del listed[len(listed) // 2 :]  # what one message may carry; the total still says how many
+        kept = {"problems": shown, "total": str(len(exc.problems)), "heading": exc.heading}
+        return back(request, "/ledger/import", error=f"{exc.heading}，未导入。", field="ledger", values=kept)
     except SheetError as exc:
         return back(request, "/ledger/import", error=str(exc), field="ledger")
     return back(request, "/ledger/import", notice=f"台账导入完成：{result.summary()}")
 
 
-def _import_page(request: Request, status_code: int = 200, **problems: object) -> Response:
+def _import_page(request: Request) -> Response:
     with session_scope() as session:
         plan = current_plan(session)
-    return render(
-        request,
-        "import.html",
-        status_code,
-        shown=plan.limits.max_problems_listed,
-        max_file=plan.limits.max_file_bytes,
-        **problems,
-    )
+    return render(request, "import.html", max_file=plan.limits.max_file_bytes)
 
 
 @router.get("/bulletins")
