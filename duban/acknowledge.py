@@ -17,9 +17,10 @@ from sqlmodel import Session, col, func, select
 from duban import audit, supervision, textgate
 from duban.calendar import WorkingCalendar
 from duban.db import insert_once
+from duban.glossary import cn_period
 from duban.mechanism.deliverables import WORKING_STATES
 from duban.plan import Plan
-from duban.reporting.escalation import OUTSTANDING, Cause
+from duban.reporting.escalation import OUTSTANDING, Cause, resolve_cause
 from duban.reporting.periods import add_working_days
 from duban.reporting.view import LEVEL_LABELS
 from models import (
@@ -37,7 +38,6 @@ from models import (
     Submission,
 )
 from notifications.outbox import notify
-from notifications.render import cn_period
 
 RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
 SIGNED_BATCH = 500  # keys per IN (...) list
@@ -178,6 +178,7 @@ def _record(session: Session, unit: str, kind: str, key: str, as_of: date, perso
             effective_on=as_of,
             after={"person": person},
         )
+        resolve_cause(session, f"ack:{kind}:{key}:{unit}@", as_of)  # signed now: late in signing no more
     return added
 
 
@@ -325,11 +326,8 @@ def _escalations(session: Session, as_of: date, unit: str | None) -> list[Reques
         query = query.where(Escalation.unit == unit)
     found = []
     for e in session.exec(query.order_by(col(Escalation.id))):
-        subject = f"问题{e.item_code}" if e.item_code else (cn_period(e.period) + "报送" if e.period else "督导反馈")
-        page = f"/items/{e.item_code}" if e.item_code else (f"/reports/{e.period}" if e.period else "/campaigns")
-        found.append(
-            Request("escalation", str(e.id), e.unit, f"{LEVEL_LABELS[e.level]}通知（{subject}）", e.raised_on, page)
-        )
+        title = f"{LEVEL_LABELS[e.level]}通知（{supervision.title_of(e)}）"
+        found.append(Request("escalation", str(e.id), e.unit, title, e.raised_on, supervision.page_of(e)))
     return found
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from duban import audit, rectification
+from duban import audit, rectification, supervision
 from duban.calendar import WorkingCalendar
 from duban.closeout import RULES, STATUS_LABELS, TERMINAL, get_item
 from duban.glossary import CHAIN_ROLE, percent
@@ -132,10 +132,7 @@ def summary_card(session: Session, plan: Plan, item: LedgerItem, as_of: date) ->
             days = f"剩余{left}个工作日"
     level = session.exec(
         select(func.max(Escalation.level)).where(
-            Escalation.item_code == item.code,
-            col(Escalation.cause).in_(WORK_CAUSES),
-            col(Escalation.resolved_on).is_(None),
-            Escalation.raised_on <= as_of,
+            Escalation.item_code == item.code, col(Escalation.cause).in_(WORK_CAUSES), supervision.live(as_of)
         )
     ).one()
     return {

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from duban.closeout import TERMINAL
-from duban.glossary import ESCALATION_CAUSE, LEVEL, cn_period
+from duban.glossary import ESCALATION_CAUSE, LEVEL, NOTICE_KIND, cn_period
 from duban.reporting.escalation import OUTSTANDING
 from models import Escalation, LedgerItem, Submission
 
@@ -113,6 +113,11 @@ def title_of(e: Escalation) -> str:
         return f"问题{e.item_code}：{cause}"
     if e.period:
         return f"{cn_period(e.period)}整治进度报送：{cause}"
+    kind, _, rest = e.cause_key.partition(":")
+    if kind in ("countersign", "resubmit"):
+        return f"项目{rest.split(':', 1)[0]}：{cause}"
+    if kind == "ack":
+        return f"{NOTICE_KIND.get(rest.split(':', 1)[0], '通知')}：{cause}"
     return cause
 
 
@@ -129,4 +134,7 @@ def page_of(e: Escalation) -> str:
         return "/deliverables"
     if kind == "campaign":
         return f"/campaigns/{rest.split(':', 1)[0]}"
+    if kind == "ack":  # ack:{kind}:{key}:{unit}@{due}: the notice left unsigned
+        signed_for, key = rest.split(":")[:2]
+        return f"/notices/{signed_for}/{key}"
     return f"/notices/escalation/{e.id}"

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from duban.glossary import CHANNEL, cn_date, cn_period, label
 from notifications.markdown import inert, place_lines
 
 TEMPLATES = Path(__file__).with_name("templates")
-
-
-def cn_date(day: date | None) -> str:
-    """2022年5月5日, as official documents write dates."""
-    return "" if day is None else f"{day.year}年{day.month}月{day.day}日"
-
-
-def cn_period(period: str) -> str:
-    year, month = period.split("-")
-    return f"{year}年{int(month)}月"
 
 
 @cache
@@ -38,6 +28,7 @@ def environment(markdown: bool = False) -> Environment:
     )
     env.filters["cn_date"] = cn_date
     env.filters["cn_period"] = cn_period
+    env.filters["channel"] = lambda code: label(CHANNEL, code)
     return env
 
 

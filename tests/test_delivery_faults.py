@@ -270,7 +270,7 @@ def test_a_configuration_error_is_dead_at_once(
     [written] = result.undeliverable
     assert written.parent == home / "outbox" / "undeliverable"
     text = written.read_text(encoding="utf-8")
-    assert "收件单位：教体局（email）；消息：督办系统测试消息；原因：" + reason in text
+    assert "收件单位：教体局（电子邮件）；消息：督办系统测试消息；原因：" + reason in text
     assert PASSWORD not in text + row.last_error
     assert live.messages == []
 
@@ -408,7 +408,7 @@ def test_an_undeliverable_report_fails_the_run_writes_a_file_and_warns(
     [written] = (home / "outbox" / "undeliverable").iterdir()
     text = written.read_text(encoding="utf-8")
     assert f"未能送达区配套办（wecom:DUBAN_WECOM_OFFICE）。\n原因：{report.last_error}" in text
-    assert f"收件单位：教体局（email）；消息：督办系统测试消息；原因：{dead.last_error}" in text
+    assert f"收件单位：教体局（电子邮件）；消息：督办系统测试消息；原因：{dead.last_error}" in text
     assert key not in text and PASSWORD not in text
     warning = "警告：1份未送达消息报告未能送达区配套办"
     assert warning in cli("outbox").output

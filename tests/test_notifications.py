@@ -139,7 +139,7 @@ def test_retries_end_in_dead_and_one_report_to_the_operator(live: SmtpServer, in
     assert (row.status, row.attempts) == ("dead", 6)
     [report] = rows(kind="dead_letters")
     assert report.recipient == "区配套办" and report.urgent
-    assert "教体局（email）" in report.body and "无法连接邮件服务器" in report.body
+    assert "教体局（电子邮件）" in report.body and "无法连接邮件服务器" in report.body
     dispatch(clock=at(moment))
     assert len(rows(kind="dead_letters")) == 1  # reported once, and a failed report is not reported
 

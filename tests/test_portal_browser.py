@@ -252,7 +252,7 @@ def test_a_round_from_the_message_to_the_complete_dashboard(
         portal.set_day(date(2022, 5, 3))
         dept = device(browser, people, DESKTOP)
         sign_in(dept, portal, "mz-li", first=True)
-        assert dept.url == f"{portal}/?changed=1"
+        assert dept.url == f"{portal}/"
         expect(dept.locator("p.notice")).to_have_text("密码已修改。")
         expect(dept.locator("h2", has_text="待审核的镇办报表")).to_have_text("待审核的镇办报表（1）")
         follow(dept, dept.get_by_role("link", name="城关街道 2022年5月报表（第1版）"))

@@ -79,7 +79,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     text = PLAN.read_text(encoding="utf-8")
     text = text.replace("page_rows: 100", f"page_rows: {PER_PAGE}")
     text = text.replace("\n  max_bytes: 20971520", f"\n  max_bytes: {EVIDENCE_MAX}")  # evidence's, not uploads'
-    assert f"max_bytes: {EVIDENCE_MAX}" in text and "upload_max_bytes: 20971520" in text
+    assert f"max_bytes: {EVIDENCE_MAX}" in text and "upload_max_bytes: 52428800" in text
     plan.write_text(text, encoding="utf-8")
     home = root / "home"
     with quick_home(home):
@@ -517,3 +517,20 @@ def test_on_a_phone_nothing_lies_beyond_the_right_edge(
         assert page.evaluate(BEYOND) == [], path
     page.goto(world.base + "/items/PT2022-0001")
     shot(page, "item-phone.png", full_page=True)
+
+
+def test_an_export_named_after_a_title_with_characters_a_sheet_cannot_hold() -> None:
+    """A campaign's title may hold / \\ ? * [ ] : ; the sheet is named without them, the file keeps the title."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from duban.web import export
+
+    response = export.xlsx(
+        "督导/复查[第1轮]:重点?*", ["问题编号"], [["PT2022-0001"]], total=1, limit=10, day=date(2022, 9, 5)
+    )
+    sheet = load_workbook(BytesIO(response.body)).active
+    assert sheet.title == "督导复查第1轮重点"
+    assert [c.value for c in sheet["A"]] == ["问题编号", "PT2022-0001"]
+    assert "%E7%9D%A3%E5%AF%BC%2F" in response.headers["content-disposition"]  # the title as it is, quoted

@@ -84,7 +84,7 @@ LOCKED = "连续5次密码错误，账号已锁定，请15分钟后再试"
 THROTTLED = "登录失败次数过多，请稍后再试"
 DISABLED = "账号已停用，请联系领导小组办公室"
 TOO_LARGE = "上传内容过大，已拒绝"
-UPLOAD_MAX = 20 * 1024 * 1024  # the plan's portal.upload_max_bytes
+UPLOAD_MAX = 50 * 1024 * 1024  # the plan's portal.upload_max_bytes
 IDLE_MINUTES = 30  # the plan's portal.idle_minutes
 FAILURES_PER_ADDRESS = 30  # the plan's portal.failures_per_address
 

@@ -12,8 +12,8 @@ from duban.bulletin.document import Annex, Block, Chart, Document, Heading, Para
 from duban.bulletin.mechanism import RESULTS
 from duban.closeout import STATUS_LABELS
 from duban.glossary import DELIVERABLE_STATE as DELIVERABLE_STATES
+from duban.glossary import cn_date, cn_period
 from duban.plan import Plan
-from notifications.render import cn_date, cn_period
 
 NUMERALS = "一二三四五六七八九十"
 LEVELS = {1: "督办", 2: "挂牌督办", 3: "提请分管副区长督办"}

@@ -21,6 +21,7 @@ from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, la
 from duban.ledger.cells import CellError, day, long_text
 from duban.paths import output_file
 from duban.plan import Plan
+from duban.reporting.escalation import resolve_cause
 from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter
 from models import Campaign, LedgerItem
 
@@ -230,6 +231,8 @@ def _keep(
         row.responded_on = as_of
         row.first_responded_on = row.first_responded_on or as_of
         session.add(row)
+    if all(r.first_responded_on for r in rows.values()):  # every item answered: the unit is late no more
+        resolve_cause(session, f"campaign:{campaign.id}:{unit}@", as_of)
     audit.record(
         session,
         actor=unit,

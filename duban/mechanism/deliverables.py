@@ -16,6 +16,7 @@ from duban.evidence_files import checked_bytes, kind_of
 from duban.mechanism import MechanismError
 from duban.paths import under
 from duban.plan import Plan
+from duban.reporting.escalation import resolve_cause
 from models import Deliverable
 from notifications.outbox import notify
 
@@ -122,6 +123,7 @@ def file_issued(
     row.filename, row.sha256, row.stored_as = name, digest, str(target.relative_to(store.parent))
     row.returned_reason, row.updated_on = "", as_of
     session.add(row)
+    resolve_cause(session, f"deliverable:{milestone}:{owner}@", as_of)
     after = {"state": "issued", "document_no": document_no, "issued_on": issued_on, "file": name}
     _log(session, row, owner, "deliverable_issued", as_of, before, after, "")
     notify(

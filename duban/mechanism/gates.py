@@ -18,6 +18,7 @@ from duban.glossary import GATE_STATE as GATE_STATES
 from duban.mechanism import MechanismError
 from duban.mechanism.provision import provisions, shortfalls_said
 from duban.plan import Gate, Plan
+from duban.reporting.escalation import resolve_cause
 from duban.reporting.periods import add_working_days
 from models import Project, ProjectGate, Signature, Waiver
 from notifications.outbox import notify
@@ -120,6 +121,7 @@ def open_next(session: Session, plan: Plan, project: Project, as_of: date) -> Pr
 def _submit(session: Session, plan: Plan, project: Project, gate: ProjectGate, rule: Gate, as_of: date) -> None:
     """A new round: every signer is asked again, with the gate's working days from today."""
     calendar = WorkingCalendar(plan.calendar)
+    resolve_cause(session, f"resubmit:{project.code}:{gate.gate}:r{gate.round}@", as_of)
     gate.round += 1
     gate.state, gate.submitted_on = "in_review", as_of
     gate.due_on = add_working_days(calendar, as_of, rule.within_working_days)
@@ -188,6 +190,7 @@ def sign(
     signature.reasons, signature.conditions = reasons, conditions
     signature.signed_on, signature.signed_by, signature.signed_at = as_of, audit.acting(signer), datetime.now(UTC)
     session.add(signature)
+    resolve_cause(session, f"countersign:{project.code}:{gate.gate}:r{gate.round}:{signer}@", as_of)
     _log(
         session,
         project,

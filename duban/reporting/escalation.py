@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from duban.calendar import WorkingCalendar
 from duban.closeout import TERMINAL
 from duban.db import insert_once
+from duban.glossary import cn_period
 from duban.plan import Ladder, Plan
 from duban.status import item_states, kept_state_answers, must_finish_lookup
 from models import (
@@ -30,7 +31,6 @@ from models import (
     Submission,
 )
 from notifications.outbox import notify
-from notifications.render import cn_period
 
 OUTSTANDING = ("requested", "draft", "returned")
 WORK_CAUSES = (
@@ -236,7 +236,21 @@ def resolve_item(session: Session, code: str, as_of: date) -> list[Escalation]:
     query = select(Escalation).where(
         Escalation.item_code == code, col(Escalation.resolved_on).is_(None), col(Escalation.cause).in_(WORK_CAUSES)
     )
-    resolved = list(session.exec(query))
+    return _resolve(session, list(session.exec(query)), as_of)
+
+
+def resolve_cause(session: Session, key: str, as_of: date) -> list[Escalation]:
+    """What was late is done (a campaign answered, an opinion signed, a gate submitted again, a document
+    issued, a notice signed): the escalations of the cause whose key starts with `key` are resolved at
+    once, as the next morning's sweep would, so that no page or count shows them in between."""
+    query = select(Escalation).where(
+        col(Escalation.resolved_on).is_(None), col(Escalation.cause_key).startswith(key, autoescape=True)
+    )
+    return _resolve(session, list(session.exec(query)), as_of)
+
+
+def _resolve(session: Session, resolved: list[Escalation], as_of: date) -> list[Escalation]:
+    """These escalations, and those for not signing for them."""
     for key in [f"ack:escalation:{e.id}:" for e in resolved]:
         unsigned = select(Escalation).where(
             Escalation.cause == "unacknowledged",

@@ -18,6 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session, col, select
 
 from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
+from duban.glossary import cn_period
 from duban.ledger.cells import CellError, long_text, yes_no
 from duban.paths import output_file
 from duban.plan import Plan
@@ -36,7 +37,6 @@ from duban.reporting.reports import (
 )
 from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter, put
 from models import LedgerItem, Review, Submission, SubmissionVersion
-from notifications.render import cn_period
 
 
 class FormRefused(RefusedFile):

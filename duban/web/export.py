@@ -4,6 +4,7 @@ one cell writer (text stays text, never a formula), cut at a row limit with a li
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from datetime import date
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from duban.spreadsheet import Cell, put, table_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_TITLE_LIMIT = 31  # what Excel allows a worksheet's name
+NOT_IN_SHEET_TITLE = re.compile(r"[\[\]:*?/\\]")  # characters a worksheet's name may not hold
 
 
 def cut_note(total: int, limit: int) -> str:
@@ -25,7 +27,8 @@ def xlsx(title: str, header: list[str], rows: Iterable[list[Cell]], *, total: in
 
     The file is named `<title>-<day>.xlsx`; when the list was cut, the row after the last one says so."""
     listed = list(rows)[:limit]
-    workbook = table_workbook(title[:SHEET_TITLE_LIMIT], header, listed)
+    sheet = NOT_IN_SHEET_TITLE.sub("", title)[:SHEET_TITLE_LIMIT] or "导出"  # a campaign's title may hold any
+    workbook = table_workbook(sheet, header, listed)
     if total > len(listed):
         put(workbook.active, len(listed) + 3, 1, cut_note(total, len(listed)))
     buffer = io.BytesIO()
@@ -35,7 +38,7 @@ def xlsx(title: str, header: list[str], rows: Iterable[list[Cell]], *, total: in
         buffer.getvalue(),
         media_type=XLSX,
         headers={
-            "content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "content-disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
             "cache-control": "private, no-store",
         },
     )

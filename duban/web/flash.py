@@ -18,7 +18,7 @@ import json
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from sqlmodel import update
+from sqlmodel import Session, update
 from starlette.responses import Response
 
 from duban.db import session_scope
@@ -73,6 +73,15 @@ def back(
                 FLASH_COOKIE, sealed, httponly=True, samesite="strict", secure=_https(request), path="/"
             )
     return response
+
+
+def leave(session: Session, token: str, *, notice: str) -> None:
+    """A message for the first page of a session this request has just started (a password changed)."""
+    session.flush()
+    payload = {"error": None, "notice": notice[:MESSAGE_MAX], "field": None, "kept": {}, "secret": None}
+    session.exec(
+        update(WebSession).where(WebSession.token_hash == sessions.digest(token)).values(flash=_seal(token, payload))
+    )
 
 
 def take(request: Request, response_cookies: list[str]) -> Flash | None:

@@ -13,7 +13,7 @@ from duban import accounts, audit
 from duban.accounts import AccountError
 from duban.db import session_scope
 from duban.programme import current_plan
-from duban.web import sessions
+from duban.web import flash, sessions
 from duban.web.deps import LoginForm, Posted, Signed, cookie_name, https, login_url, render, safe_next
 from duban.web.flash import back
 from duban.web.routes.errors import error_page
@@ -93,9 +93,10 @@ def change_password(request: Request, who: Signed, form: Posted) -> Response:
             )
             accounts.end_sessions(session, account)  # every other browser signed in as this person
             token = sessions.start(session, plan, account)
+            flash.leave(session, token, notice="密码已修改。")
     except AccountError as exc:  # nothing typed is kept: they are passwords
         return back(request, _password_url(target), error=str(exc), field=exc.field)
-    response = RedirectResponse("/?changed=1" if target == "/" else target, status_code=303)
+    response = RedirectResponse(target, status_code=303)
     _set_cookie(request, response, cookie_name(request), token, max_age=plan.portal.session_hours * 3600)
     return response
 

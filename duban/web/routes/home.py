@@ -27,7 +27,7 @@ LISTED = 50  # rows of one list on this page; the rest are a link away
 
 
 @router.get("/")
-def todo_page(request: Request, who: Signed, changed: str = "") -> Response:
+def todo_page(request: Request, who: Signed) -> Response:
     if who.kind == "leader":
         return RedirectResponse("/dashboard", status_code=303)
     day = today(request)
@@ -63,7 +63,6 @@ def todo_page(request: Request, who: Signed, changed: str = "") -> Response:
         report_labels=REPORT_LABELS,
         level_labels=LEVEL,
         document_labels=DELIVERABLE_STATE,
-        **({"notice": "密码已修改。"} if changed else {}),
     )
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse
 from sqlmodel import select
 from starlette.datastructures import MultiDict
 from starlette.responses import Response
@@ -151,9 +151,8 @@ def _list_page(request: Request, plan, filters: Filters, *, status_code: int = 2
 
 
 @router.get("/items/{code}")
-def item_page(request: Request, code: str, who: Signed, done: str = "", history: str = "") -> Response:
-    notice = f"已办理：{done}" if done in STATUS_LABELS.values() else None
-    return _item(request, who, code, notice=notice, all_history=history == "all")
+def item_page(request: Request, code: str, who: Signed, history: str = "") -> Response:
+    return _item(request, who, code, all_history=history == "all")
 
 
 @router.post("/items/{code}/transition")
@@ -217,7 +216,7 @@ def _moved(request: Request, who: Person, code: str, form, refused_at: str) -> R
         if exc.status_code not in (400, 413):  # 404: not this unit's item, as every route answers
             raise
         return back(request, refused_at, error=str(exc.detail), field="evidence", values=kept)
-    return RedirectResponse(f"/items/{quote(code)}?done={quote(STATUS_LABELS[target])}", status_code=303)
+    return back(request, f"/items/{quote(code)}", notice=f"已办理：{STATUS_LABELS[target]}")
 
 
 @router.get("/items/{code}/evidence/{evidence_id}")
