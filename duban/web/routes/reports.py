@@ -276,6 +276,7 @@ def _own(request: Request, who: Person, period: str) -> Response:
         summary=summary,
         page=page,
         pages=pages,
+        max_file=plan.limits.max_file_bytes,
     )
 
 
