@@ -15,6 +15,8 @@ from duban.db import session_scope
 from duban.plan import CalendarRules
 from models import Category, UnitRecord
 
+LIULIN = '{name: 柳林镇, full_name: XX区柳林镇人民政府, contacts: [{name: 专班联络员, phone: "0391-8120212"}]}'
+
 
 def _edited(tmp_path: Path, old: str, new: str) -> Path:
     text = PLAN.read_text(encoding="utf-8")
@@ -39,8 +41,8 @@ def test_init_twice_changes_nothing(initialised: Cli, home: Path) -> None:
 def test_edited_plan_is_applied_and_audited(initialised: Cli, tmp_path: Path) -> None:
     path = _edited(
         tmp_path,
-        "{name: 柳林镇, full_name: XX区柳林镇人民政府}",
-        "{name: 柳林镇, full_name: XX区柳林镇人民政府}\n    - {name: 桃园镇, full_name: XX区桃园镇人民政府}",
+        LIULIN,
+        LIULIN + "\n    - {name: 桃园镇, full_name: XX区桃园镇人民政府}",
     )
     path.write_text(
         path.read_text(encoding="utf-8").replace(
@@ -49,7 +51,7 @@ def test_edited_plan_is_applied_and_audited(initialised: Cli, tmp_path: Path) ->
         ),
         encoding="utf-8",
     )
-    unused = "    - {name: 财政局, full_name: XX区财政局}\n"
+    unused = '    - {name: 财政局, full_name: XX区财政局, contacts: [{name: 专班联络员, phone: "0391-8120108"}]}\n'
     text = path.read_text(encoding="utf-8").replace(unused, "").replace("发改局, 财政局,", "发改局,")
     text = text.replace("[教体局, 卫健局, 商务局, 财政局]", "[教体局, 卫健局, 商务局]")  # a countersigner of a gate
     path.write_text(text, encoding="utf-8")
@@ -67,7 +69,7 @@ def test_edited_plan_is_applied_and_audited(initialised: Cli, tmp_path: Path) ->
 
 
 def test_removing_a_unit_still_in_the_ledger_is_refused(imported: Cli, home: Path, tmp_path: Path) -> None:
-    path = _edited(tmp_path, "    - {name: 柳林镇, full_name: XX区柳林镇人民政府}\n", "")
+    path = _edited(tmp_path, f"    - {LIULIN}\n", "")
     path.write_text(path.read_text(encoding="utf-8").replace("石桥镇, 柳林镇]", "石桥镇]"), encoding="utf-8")
     before = db_digest(home)
     result = imported("init", "--plan", path, status=2)

@@ -143,12 +143,26 @@ def _township(code: str) -> str:
     return row["镇办"]
 
 
+def _downgrade_to(revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from duban.db import MIGRATIONS, engine
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine().begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+
 def test_an_old_database_gets_its_deadlines_from_the_plans_when_migrated(imported: Cli, home: Path) -> None:
     """Migration 0007 fills each item's deadline and revision from its newest plan."""
     rows = _sql(
         "SELECT i.code, p.deadline, p.revision FROM ledger_item i JOIN rectification_plan p ON p.item_id = i.id"
     )
     expected = {code: (str(deadline), revision) for code, deadline, revision in rows}
+    _downgrade_to("0009")  # what came after 0009, undone by its own migrations; what came before, by hand below
     _sql("UPDATE ledger_item SET deadline = NULL, plan_revision = 0")
     _sql("DROP INDEX ix_audit_entry_subject_key_day")
     _sql("DROP INDEX ix_audit_entry_subject_day")
