@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from duban import acknowledge
 from duban.db import engine, session_scope
-from duban.glossary import ITEM_STATUS, cn_period
+from duban.glossary import CORRECTION_STATE, GATE_STATE, ITEM_STATUS, REPORT_STATUS, cn_period
 from duban.mechanism import gates
 from duban.mechanism.follow import ready_to_settle
 from duban.plan import Plan
@@ -241,7 +241,7 @@ def waiting_on_others(session: Session, plan: Plan, unit: str, kind: str, limit:
                 f"/reports/{submission.period}",
                 submission.last_submitted_on,
                 "、".join(undecided(session, submission)) + "审核",
-                "已报送",
+                REPORT_STATUS["submitted"],
             )
         )
     asked = (
@@ -258,7 +258,7 @@ def waiting_on_others(session: Session, plan: Plan, unit: str, kind: str, limit:
                 f"/reports/{submission.period}",
                 correction.requested_on,
                 "、".join(deciders(submission)) + "答复",
-                "待答复",
+                CORRECTION_STATE["pending"],
             )
         )
     leads = [g.code for g in plan.mechanism.gates if g.lead == unit]
@@ -283,7 +283,7 @@ def waiting_on_others(session: Session, plan: Plan, unit: str, kind: str, limit:
                     f"/projects/{project.code}",
                     gate.submitted_on,
                     ("、".join(pending) + "会签") if pending else "办公室确认配建缺口",
-                    "会签中",
+                    GATE_STATE["in_review"],
                 )
             )
     return found

@@ -17,6 +17,15 @@ GUIDES = ("township", "department", "office", "leader")  # one guide per unit ki
 @router.get("/help")
 def help_page(request: Request, who: Signed) -> Response:
     with session_scope() as session:
-        found = desks(session, current_plan(session), who.unit, who.kind)
+        plan = current_plan(session)
+        found = desks(session, plan, who.unit, who.kind)
     own = who.kind if who.kind in GUIDES else "township"
-    return render(request, "help.html", own=own, others=[g for g in GUIDES if g != own], desks=found)
+    return render(
+        request,
+        "help.html",
+        own=own,
+        others=[g for g in GUIDES if g != own],
+        desks=found,
+        reporting=plan.reporting,  # the guide's dates and limits are the plan's
+        password_min_length=plan.portal.password_min_length,
+    )

@@ -197,7 +197,7 @@ def decide(request: Request, period: str, unit: str, who: Signed, form: Posted) 
             )
     except REFUSALS as exc:
         return back(request, here, error=str(exc), field="reason", values={"reason": reason})
-    return back(request, f"/reports/{quote(period)}?reviewed={quote(unit)}", notice="审核意见已提交。")
+    return back(request, f"/reports/{quote(period)}", notice="审核意见已提交。")
 
 
 @router.post("/reports/{period}/{unit}/corrections/{correction_id}")
