@@ -173,10 +173,15 @@ def _round(session: Session, plan: Plan, unit: str, key: str, as_of: date) -> No
     )
 
 
+def row_id(text: str) -> int | None:
+    """A number as an address holds it: ASCII digits only (not ² or ①), small enough for a database id."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 def _campaign(session: Session, plan: Plan, unit: str, key: str, as_of: date) -> Notice | None:
-    if not key.isdigit():
+    if (number := row_id(key)) is None:
         return None
-    campaign = session.get(Campaign, int(key))
+    campaign = session.get(Campaign, number)
     rows = list(
         session.exec(select(CampaignItem).where(CampaignItem.campaign_id == int(key), CampaignItem.unit == unit))
     )
@@ -215,7 +220,7 @@ ASKS = {
 
 
 def _escalation(session: Session, plan: Plan, unit: str, key: str, as_of: date) -> Notice | None:
-    e = session.get(Escalation, int(key)) if key.isdigit() else None
+    e = session.get(Escalation, number) if (number := row_id(key)) is not None else None
     if e is None or e.unit != unit or e.cause == "unacknowledged" or e.raised_on > as_of:
         return None
     about: tuple[tuple[str, str], ...]
@@ -257,9 +262,9 @@ def _escalation(session: Session, plan: Plan, unit: str, key: str, as_of: date) 
 
 def _gate(session: Session, plan: Plan, unit: str, key: str, as_of: date) -> Notice | None:
     parts = key.split(":")
-    if len(parts) != 3 or not parts[2].startswith("r") or not parts[2][1:].isdigit():
+    if len(parts) != 3 or not parts[2].startswith("r") or (round_no := row_id(parts[2][1:])) is None:
         return None
-    code, gate_code, round_no = parts[0], parts[1], int(parts[2][1:])
+    code, gate_code = parts[0], parts[1]
     row = session.exec(
         select(Signature, ProjectGate, Project)
         .join(ProjectGate, Signature.gate_id == ProjectGate.id)

@@ -229,3 +229,21 @@ def test_another_units_notice_is_not_found_and_cannot_be_signed(world: World) ->
     refused = client.post("/acknowledge", data={"csrf_token": token, "kind": "escalation", "key": str(theirs)})
     assert (refused.status_code, refused.headers["location"]) == (303, "/")
     assert "该事项不是本单位待签收的事项" in client.get("/").text
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/notices/escalation/%C2%B2", 404),  # ² passes str.isdigit() and fails int()
+        ("/notices/campaign/%E2%91%A0", 404),  # ①
+        ("/notices/gate/XM2022-001:planning:r%C2%B2", 404),
+        ("/notices/escalation/99999999999999999999", 404),  # beyond what a database id holds
+        ("/campaigns/99999999999999999999999", 422),
+        ("/campaigns/99999999999999999999999/export.xlsx", 422),
+        ("/items/PT2022-0001/evidence/99999999999999999999", 422),
+    ],
+)
+def test_odd_numbers_in_an_address_are_refused_inside_the_layout(world: World, path: str, status: int) -> None:
+    page = world.clients["cg-zhang"].get(path)
+    assert page.status_code == status
+    assert '<nav class="menu">' in page.text  # a page of the portal, not a server error

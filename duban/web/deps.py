@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
+from fastapi import Path as InPath
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import FormData
@@ -114,6 +115,7 @@ def person(request: Request) -> Person:
 
 
 Signed = Annotated[Person, Depends(person)]
+RowId = Annotated[int, InPath(ge=1, le=2**63 - 1)]  # a row's id in an address: what the database can hold
 
 
 def need(who: Person, *, kinds: tuple[str, ...] = (), roles: tuple[str, ...] = ()) -> None:

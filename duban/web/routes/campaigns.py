@@ -22,7 +22,7 @@ from duban.db import session_scope
 from duban.plan import Plan
 from duban.programme import current_plan
 from duban.textgate import TITLE_LIMIT, TextRefused, clean
-from duban.web.deps import Person, Posted, Signed, need, render, today
+from duban.web.deps import Person, Posted, RowId, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden
 from models import Campaign, CampaignItem
@@ -87,12 +87,12 @@ def start_campaign(request: Request, who: Signed, form: Posted) -> Response:
 
 
 @router.get("/campaigns/{campaign_id}")
-def campaign_page(request: Request, campaign_id: int, who: Signed) -> Response:
+def campaign_page(request: Request, campaign_id: RowId, who: Signed) -> Response:
     return _page(request, who, campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}")
-def answer(request: Request, campaign_id: int, who: Signed, form: Posted) -> Response:
+def answer(request: Request, campaign_id: RowId, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department"))
     entered: dict[str, dict[str, str]] = {}
     for name in form:

@@ -17,7 +17,7 @@ from duban.glossary import CHANNEL, OUTBOX_STATUS, REPORT_KIND, REPORT_STATUS, Y
 from duban.mechanism import view
 from duban.programme import current_plan
 from duban.web import export
-from duban.web.deps import Signed, need, today
+from duban.web.deps import RowId, Signed, need, today
 from duban.web.routes.campaigns import _campaign_of
 from duban.web.routes.office import outbox_query
 from models import OutboxMessage, Submission
@@ -52,7 +52,7 @@ def reports(request: Request, who: Signed) -> Response:
 
 
 @router.get("/campaigns/{campaign_id}/export.xlsx")
-def campaign_answers(request: Request, campaign_id: int, who: Signed) -> Response:
+def campaign_answers(request: Request, campaign_id: RowId, who: Signed) -> Response:
     """A campaign's answers item by item: all of them for the Office and the leaders; a unit's own and
     those of the items it leads for a unit in the campaign (another unit's campaign answers 404)."""
     day = today(request)

@@ -26,7 +26,7 @@ from duban.programme import current_plan
 from duban.status import LIGHT_LABELS, Lights
 from duban.textgate import TextRefused
 from duban.web import export
-from duban.web.deps import Person, Posted, Signed, need, render, today
+from duban.web.deps import Person, Posted, RowId, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden, may_see, visible_items
 from duban.web.security import EVIDENCE_CSP, PDF_CSP
@@ -220,7 +220,7 @@ def _moved(request: Request, who: Person, code: str, form, refused_at: str) -> R
 
 
 @router.get("/items/{code}/evidence/{evidence_id}")
-def evidence_file(request: Request, code: str, evidence_id: int, who: Signed) -> Response:
+def evidence_file(request: Request, code: str, evidence_id: RowId, who: Signed) -> Response:
     with session_scope() as session:
         item = _visible(session, who, code)
         found = session.get(Evidence, evidence_id)

@@ -23,7 +23,7 @@ from duban.reporting.view import LEVEL_LABELS
 from duban.spreadsheet import RefusedFile, SheetError, read_sheet
 from duban.status import LIGHT_LABELS, Lights
 from duban.web import charts, flash
-from duban.web.deps import Posted, Signed, need, render, today
+from duban.web.deps import Posted, RowId, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden
 from duban.web.uploads import received, uploads_in
@@ -159,7 +159,7 @@ def bulletins(request: Request, who: Signed) -> Response:
 
 
 @router.get("/bulletins/{bulletin_id}/{name}")
-def bulletin_file(request: Request, bulletin_id: int, name: str, who: Signed) -> Response:
+def bulletin_file(request: Request, bulletin_id: RowId, name: str, who: Signed) -> Response:
     """Any signed-in person: the bulletin goes to every unit of the chain anyway."""
     kind, annex = (name.removesuffix("-附件.xlsx"), True) if name.endswith("-附件.xlsx") else (name, False)
     if (annex and kind != "annex") or (not annex and kind not in FILES):
@@ -210,7 +210,7 @@ def outbox_query(status: str):  # noqa: ANN201 - a select of messages, newest fi
 
 
 @router.post("/outbox/{message_id}/retry")
-def retry(request: Request, message_id: int, who: Signed, _form: Posted) -> Response:
+def retry(request: Request, message_id: RowId, who: Signed, _form: Posted) -> Response:
     need(who, kinds=("office",))
     try:
         with session_scope() as session:

@@ -35,7 +35,7 @@ from duban.reporting.reports import ReportError, get_submission, items_led_by, l
 from duban.reporting.view import period_view
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused
-from duban.web.deps import Person, Posted, Signed, need, render, retried, today
+from duban.web.deps import Person, Posted, RowId, Signed, need, render, retried, today
 from duban.web.flash import back
 from duban.web.scope import hidden
 from duban.web.uploads import received, removed, scratch, uploads_in
@@ -202,7 +202,7 @@ def decide(request: Request, period: str, unit: str, who: Signed, form: Posted) 
 
 @router.post("/reports/{period}/{unit}/corrections/{correction_id}")
 def answer_correction(
-    request: Request, period: str, unit: str, correction_id: int, who: Signed, form: Posted
+    request: Request, period: str, unit: str, correction_id: RowId, who: Signed, form: Posted
 ) -> Response:
     """A reviewing department allows or refuses a request to correct a report it accepted."""
     need(who, kinds=("department",), roles=("reviewer",))
