@@ -166,9 +166,11 @@ def test_a_request_not_acknowledged_is_reminded_then_escalated_and_resolved_once
                 session, unit="东城街道", kind="round", key="2022-06", as_of=date(2022, 5, 6), person="x"
             )
         session.commit()
-    escalate_overdue(date(2022, 5, 7))  # a working Saturday
     (resolved,) = rows(Escalation, Escalation.cause == "unacknowledged")
-    assert resolved.resolved_on == date(2022, 5, 7)
+    assert resolved.resolved_on == date(2022, 5, 6)  # resolved as it is signed, not at the next sweep
+    escalate_overdue(date(2022, 5, 7))  # a working Saturday: the sweep finds nothing more to resolve or raise
+    (resolved,) = rows(Escalation, Escalation.cause == "unacknowledged")
+    assert resolved.resolved_on == date(2022, 5, 6)
     (ack,) = rows(Acknowledgement)
     assert (ack.unit, ack.request_kind, ack.request_key, ack.person) == (
         "城关街道",
