@@ -31,10 +31,7 @@ from models import (
     Deliverable,
     Escalation,
     OutboxMessage,
-    Project,
-    ProjectGate,
     ReportingPeriod,
-    Signature,
     Submission,
 )
 from notifications.outbox import notify
@@ -333,20 +330,9 @@ def _escalations(session: Session, as_of: date, unit: str | None) -> list[Reques
 
 def _gates(session: Session, as_of: date, unit: str | None) -> list[Request]:
     """Gates in review awaiting the unit's opinion in their current round (asked by the gate_review message)."""
-    query = (
-        select(Signature, ProjectGate, Project)
-        .join(ProjectGate, Signature.gate_id == ProjectGate.id)
-        .join(Project, ProjectGate.project_id == Project.id)
-        .where(
-            col(Signature.decision).is_(None),
-            ProjectGate.state == "in_review",
-            Signature.round == ProjectGate.round,
-            ProjectGate.submitted_on <= as_of,
-        )
-    )
-    if unit:
-        query = query.where(Signature.signer == unit)
-    rows = list(session.exec(query.order_by(col(Project.code), col(Signature.id))))
+    from duban.mechanism.follow import pending_signatures
+
+    rows = sorted(pending_signatures(session, as_of, unit), key=lambda row: (row[2].code, row[0].id))
     if not rows:
         return []
     from duban.mechanism.gates import rule_of

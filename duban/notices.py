@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from duban import acknowledge
+from duban import acknowledge, supervision
 from duban.calendar import WorkingCalendar
 from duban.glossary import ESCALATION_CAUSE, LEVEL, NOTICE_KIND, cn_date, cn_period
 from duban.plan import Plan
@@ -223,17 +223,17 @@ def _escalation(session: Session, plan: Plan, unit: str, key: str, as_of: date) 
     e = session.get(Escalation, number) if (number := row_id(key)) is not None else None
     if e is None or e.unit != unit or e.cause == "unacknowledged" or e.raised_on > as_of:
         return None
-    about: tuple[tuple[str, str], ...]
     if e.item_code:
-        about = ((f"问题{e.item_code}", f"/items/{e.item_code}"),)
+        subject = f"问题{e.item_code}"
     elif e.period:
-        about = ((f"{cn_period(e.period)}整治进度报送", f"/reports/{e.period}"),)
+        subject = f"{cn_period(e.period)}整治进度报送"
     elif e.cause == "campaign_response":
-        about = (("专项督导", f"/campaigns/{e.cause_key.split(':')[1]}"),)
+        subject = "专项督导"
     elif e.cause in ("late_countersign", "late_resubmission"):
-        about = ((f"项目{e.cause_key.split(':')[1]}", f"/projects/{e.cause_key.split(':')[1]}"),)
+        subject = f"项目{e.cause_key.split(':')[1]}"
     else:
-        about = (("长效机制文件", "/deliverables"),)
+        subject = "长效机制文件"
+    about = ((subject, supervision.page_of(e)),)  # the page where the matter is answered, as 被督办事项 links it
     facts = [
         ("督办级别", f"{LEVEL[e.level]}（第{e.level}级）"),
         ("督办事由", ESCALATION_CAUSE.get(e.cause, "（未知）")),

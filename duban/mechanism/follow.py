@@ -66,8 +66,11 @@ def ready_to_settle(session: Session) -> list[Project]:
     return list(session.exec(query))
 
 
-def pending_signatures(session: Session, as_of: date) -> list[tuple[Signature, ProjectGate, Project]]:
-    """Opinions still awaited in open rounds: bounded by today's open work, not by history."""
+def pending_signatures(
+    session: Session, as_of: date, signer: str | None = None
+) -> list[tuple[Signature, ProjectGate, Project]]:
+    """Opinions still awaited in open rounds (of one signer, or all): bounded by today's open work, not by
+    history. The daily sweep reminds and escalates them; 待签收 lists them."""
     query = (
         select(Signature, ProjectGate, Project)
         .join(ProjectGate, Signature.gate_id == ProjectGate.id)
@@ -80,6 +83,8 @@ def pending_signatures(session: Session, as_of: date) -> list[tuple[Signature, P
         )
         .order_by(col(Project.id), col(Signature.id))
     )
+    if signer:
+        query = query.where(Signature.signer == signer)
     return list(session.exec(query))
 
 
