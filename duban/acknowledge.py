@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import String, cast
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
 from duban import audit, supervision, textgate
@@ -252,7 +253,11 @@ def _rounds(session: Session, as_of: date, unit: str | None) -> list[Request]:
         return []
     opened = {p.period: p.opened_on for p in periods}
     # a report already sent has been received: only those still to send are asked for a 签收
-    query = select(Submission).where(col(Submission.period).in_(opened), col(Submission.status).in_(OUTSTANDING))
+    query = (
+        select(Submission)
+        .options(defer(Submission.items))
+        .where(col(Submission.period).in_(opened), col(Submission.status).in_(OUTSTANDING))
+    )
     if unit:
         query = query.where(Submission.unit == unit)
     return [

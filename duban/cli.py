@@ -849,8 +849,14 @@ def _print_item(view: dict) -> None:
     help="Served behind TLS: Secure __Host- cookies and HSTS. Default: when DUBAN_PORTAL_URL is https.",
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Threads for pages in each worker; default 2 (duban/web/threads.py). Password checks have their own.",
+)
 @user_errors
-def portal(host: str, port: int, as_of: date | None, https: bool | None, workers: int) -> None:
+def portal(host: str, port: int, as_of: date | None, https: bool | None, workers: int, threads: int | None) -> None:
     """The web portal: every person of the chain signs in and answers duban (FastAPI, server-rendered)."""
     import uvicorn
     from sqlalchemy import text
@@ -867,6 +873,7 @@ def portal(host: str, port: int, as_of: date | None, https: bool | None, workers
         https = os.environ.get("DUBAN_PORTAL_URL", "").startswith("https://")
     os.environ["DUBAN_PORTAL_AS_OF"] = as_of.isoformat() if as_of else ""
     os.environ["DUBAN_PORTAL_HTTPS"] = "1" if https else ""
+    os.environ["DUBAN_PORTAL_THREADS"] = str(threads or "")
     out.print(f"督办平台：http://{host}:{port}/（业务日期：{as_of.isoformat() if as_of else '当天'}）")
     uvicorn.run(
         "duban.web.serve:app",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,13 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 def home() -> Path:
     """`DUBAN_HOME` holds the default database and everything duban writes."""
-    return Path(os.environ.get("DUBAN_HOME", ".duban")).resolve()
+    return _resolved(os.environ.get("DUBAN_HOME", ".duban"), os.getcwd())
+
+
+@cache
+def _resolved(folder: str, cwd: str) -> Path:
+    """Resolved once per setting and working folder: every page asks for the database's address."""
+    return (Path(cwd) / folder).resolve()
 
 
 def database_url() -> str:

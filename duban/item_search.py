@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, union
 from sqlmodel import Session, col, select
 
 from duban import textgate
@@ -88,7 +88,7 @@ class Filters:
             if getattr(self, name):
                 conditions.append(column == getattr(self, name))
         if self.light:
-            conditions.append(lights.column() == self.light)
+            conditions.append(lights.where(self.light))
         if self.key:
             conditions.append(table.key_difficult.is_(True))
         return conditions
@@ -107,15 +107,28 @@ _SEARCHED = ("code", "community", "description")
 _CHOICES = ("township", "department", "category", "light", "status", "key")
 
 
-def count(session: Session, conditions: list) -> int:
-    return session.exec(select(func.count()).select_from(LedgerItem).where(*conditions)).one()
+def count(session: Session, within: list, conditions: list) -> int:
+    """The items that meet every condition and any of `within` (a unit's scope; empty: every item)."""
+    scope = [or_(*within)] if within else []
+    return session.exec(select(func.count()).select_from(LedgerItem).where(*scope, *conditions)).one()
 
 
-def rows(session: Session, lights: Lights, conditions: list, *, offset: int, limit: int) -> list:
-    """One page of items by code, each with its light, as named tuples."""
+def rows(session: Session, lights: Lights, within: list, conditions: list, *, offset: int, limit: int) -> list:
+    """One page of items by code, each with its light, as named tuples.
+
+    A scope of several conditions (a township's area or its charge) first finds the page's codes as
+    the union of each condition's codes in code order, each read from its (unit, code) index, rather
+    than sorting all of the unit's thousands of items for one page; then reads those rows."""
     table = LedgerItem.__table__.c
-    query = select(*(table[name] for name in COLUMNS), lights.column().label("light")).where(*conditions)
-    return list(session.exec(query.order_by(table.code).offset(offset).limit(limit)).all())
+    columns = [*(table[name] for name in COLUMNS), lights.column().label("light")]
+    if len(within) < 2:
+        query = select(*columns).where(*within, *conditions).order_by(table.code)
+        return list(session.exec(query.offset(offset).limit(limit)).all())
+    codes = union(*(select(table.code).where(one, *conditions) for one in within))
+    page = list(session.exec(codes.order_by(table.code).offset(offset).limit(limit)).scalars())
+    if not page:
+        return []
+    return list(session.exec(select(*columns).where(table.code.in_(page)).order_by(table.code)).all())
 
 
 def pages(total: int, per_page: int) -> int:

@@ -6,11 +6,13 @@ indexed counts, cheap enough to run on every page a signed-in person opens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from time import monotonic
 
 from sqlalchemy import func
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from duban import acknowledge
@@ -65,25 +67,30 @@ class Owed:
         return sum(self.__dict__.values())
 
 
-def owed(session: Session, plan: Plan, unit: str, kind: str, as_of: date) -> Owed:
-    """What the unit owes on `as_of`; a leader's unit owes nothing (it reads)."""
+def owed(session: Session, plan: Plan, unit: str, kind: str, as_of: date, known: dict[str, int] | None = None) -> Owed:
+    """What the unit owes on `as_of`; a leader's unit owes nothing (it reads). `known`: counts the
+    caller has from the lists it shows (待办), not counted again."""
     if kind not in ("township", "department", "office"):
         return Owed()
+    known = known or {}
 
     def count(query) -> int:  # noqa: ANN001 - a select of one count
         return session.exec(query).one()
 
+    def given(name: str, counting: Callable[[], int]) -> int:
+        return known[name] if name in known else counting()
+
     department, office = kind == "department", kind == "office"
     items = select(func.count()).select_from(LedgerItem)
     return Owed(
-        unsigned=acknowledge.count_unsigned(session, as_of, unit),
+        unsigned=given("unsigned", lambda: acknowledge.count_unsigned(session, as_of, unit)),
         reports=count(
             select(func.count())
             .select_from(Submission)
             .join(ReportingPeriod)
             .where(Submission.unit == unit, col(Submission.status).in_(TO_DO))
         ),
-        to_review=len(to_review(session, unit)) if department else 0,
+        to_review=given("to_review", lambda: len(to_review(session, unit))) if department else 0,
         to_verify=count(items.where(LedgerItem.lead_department == unit, LedgerItem.status == "close_requested"))
         if department
         else 0,
@@ -111,8 +118,8 @@ def owed(session: Session, plan: Plan, unit: str, kind: str, as_of: date) -> Owe
         )
         if office
         else 0,
-        held=len(held_by_shortfalls(session, plan)) if office else 0,
-        corrections=len(pending_corrections(session, unit)) if department else 0,
+        held=given("held", lambda: len(held_by_shortfalls(session, plan))) if office else 0,
+        corrections=given("corrections", lambda: len(pending_corrections(session, unit))) if department else 0,
     )
 
 
@@ -127,9 +134,11 @@ def badge(unit: str, kind: str, as_of: date) -> Owed:
         return counted(session, current_plan(session), unit, kind, as_of)
 
 
-def counted(session: Session, plan: Plan, unit: str, kind: str, as_of: date) -> Owed:
+def counted(
+    session: Session, plan: Plan, unit: str, kind: str, as_of: date, known: dict[str, int] | None = None
+) -> Owed:
     """`owed`, counted afresh (待办 itself), and kept as the menu's count from now on."""
-    found = owed(session, plan, unit, kind, as_of)
+    found = owed(session, plan, unit, kind, as_of, known)
     if len(_badges) >= BADGES_KEPT:
         _badges.clear()
     _badges[_key(unit, kind, as_of)] = (monotonic(), found)
@@ -169,7 +178,9 @@ def to_review(session: Session, department: str) -> list[Submission]:
     """Townships' submitted reports this department has not yet decided on (their latest version)."""
     waiting = []
     for submission in session.exec(
-        select(Submission).where(Submission.kind == "township", Submission.status == "submitted")
+        select(Submission)
+        .options(defer(Submission.items))  # thousands of codes a count never reads
+        .where(Submission.kind == "township", Submission.status == "submitted")
     ):
         if department not in submission.reviewers:
             continue
@@ -231,8 +242,10 @@ def waiting_on_others(session: Session, plan: Plan, unit: str, kind: str, limit:
                 ITEM_STATUS[item.status],
             )
         )
-    reports = select(Submission).where(
-        Submission.unit == unit, Submission.kind == "township", Submission.status == "submitted"
+    reports = (
+        select(Submission)
+        .options(defer(Submission.items))
+        .where(Submission.unit == unit, Submission.kind == "township", Submission.status == "submitted")
     )
     for submission in session.exec(reports.order_by(col(Submission.period)).limit(limit)):
         found.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -12,17 +12,26 @@ class LedgerItem(SQLModel, table=True):
     """One problem found in the survey; `code` (问题编号) is its natural key."""
 
     __tablename__ = "ledger_item"
+    # A unit's list reads its items in code order a page at a time, and its lights as deadline ranges.
+    __table_args__ = (
+        Index("ix_ledger_item_township_code", "township", "code"),
+        Index("ix_ledger_item_township_deadline", "township", "deadline"),
+        Index("ix_ledger_item_lead_department_code", "lead_department", "code"),
+        Index("ix_ledger_item_lead_department_deadline", "lead_department", "deadline"),
+        Index("ix_ledger_item_responsible_unit_code", "responsible_unit", "code"),
+        Index("ix_ledger_item_responsible_unit_deadline", "responsible_unit", "deadline"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=40)
-    township: str = Field(foreign_key="unit.name", max_length=64, index=True)
+    township: str = Field(foreign_key="unit.name", max_length=64)
     community: str = Field(max_length=100)
     category: str = Field(foreign_key="category.code", max_length=32, index=True)
     facility_type: str | None = Field(default=None, max_length=32)
     stage: str = Field(max_length=32)
     description: str = Field(sa_column=Column(Text, nullable=False))
-    lead_department: str = Field(foreign_key="unit.name", max_length=64, index=True)
-    responsible_unit: str = Field(foreign_key="unit.name", max_length=64, index=True)
+    lead_department: str = Field(foreign_key="unit.name", max_length=64)
+    responsible_unit: str = Field(foreign_key="unit.name", max_length=64)
     key_difficult: bool = False
     # Today's state, changed in the same transaction as the audit entry that changes it; a past
     # date is answered from the audit log instead (duban/status.py), and `duban check` compares the two.

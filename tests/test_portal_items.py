@@ -35,9 +35,14 @@ from conftest import EVIDENCE, PLAN, SAMPLE, Cli
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, BrowserContext
 from portal import PASSWORD, quick_home, running_portal, sign_in, token
+from sqlmodel import col
 from test_portal_browser import shot
 
-from duban import accounts
+from duban import accounts, item_search
+from duban.db import engine_for, session_scope
+from duban.item_search import Filters
+from duban.status import Lights
+from models import LedgerItem
 
 DAY = date(2022, 7, 15)
 PER_PAGE = 10
@@ -534,3 +539,35 @@ def test_an_export_named_after_a_title_with_characters_a_sheet_cannot_hold() -> 
     assert sheet.title == "督导复查第1轮重点"
     assert [c.value for c in sheet["A"]] == ["问题编号", "PT2022-0001"]
     assert "%E7%9D%A3%E5%AF%BC%2F" in response.headers["content-disposition"]  # the title as it is, quoted
+
+
+def test_a_scope_of_several_conditions_pages_through_their_union_with_each_light(world: World) -> None:
+    """A unit's scope (its area, or its charge) is read as a union, page by page: here two that overlap,
+    城关街道's items and 民政局's, seven to a page, with each light as a range of deadlines."""
+    yellow_until = DAY + timedelta(days=20)
+    lights = Lights(DAY, yellow_until)
+    scope = "(township = '城关街道' OR lead_department = '民政局') AND status NOT IN ('closed', 'cancelled')"
+    wanted = {
+        "": ("township = '城关街道' OR lead_department = '民政局'",),
+        "red": (f"{scope} AND deadline < ?", DAY.isoformat()),
+        "yellow": (f"{scope} AND deadline >= ? AND deadline <= ?", DAY.isoformat(), yellow_until.isoformat()),
+        "green": (f"{scope} AND deadline > ?", yellow_until.isoformat()),
+        "none": (f"{scope} AND deadline IS NULL",),
+    }
+    within = [col(LedgerItem.township) == "城关街道", col(LedgerItem.lead_department) == "民政局"]
+    with session_scope(engine_for(f"sqlite:///{world.home / 'duban.db'}")) as session:
+        for light, (where, *args) in wanted.items():
+            expected = codes(world, where, *args)
+            conditions = Filters(light=light).conditions(lights)
+            assert item_search.count(session, within, conditions) == len(expected)
+            pages = [
+                item_search.rows(session, lights, within, conditions, offset=start, limit=7)
+                for start in range(0, len(expected) + 7, 7)
+            ]
+            assert [r.code for page in pages for r in page] == expected, light
+            assert all(len(page) == 7 for page in pages[: len(expected) // 7]) and not pages[-1]
+            if light:
+                assert {r.light for page in pages for r in page} <= {light}
+    assert len(codes(world, *wanted[""])) > 14 and all(
+        codes(world, *wanted[light]) for light in ("red", "yellow", "green")
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
@@ -223,6 +224,7 @@ def _previous_lines(
     if source is None:
         earlier = session.exec(
             select(Submission)
+            .options(defer(Submission.items))
             .where(
                 Submission.unit == submission.unit,
                 Submission.period < submission.period,
@@ -240,7 +242,9 @@ def _township_lines(session: Session, department: Submission, codes: list[str] |
     """For a department's form: each item's line in its township's latest submitted report, and its review."""
     found = {}
     for submission in session.exec(
-        select(Submission).where(Submission.period == department.period, Submission.kind == "township")
+        select(Submission)
+        .options(defer(Submission.items))
+        .where(Submission.period == department.period, Submission.kind == "township")
     ):
         version = latest_version(session, submission, submitted_only=True)
         if version is None:

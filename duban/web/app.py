@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from duban.web.routes import (
 from duban.web.routes import help as help_routes
 from duban.web.routes.errors import TOO_LARGE, error_page
 from duban.web.security import AddressThrottle, Guard
+from duban.web.threads import PAGE_THREADS, limit_pages
 
 MESSAGES = {
     400: "请求有误",
@@ -45,9 +48,16 @@ MESSAGES = {
 }
 
 
-def create_app(*, as_of: date | None = None, https: bool = False) -> Guard:
-    """`as_of` pins the portal's day (a replayed programme); `https` when served behind TLS."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+def create_app(*, as_of: date | None = None, https: bool = False, threads: int | None = None) -> Guard:
+    """`as_of` pins the portal's day (a replayed programme); `https` when served behind TLS; `threads`:
+    the pages' threads (threads.py), when served."""
+
+    @asynccontextmanager
+    async def started(_app: FastAPI) -> AsyncIterator[None]:
+        limit_pages(threads or PAGE_THREADS)
+        yield
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=started)
     with session_scope() as session:
         plan = current_plan(session)
         rules = plan.portal

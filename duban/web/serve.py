@@ -9,7 +9,9 @@ from duban.web.app import create_app
 
 
 def app():  # noqa: ANN201 - an ASGI application
-    pinned = os.environ.get("DUBAN_PORTAL_AS_OF")
+    pinned, threads = os.environ.get("DUBAN_PORTAL_AS_OF"), os.environ.get("DUBAN_PORTAL_THREADS")
     return create_app(
-        as_of=date.fromisoformat(pinned) if pinned else None, https=bool(os.environ.get("DUBAN_PORTAL_HTTPS"))
+        as_of=date.fromisoformat(pinned) if pinned else None,
+        https=bool(os.environ.get("DUBAN_PORTAL_HTTPS")),
+        threads=int(threads) if threads else None,
     )

@@ -15,6 +15,7 @@ from duban.programme import current_plan
 from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden
+from duban.web.threads import hashing
 from models import Account
 
 router = APIRouter()
@@ -34,6 +35,7 @@ def accounts_page(request: Request, who: Signed) -> Response:
 
 
 @router.post("/accounts")
+@hashing
 def add_account(request: Request, who: Signed, form: Posted) -> Response:
     need(who, kinds=("office",), roles=("admin",))
     typed = {key: str(form.get(key) or "") for key in FIELDS}
@@ -55,6 +57,7 @@ def add_account(request: Request, who: Signed, form: Posted) -> Response:
 
 
 @router.post("/accounts/{login}/{action}")
+@hashing
 def change_account(request: Request, login: str, action: str, who: Signed, _form: Posted) -> Response:
     need(who, kinds=("office",), roles=("admin",))
     if action not in (*DONE, "reset"):

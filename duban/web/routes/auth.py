@@ -17,6 +17,7 @@ from duban.web import flash, sessions
 from duban.web.deps import LoginForm, Posted, Signed, cookie_name, https, login_url, render, safe_next
 from duban.web.flash import back
 from duban.web.routes.errors import error_page
+from duban.web.threads import hashing
 
 router = APIRouter()
 LOGIN_COOKIE = "duban_login"
@@ -32,6 +33,7 @@ def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - t
 
 
 @router.post("/login")
+@hashing
 def login(request: Request, form: LoginForm) -> Response:
     login_name = str(form.get("login") or "")[:64]
     password = str(form.get("password") or "")
@@ -77,6 +79,7 @@ def password_page(request: Request, who: Signed, next: str = "/") -> Response:  
 
 
 @router.post("/account/password")
+@hashing
 def change_password(request: Request, who: Signed, form: Posted) -> Response:
     target = safe_next(str(form.get("next") or "/"))
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from starlette.responses import Response
 
@@ -34,15 +35,19 @@ def todo_page(request: Request, who: Signed) -> Response:
     department, office = who.kind == "department", who.kind == "office"
     with session_scope() as session:
         plan = current_plan(session)
-        owed = todo.counted(session, plan, who.unit, who.kind, day)
         asks = acknowledge.unsigned(session, day, who.unit)
+        reviews = todo.to_review(session, who.unit) if department else []
+        held = todo.held_by_shortfalls(session, plan) if office else []
+        corrections = pending_corrections(session, who.unit) if department else []
+        known = {"unsigned": len(asks), "to_review": len(reviews), "held": len(held), "corrections": len(corrections)}
+        owed = todo.counted(session, plan, who.unit, who.kind, day, known)
         gate_queue = view.queue(session, plan, who.unit, day)
         every = deliverables.deliverables(session) if office else []
         page = {
             "owed": owed,
             "asks": asks[:LISTED],
             "reports": _own_reports(session, who.unit),
-            "to_review": todo.to_review(session, who.unit)[:LISTED] if department else [],
+            "to_review": reviews[:LISTED],
             "to_verify": _items_in(session, lead=who.unit, status="close_requested") if department else [],
             "to_close": _items_in(session, status="verified") if office else [],
             "levels": sorted(supervision.counts_by_level(session, day, who.unit).items(), reverse=True),
@@ -52,9 +57,9 @@ def todo_page(request: Request, who: Signed) -> Response:
             "to_submit": gate_queue["to_submit"][:LISTED],
             "documents": [d for d in deliverables.deliverables(session, owner=who.unit) if d.state != "issued"],
             "filed": [d for d in every if d.state == "issued" and not d.verified_on][:LISTED],
-            "held": todo.held_by_shortfalls(session, plan)[:LISTED] if office else [],
+            "held": held[:LISTED],
             "waiting": todo.waiting_on_others(session, plan, who.unit, who.kind, LISTED),
-            "corrections": pending_corrections(session, who.unit)[:LISTED] if department else [],
+            "corrections": corrections[:LISTED],
         }
     return render(
         request,
@@ -92,6 +97,7 @@ def _own_reports(session, unit: str) -> list[tuple[Submission, str]]:  # noqa: A
     """The unit's reports still to do (requested, draft, returned, being corrected), with the reason of a return."""
     rows = session.exec(
         select(Submission)
+        .options(defer(Submission.items))
         .join(ReportingPeriod)
         .where(Submission.unit == unit, col(Submission.status).in_(todo.TO_DO))
         .order_by(col(Submission.period).desc())

@@ -49,11 +49,11 @@ def items(request: Request, who: Signed, page: int = 1) -> Response:
         except (FilterRefused, TextRefused) as exc:
             return _list_page(request, plan, Filters(), error=str(exc), status_code=400)
         lights = Lights.on(plan, WorkingCalendar(plan.calendar), day)
-        conditions = _scoped(who, filters, lights)
+        within, conditions = visible_items(who), filters.conditions(lights)
         per_page = plan.portal.page_rows
-        total = item_search.count(session, conditions)
+        total = item_search.count(session, within, conditions)
         page = item_search.clamped(page, total, per_page)
-        rows = item_search.rows(session, lights, conditions, offset=(page - 1) * per_page, limit=per_page)
+        rows = item_search.rows(session, lights, within, conditions, offset=(page - 1) * per_page, limit=per_page)
     return _list_page(
         request, plan, filters, rows=rows, total=total, page=page, pages=item_search.pages(total, per_page)
     )
@@ -71,10 +71,10 @@ def export_items(request: Request, who: Signed) -> Response:
             return _list_page(request, plan, Filters(), error=str(exc), status_code=400)
         calendar = WorkingCalendar(plan.calendar)
         lights = Lights.on(plan, calendar, day)
-        conditions = _scoped(who, filters, lights)
+        within, conditions = visible_items(who), filters.conditions(lights)
         limit = plan.limits.max_rows
-        total = item_search.count(session, conditions)
-        rows = item_search.rows(session, lights, conditions, offset=0, limit=limit)
+        total = item_search.count(session, within, conditions)
+        rows = item_search.rows(session, lights, within, conditions, offset=0, limit=limit)
         names = {c.code: c.name for c in plan.categories}
         stages = {s.code: s.name for s in plan.stages}
     title = "逾期问题清单" if filters.light == "red" else "问题清单"
@@ -126,12 +126,6 @@ def _exported(row, names: dict, stages: dict, calendar: WorkingCalendar, day: da
         LIGHT_LABELS[row.light] if row.light else "",
         overdue,
     ]
-
-
-def _scoped(who: Person, filters: Filters, lights: Lights) -> list:
-    """The filters, within what the person's unit may see (scope.py): the page and its export alike."""
-    where = visible_items(who)
-    return ([where] if where is not None else []) + filters.conditions(lights)
 
 
 def _list_page(request: Request, plan, filters: Filters, *, status_code: int = 200, **context: object) -> Response:  # noqa: ANN001

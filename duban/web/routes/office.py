@@ -52,7 +52,7 @@ def dashboard(request: Request, who: Signed) -> Response:
         ).all()
         overdue = session.exec(
             select(LedgerItem.code, LedgerItem.township, LedgerItem.community, LedgerItem.deadline)
-            .where(lights.column() == "red")
+            .where(lights.where("red"))
             .order_by(col(LedgerItem.deadline), col(LedgerItem.code))
             .limit(LISTED)
         ).all()

@@ -10,6 +10,7 @@ from datetime import date
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
@@ -289,6 +290,7 @@ def _page_of(request: Request, pages: int) -> int:
 def _townships_of(session, who: Person, period: str) -> list[Submission]:  # noqa: ANN001 - a Session
     rows = session.exec(
         select(Submission)
+        .options(defer(Submission.items))
         .where(Submission.period == period, Submission.kind == "township")
         .order_by(col(Submission.unit))
     ).all()
