@@ -8,7 +8,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
 from deployments.dead_runs import HEARTBEAT_ENV
-from deployments.schedules import TIMEZONE, schedules
+from deployments.schedules import TIMEZONE, deployed
 from duban.plan import Plan
 
 ON_DEMAND = "flows.campaign:supervision_campaign"  # started by `duban campaign start`, never on a schedule
@@ -45,7 +45,7 @@ def build(plan: Plan, *, work_pool: str | None = None, working_dir: str | None =
             description=f"{plan.programme.title}：{schedule.slug}",
             **common,
         )
-        for schedule in schedules(plan)
+        for schedule in deployed(plan)
     ]
     on_demand = flow_of(ON_DEMAND).to_deployment(
         name="supervision-campaign", description=f"{plan.programme.title}：专项督导（由区配套办发起）", **common

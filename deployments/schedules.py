@@ -34,6 +34,12 @@ def schedules(plan: Plan) -> list[Schedule]:
     ]
 
 
+def deployed(plan: Plan) -> list[Schedule]:
+    """Every scheduled deployment: the programme's days, then the machine's backup (never part of a tick
+    or replay, which re-run the programme's work, not the machine's)."""
+    return [*schedules(plan), Schedule("backup", "flows.backup:backup", plan.schedules.backup)]
+
+
 def fires_on(schedule: Schedule, day: date) -> bool:
     """Whether the cron fires at some time of `day` (Asia/Shanghai)."""
     start = datetime.combine(day, time.min, tzinfo=TZ) - timedelta(seconds=1)

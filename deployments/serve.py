@@ -22,7 +22,7 @@ from cronsim import CronSim
 
 from deployments import local_server
 from deployments.dead_runs import HEARTBEAT_ENV
-from deployments.schedules import schedules
+from deployments.schedules import deployed
 from duban.config import TZ
 from duban.lifetime import SERVE_PID
 from duban.plan import Plan
@@ -67,7 +67,7 @@ def only_one(home: Path) -> Iterator[IO[str]]:
 def next_runs(plan: Plan, now: datetime) -> list[tuple[str, str, datetime]]:
     """Each schedule's next run after `now`, in Beijing time."""
     start = now.astimezone(TZ)
-    return [(s.slug, s.cron, next(iter(CronSim(s.cron, start)))) for s in schedules(plan)]
+    return [(s.slug, s.cron, next(iter(CronSim(s.cron, start)))) for s in deployed(plan)]
 
 
 def serve(

@@ -15,6 +15,7 @@ import click
 from rich.table import Table
 
 from duban import config
+from duban.backup_commands import backup, restore
 from duban.campaign.commands import campaign
 from duban.cli_common import (
     as_of_option,
@@ -893,6 +894,8 @@ main.add_command(campaign)
 main.add_command(project)
 main.add_command(deliverable)
 main.add_command(user)
+main.add_command(backup)
+main.add_command(restore)
 
 if __name__ == "__main__":
     main()

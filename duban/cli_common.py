@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from duban import config
 from duban.accounts import AccountError
+from duban.backup import BackupRefused
 from duban.bulletin.document import BulletinError
 from duban.calendar import UnknownYear
 from duban.campaign.scope import CampaignError
@@ -47,6 +48,7 @@ USER_ERRORS = (
     CampaignError,
     TextRefused,
     PathRefused,
+    BackupRefused,
     EvidenceRefused,
     MechanismError,
     OutboxError,

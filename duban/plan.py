@@ -196,6 +196,7 @@ class Schedules(_Strict):
     monthly_bulletin: str
     follow_campaigns: str
     follow_projects: str = "50 9 * * *"
+    backup: str = "0 2 * * *"
 
     @field_validator(
         "open_period",
@@ -205,6 +206,7 @@ class Schedules(_Strict):
         "monthly_bulletin",
         "follow_campaigns",
         "follow_projects",
+        "backup",
     )
     @classmethod
     def _cron(cls, value: str) -> str:
@@ -321,6 +323,13 @@ class Portal(_Strict):
     page_rows: int = Field(default=100, ge=10, le=1000)
 
 
+class Backup(_Strict):
+    """How many copies the scheduled backup keeps, in its folder and in the second place (duban/backup/).
+    Where they go is the machine's (DUBAN_BACKUP_DIR, DUBAN_BACKUP_COPY_TO), not the programme's."""
+
+    keep: int = Field(default=7, ge=1, le=1000)
+
+
 class DeliverableRule(_Strict):
     """A document the plan requires (专项规划, 联合审查机制, 工作专班): one per owner of its milestone."""
 
@@ -418,6 +427,7 @@ class Plan(_Strict):
     evidence: EvidenceRules = EvidenceRules()
     portal: Portal = Portal()
     mechanism: Mechanism = Mechanism()
+    backup: Backup = Backup()
 
     @model_validator(mode="after")
     def _references(self) -> Plan:
