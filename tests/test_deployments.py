@@ -16,6 +16,7 @@ SCHEDULED = {
     "follow-projects": "50 9 * * *",
     "monthly-bulletin": "0 10 * * *",
     "dispatch-outbox": "*/5 8-17 * * *",
+    "backup": "0 2 * * *",
 }
 
 
@@ -33,6 +34,7 @@ def test_deployments_from_the_plan() -> None:
     assert deployments["open-period"].entrypoint == "flows.reporting.open_period"
     assert deployments["dispatch-outbox"].entrypoint == "flows.delivery.dispatch_outbox"
     assert deployments["monthly-bulletin"].entrypoint == "flows.bulletin.monthly_bulletin"
+    assert deployments["backup"].entrypoint == "flows.backup.backup"
     campaign = deployments["supervision-campaign"]
     assert campaign.schedules == [] and campaign.concurrency_limit == 1
     assert campaign.entrypoint == "flows.campaign.supervision_campaign"

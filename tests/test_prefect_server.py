@@ -17,6 +17,7 @@ from conftest import PLAN, ROOT, SAMPLE, sample_rows
 from prefect_servers import BIN, kill_tree
 
 NAMES = [
+    "backup",
     "chase-submissions",
     "dispatch-outbox",
     "escalate-overdue",
@@ -175,6 +176,7 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
 
 
 LISTING = [  # name, work pool, concurrency limit, schedules (cron, timezone), parameters
+    ["backup", "duban", 1, [["0 2 * * *", "Asia/Shanghai"]], []],
     ["chase-submissions", "duban", 1, [["0 9 * * *", "Asia/Shanghai"]], ["as_of"]],
     ["dispatch-outbox", "duban", 1, [["*/5 8-17 * * *", "Asia/Shanghai"]], ["at", "limit"]],
     ["escalate-overdue", "duban", 1, [["30 9 * * *", "Asia/Shanghai"]], ["as_of"]],
