@@ -21,6 +21,8 @@ from pgcluster import PostgresCluster
 
 DAY = date(2022, 6, 1)
 WAIT = 60  # seconds any wait on the writer may take before the test fails
+VERSIONS = Path(__file__).resolve().parents[1] / "duban" / "migrations" / "versions"
+HEAD = max(p.name.split("_")[0] for p in VERSIONS.glob("[0-9]*_*.py"))  # the newest migration's number
 
 
 def sm3(data: bytes) -> str:
@@ -169,10 +171,7 @@ def test_a_backup_taken_while_closeouts_are_written_restores_the_same_state(
         # The manifest lists each file with its size and SM3, computed here independently.
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["database"] == "sqlite" and manifest["duban_version"] == "0.1.0"
-        assert (
-            manifest["revision"]
-            == sorted(os.listdir(Path(__file__).parents[1] / "duban/migrations/versions"))[-1].split("_")[0]
-        )
+        assert manifest["revision"] == HEAD
         listed = {f["path"]: (f["size"], f["sm3"]) for f in manifest["files"]}
         on_disk = {
             p.relative_to(folder).as_posix(): (p.stat().st_size, sm3(p.read_bytes()))
@@ -266,6 +265,7 @@ def test_a_backup_never_overwrites_one_and_never_goes_inside_the_home(
     assert sorted(os.listdir(tmp_path / "same-second")) == ["20220601-020000", "20220601-020000-2"]
     output = cli("backup", "--to", home / "backups", status=2).output
     assert f"错误：备份位置 {home / 'backups'} 在 DUBAN_HOME（{home}）之内" in output
+    assert not (home / "backups").exists()
 
 
 # -- the scheduled flow ----------------------------------------------------------------------------
@@ -336,6 +336,11 @@ def test_postgres_backup_and_restore(
     output = cli("restore", folder, status=2).output
     assert "此备份是 PostgreSQL 数据库，当前配置的是 SQLite" in output and not (tmp_path / "sqlite-home").exists()
 
+    missing = pg_cluster.url("t_never_created")
+    monkeypatch.setenv("DUBAN_DATABASE_URL", missing)
+    output = cli("restore", folder, status=2).output
+    assert f"错误：无法连接数据库 127.0.0.1:{pg_cluster.port}/t_never_created：" in output
+
     fresh = pg_cluster.create_database("t_restored_" + os.urandom(4).hex())
     monkeypatch.setenv("DUBAN_DATABASE_URL", fresh)
     monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "restored"))
@@ -366,3 +371,59 @@ def test_pg_dump_is_found_like_the_test_cluster_finds_postgres() -> None:
     from duban.backup.postgres import tool
 
     assert tool("pg_dump") == find_pg_bin() / "pg_dump"
+
+
+def test_a_restored_copy_that_fails_duban_check_is_reported_with_exit_status_1(
+    imported: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite3.connect(home / "duban.db") as conn:  # kept state changed behind duban's back
+        conn.execute("UPDATE ledger_item SET status = 'closed' WHERE code = 'PT2022-0002'")
+    imported("backup", "--to", tmp_path / "backups")
+    [folder] = (tmp_path / "backups").iterdir()
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "restored"))
+    output = imported("restore", folder, status=1).output
+    said = "现状数据与审计日志核查（duban check）：未通过（1处不一致（PT2022-0002）：请运行 duban check 查看）"
+    assert said in output
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "restored-again"))
+    report = json.loads(imported("restore", folder, "--json", status=1).output)
+    assert report["checks"] == [
+        {
+            "name": "现状数据与审计日志核查（duban check）",
+            "passed": False,
+            "detail": "1处不一致（PT2022-0002）：请运行 duban check 查看",
+        }
+    ]
+    assert (report["database"], report["files"], report["migrated"]) == ("sqlite", 1, False)
+
+
+def test_a_backup_of_an_older_schema_is_upgraded_and_one_of_an_unknown_schema_refused(
+    home: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from duban.db import MIGRATIONS, engine
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine().begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0011")
+    cli("backup", "--to", tmp_path / "backups")
+    [folder] = (tmp_path / "backups").iterdir()
+    assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["revision"] == "0011"
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "restored"))
+    report = json.loads(cli("restore", folder, "--json").output)
+    assert report["migrated"] is True and report["revision"] == "0011"
+    with sqlite3.connect(tmp_path / "restored" / "duban.db") as conn:
+        [(revision,)] = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert revision == HEAD
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["revision"] = "9999"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "newer"))
+    output = cli("restore", folder, status=2).output
+    assert "错误：备份的数据库版本（9999）比本程序新，或不是 duban 的：请先升级 duban 再恢复" in output
+    assert not (tmp_path / "newer").exists()

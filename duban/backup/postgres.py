@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from duban.backup import BackupRefused
@@ -74,22 +75,22 @@ def restore(url: str, source: Path) -> None:
     _run([*command, *args, str(source)], env, url, "pg_restore")
 
 
+RELATIONS = text(
+    "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1"
+)
+
+
 def tables(url: str) -> list[str]:
     """The tables, views and sequences the database already holds, outside PostgreSQL's own schemas."""
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            return list(
-                conn.scalars(
-                    text(
-                        "SELECT n.nspname || '.' || c.relname FROM pg_class c "
-                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                        "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
-                        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-                        "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1"
-                    )
-                )
-            )
+            return list(conn.scalars(RELATIONS))
+    except DBAPIError as exc:
+        said = str(exc.orig).strip().splitlines()[0] if exc.orig else ""
+        raise BackupRefused(f"无法连接数据库 {shown(url)}：{said}") from None
     finally:
         engine.dispose()
 

@@ -36,9 +36,9 @@ def take(to: Path, *, source: Source | None = None, now: datetime | None = None)
     source = source or current()
     if source.kind not in DATABASE:
         raise BackupRefused(f"不支持备份此类数据库（{source.kind}）：duban 备份 SQLite 和 PostgreSQL")
-    to = output_dir(to).resolve()
-    if to.is_relative_to(source.home):
+    if to.resolve().is_relative_to(source.home):
         raise BackupRefused(f"备份位置 {to} 在 DUBAN_HOME（{source.home}）之内：请放在其外（最好在另一块磁盘上）")
+    to = output_dir(to).resolve()
     created = (now or datetime.now(TZ)).astimezone(TZ)
     name, partial = _claim(to, created)
     try:
@@ -96,16 +96,20 @@ def _copy_database(source: Source, target: Path) -> str:
         raise BackupRefused(f"找不到数据库 {path}：请先运行 duban init --plan 方案文件") from None
     copy = sqlite3.connect(target)
     try:
-        live.backup(copy)  # all pages in one step: one read transaction, one snapshot
+        try:
+            live.backup(copy)  # all pages in one step: one read transaction, one snapshot
+        except sqlite3.Error as exc:
+            raise BackupRefused(f"无法读取数据库 {path}（{exc}）：请稍后重试") from None
         copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, whatever the live one uses
-        found = copy.execute("SELECT version_num FROM alembic_version").fetchone()
-        if found is None:
-            raise sqlite3.OperationalError("no revision")
-    except sqlite3.OperationalError:
-        raise BackupRefused(f"数据库 {path} 尚未初始化：请先运行 duban init --plan 方案文件") from None
+        try:
+            found = copy.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.OperationalError:
+            found = None
     finally:
         copy.close()
         live.close()
+    if found is None:
+        raise BackupRefused(f"数据库 {path} 尚未初始化：请先运行 duban init --plan 方案文件")
     return found[0]
 
 
