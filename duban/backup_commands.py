@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from duban.cli_common import out, print_json, user_errors
+from duban.glossary import CHECK_RESULT, DATABASE_KIND, label
 
 
 @click.command()
@@ -26,7 +27,7 @@ def backup(to: Path, as_json: bool) -> None:
         print_json({"folder": str(taken.folder), **made.as_dict()})
         return
     out.print(
-        f"已备份到 {taken.folder}：{_kind(made.database)}数据库（结构版本 {made.revision}），"
+        f"已备份到 {taken.folder}：{label(DATABASE_KIND, made.database)}数据库（结构版本 {made.revision}），"
         f"共{len(made.files)}个文件、{_size(made.size)}，清单 manifest.json 含各文件的 SM3 摘要"
     )
 
@@ -56,20 +57,14 @@ def restore(folder: Path, as_json: bool) -> None:
     else:
         out.print(
             f"已校验并恢复备份 {folder}（{made.created_at}，duban {made.duban_version}）："
-            f"{_kind(made.database)}数据库，共{len(made.files)}个文件，均与清单的 SM3 摘要一致"
+            f"{label(DATABASE_KIND, made.database)}数据库，共{len(made.files)}个文件，均与清单的 SM3 摘要一致"
         )
         if done.migrated:
             out.print(f"备份的数据库结构版本 {made.revision} 较旧，已升级到本程序的版本")
         for check in done.checks:
-            out.print(f"{check.name}：{'通过' if check.passed else '未通过'}（{check.detail}）")
+            out.print(f"{check.name}：{CHECK_RESULT[check.passed]}（{check.detail}）")
     if not done.passed:
         sys.exit(1)
-
-
-def _kind(database: str) -> str:
-    from duban.backup.restore import KIND_LABELS
-
-    return KIND_LABELS.get(database, database)
 
 
 def _size(size: int) -> str:

@@ -120,6 +120,9 @@ EVIDENCE_KIND = {
     "pptx": "PowerPoint",
     "txt": "文本",
 }
+# Backups (duban backup / restore).
+DATABASE_KIND = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+CHECK_RESULT = {True: "通过", False: "未通过"}
 
 
 def label(table: dict, code: object) -> str:

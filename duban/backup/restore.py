@@ -16,8 +16,8 @@ from duban.backup import BackupRefused, checks, manifest, postgres
 from duban.backup.manifest import Manifest
 from duban.backup.source import Source, current
 from duban.backup.take import DATABASE
+from duban.glossary import DATABASE_KIND, label
 
-KIND_LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 STAGING = ".restoring"
 LISTED = 5
 
@@ -39,8 +39,8 @@ def restore(folder: Path, *, target: Source | None = None) -> Restored:
     made = manifest.verified(folder)
     if made.database != target.kind:
         raise BackupRefused(
-            f"此备份是 {KIND_LABELS.get(made.database, made.database)} 数据库，当前配置的是"
-            f" {KIND_LABELS.get(target.kind, target.kind)}（DUBAN_DATABASE_URL）：请改为同类数据库后再恢复"
+            f"此备份是 {label(DATABASE_KIND, made.database)} 数据库，当前配置的是"
+            f" {label(DATABASE_KIND, target.kind)}（DUBAN_DATABASE_URL）：请改为同类数据库后再恢复"
         )
     head, known = _revisions()
     if made.revision not in known:
