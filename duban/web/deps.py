@@ -18,12 +18,12 @@ from sqlalchemy.exc import OperationalError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from duban import config, glossary, todo
+from duban import config, glossary, second_factor, todo
 from duban.accounts import ROLE_LABELS
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import shown
-from duban.web import flash, sessions
+from duban.web import duties, flash, sessions
 from duban.web.security import BodyTooLarge
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -36,6 +36,8 @@ TEMPLATES.env.filters["fromjson"] = json.loads  # what a refusal kept as JSON (a
 MAX_FIELDS = 20_000  # a page of a report is page_rows x 7 fields; a whole form beyond this goes by xlsx
 MAX_FILES = 10
 BUSY_TRIES = 3
+CODE_PATHS = ("/login/otp", "/logout")
+ENROLMENT_PATHS = ("/account/second-factor", "/account/password", "/logout")
 T = TypeVar("T")
 
 
@@ -74,6 +76,14 @@ class PasswordChangeNeeded(Exception):
     pass
 
 
+class CodeNeeded(Exception):
+    """Signed in with the password; the one-time code is still to be given (/login/otp)."""
+
+
+class EnrolmentNeeded(Exception):
+    """A role the plan names must enrol a second factor before anything else (/account/second-factor)."""
+
+
 def today(request: Request) -> date:
     """The portal's day: fixed with `duban portal --as-of` (a replayed programme), else today."""
     return request.app.state.as_of or config.today()
@@ -106,10 +116,19 @@ def person(request: Request) -> Person:
                 account.must_change_password,
             )
             request.state.flash = row.flash
+            enrol = account.role in plan.portal.second_factor_roles and not second_factor.enrolled(account)
     if found is None:  # raised after the block: find's removal of an ended session is committed, not rolled back
         raise SignInNeeded
+    if row.awaiting_code:
+        if request.url.path in CODE_PATHS:
+            return who
+        raise CodeNeeded
     if who.must_change and request.url.path not in ("/account/password", "/logout"):
         raise PasswordChangeNeeded
+    if enrol and request.url.path not in ENROLMENT_PATHS:
+        raise EnrolmentNeeded
+    if not duties.allowed(who.role, request.url.path):
+        raise HTTPException(403, "你的账号无权进行此操作")
     request.state.person = who
     return who
 
