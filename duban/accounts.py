@@ -22,7 +22,7 @@ from duban import audit, guessing, textgate
 from duban.db import session_scope
 from duban.glossary import ACCOUNT_ROLE as ROLE_LABELS
 from duban.guessing import NameFailures
-from duban.password_policy import PasswordRefused, check_chosen, check_length
+from duban.password_policy import PasswordRefused, check_chosen
 from duban.plan import Plan
 from models import Account, WebSession
 
@@ -38,11 +38,6 @@ ROLES_BY_KIND = {
 DUTIES = ("sysadmin", "secadmin", "auditor")
 LOGIN_PATTERN = r"^[a-z][a-z0-9._-]{2,31}$"
 PASSWORD_MAX = 128
-# Passwords people choose first; refused whatever the length rule says (ASVS 2.1.7, a short list).
-COMMON = frozenset(
-    {"123456789012", "1234567890123", "password1234", "qwertyuiop12", "aaaaaaaaaaaa", "abc123456789", "woaini1314520"}
-)
-
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters (64 MiB, t=3, p=4)
 # Two hashes at a time per process: a burst of sign-ins queues here, in memory 2 x 64 MiB, rather than
 # taking every core and every database connection the portal's other requests need.
@@ -81,10 +76,11 @@ def _password_refused(check: Callable[[], None]) -> None:
 
 
 def initial_password() -> tuple[str, bool]:
-    """`DUBAN_NEW_PASSWORD` when set, else a generated one (16 characters, about 95 bits); and
+    """`DUBAN_NEW_PASSWORD` when set, else a generated one (20 characters, 120 bits: a passphrase by the
+    policy's length); and
     whether it was generated (then it is shown once, to whoever opened the account)."""
     given = os.environ.get("DUBAN_NEW_PASSWORD")
-    return (given, False) if given else (secrets.token_urlsafe(12), True)
+    return (given, False) if given else (secrets.token_urlsafe(15), True)
 
 
 def get(session: Session, login: str) -> Account:
@@ -126,7 +122,7 @@ def add(
         raise AccountError("手机号须为11位数字", "mobile")
     if session.exec(select(Account.id).where(Account.login == login)).first() is not None:
         raise AccountError(f"登录名“{login}”已被使用", "login")
-    _password_refused(lambda: check_length(plan, password))
+    _password_refused(lambda: check_chosen(plan, password, login=login, name=name, unit=unit))
     account = Account(
         login=login,
         name=name,
@@ -163,7 +159,9 @@ def enable(session: Session, login: str, *, by: str) -> Account:
 def reset_password(session: Session, plan: Plan, login: str, *, password: str, by: str) -> Account:
     """Someone else sets it: the person must change it at the next sign-in; their sessions end."""
     account = get(session, login)
-    _password_refused(lambda: check_length(plan, password))
+    _password_refused(
+        lambda: check_chosen(plan, password, login=account.login, name=account.name, unit=account.unit)
+    )
     account.password_hash = hash_password(password)
     account.must_change_password = True
     account.failed_logins, account.locked_until = 0, None
@@ -181,8 +179,7 @@ def change_password(session: Session, plan: Plan, account: Account, *, current: 
     session.commit()  # counted before it is checked, whatever happens next
     if not (place.checked and _verify(account.password_hash, current)):
         if place.number > 0 and place.last:
-            guessing.lock(session, plan, account.id, moment)
-            end_sessions(session, account)
+            locked(session, plan, account, moment)
         session.commit()
         raise AccountError(guessing.refusal(plan, place).replace(guessing.WRONG, "当前密码不正确"), "current_password")
     guessing.succeeded(session, account.id)
@@ -224,7 +221,7 @@ def sign_in(plan: Plan, login: str, password: str, names: NameFailures, *, addre
     with session_scope() as session:
         if not right:
             if place.number > 0 and place.last:
-                guessing.lock(session, plan, account.id, moment)
+                locked(session, plan, account, moment, signed_out=False)
             _log_attempt(session, key, account, address, "wrong_password" if place.checked else "locked")
             return SignIn(None, guessing.refusal(plan, place))
         account = session.get(Account, account.id)
@@ -240,6 +237,17 @@ def sign_in(plan: Plan, login: str, password: str, names: NameFailures, *, addre
         session.add(account)
         _log(session, account.unit, account, "sign_in", {"address": address})
         return SignIn(account)
+
+
+def locked(session: Session, plan: Plan, account: Account, moment: datetime, *, signed_out: bool = True) -> None:
+    """The failure at the limit: the account locks (once, whoever races beside it) and the log says until
+    when. Guessed from a session (the current password, the one-time code), that session's person is
+    signed out; guessed at the sign-in, the person's own sessions go on."""
+    until = guessing.lock(session, plan, account.id, moment)
+    if signed_out:
+        end_sessions(session, account)
+    if until is not None:
+        _log(session, account.unit, account, "locked", {"locked_until": until.isoformat()})
 
 
 def _aged(session: Session, plan: Plan, account: Account, moment: datetime) -> str | None:

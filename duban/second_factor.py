@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from sqlmodel import Session
 
 from duban import audit, config, guessing
-from duban.accounts import AccountError, end_sessions, get, now
+from duban.accounts import AccountError, get, locked, now
 from duban.plan import Plan
 from models import Account
 
@@ -36,19 +36,16 @@ def enrolled(account: Account) -> bool:
     return _state(account).get("active", False)
 
 
-def start(session: Session, account: Account) -> str:
-    """A new secret, pending until a code from it is given (`confirm`); its otpauth:// address."""
-    secret = pyotp.random_base32()
-    account.totp_secret = _seal({"secret": secret, "active": False})
-    account.totp_last_step = 0
-    session.add(account)
-    return address(account, secret)
-
-
-def pending_address(account: Account) -> str | None:
-    """The otpauth:// address of the secret awaiting its first code (the enrolment page shows it)."""
+def pending(session: Session, account: Account) -> str:
+    """The otpauth:// address of the secret awaiting its first code (`confirm`), made on the first visit
+    to the enrolment page and the same on the next ones (the page and its QR code agree)."""
     state = _state(account)
-    return address(account, state["secret"]) if state and not state["active"] else None
+    if not state:
+        state = {"secret": pyotp.random_base32(), "active": False}
+        account.totp_secret = _seal(state)
+        account.totp_last_step = 0
+        session.add(account)
+    return address(account, state["secret"])
 
 
 def address(account: Account, secret: str) -> str:
@@ -119,8 +116,7 @@ def second_step(session: Session, plan: Plan, account: Account, code: str) -> st
         _log(session, account.unit, account, "second_factor_passed")
         return None
     if place.number > 0 and place.last:
-        guessing.lock(session, plan, account.id, moment)
-        end_sessions(session, account)
+        locked(session, plan, account, moment)
     _log(session, account.unit, account, "second_factor_refused")
     session.commit()
     return guessing.refusal(plan, place).replace(guessing.WRONG, "动态口令不正确")

@@ -53,6 +53,7 @@ class Person:
     role: str
     csrf: str
     must_change: bool
+    awaiting_code: bool = False  # the password given, the one-time code not yet
 
     @property
     def label(self) -> str:
@@ -114,6 +115,7 @@ def person(request: Request) -> Person:
                 account.role,
                 row.csrf_token,
                 account.must_change_password,
+                row.awaiting_code,
             )
             request.state.flash = row.flash
             enrol = account.role in plan.portal.second_factor_roles and not second_factor.enrolled(account)
@@ -127,9 +129,9 @@ def person(request: Request) -> Person:
         raise PasswordChangeNeeded
     if enrol and request.url.path not in ENROLMENT_PATHS:
         raise EnrolmentNeeded
+    request.state.person = who  # the refusal below is a page with the person's own menu
     if not duties.allowed(who.role, request.url.path):
         raise HTTPException(403, "你的账号无权进行此操作")
-    request.state.person = who
     return who
 
 

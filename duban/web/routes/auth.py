@@ -66,6 +66,8 @@ def login(request: Request, form: LoginForm) -> Response:
 
 @router.get("/login/otp")
 def code_page(request: Request, who: Signed, next: str = "/") -> Response:  # noqa: A002 - the query's name
+    if not who.awaiting_code:
+        return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "otp.html", csrf=who.csrf, next=safe_next(next))
 
 
@@ -73,6 +75,8 @@ def code_page(request: Request, who: Signed, next: str = "/") -> Response:  # no
 def give_code(request: Request, who: Signed, form: Posted) -> Response:
     """The second step: a code from the app or a recovery code, counted like a password (guessing.py)."""
     target = safe_next(str(form.get("next") or "/"))
+    if not who.awaiting_code:
+        return back(request, target, error="已登录，无需输入动态口令")
     code = str(form.get("otp") or "")[:32]
     token = request.cookies.get(cookie_name(request))
     with session_scope() as session, audit.entered_by(who.name, "portal"):
@@ -94,10 +98,8 @@ def second_factor_page(request: Request, who: Signed) -> Response:
     """Enrolment: a QR code for the authenticator app, then the first code confirms it."""
     with session_scope() as session:
         account = accounts.get(session, who.login)
-        uri = None if second_factor.enrolled(account) else second_factor.pending_address(account)
-        if uri is None and not second_factor.enrolled(account):
-            uri = second_factor.start(session, account)
         enrolled = second_factor.enrolled(account)
+        uri = None if enrolled else second_factor.pending(session, account)
     return render(request, "second_factor.html", enrolled=enrolled, uri=uri)
 
 
@@ -105,9 +107,10 @@ def second_factor_page(request: Request, who: Signed) -> Response:
 def second_factor_qr(who: Signed) -> Response:
     """The pending secret's QR code, as an image (an SVG shown by <img> runs nothing)."""
     with session_scope() as session:
-        uri = second_factor.pending_address(accounts.get(session, who.login))
-    if uri is None:
-        raise hidden()
+        account = accounts.get(session, who.login)
+        if second_factor.enrolled(account):
+            raise hidden()
+        uri = second_factor.pending(session, account)
     return Response(second_factor.qr_svg(uri), media_type="image/svg+xml", headers={"cache-control": "no-store"})
 
 
