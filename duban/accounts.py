@@ -183,6 +183,7 @@ def change_password(session: Session, plan: Plan, account: Account, *, current: 
         session.commit()
         raise AccountError(guessing.refusal(plan, place).replace(guessing.WRONG, "当前密码不正确"), "current_password")
     guessing.succeeded(session, account.id)
+    session.commit()  # the right current password is a success even when the new one is refused below
     if new != confirm:
         raise AccountError("两次输入的新密码不一致", "new_password_confirm")
     if new == current:

@@ -37,7 +37,7 @@ MAX_FIELDS = 20_000  # a page of a report is page_rows x 7 fields; a whole form 
 MAX_FILES = 10
 BUSY_TRIES = 3
 CODE_PATHS = ("/login/otp", "/logout")
-ENROLMENT_PATHS = ("/account/second-factor", "/account/password", "/logout")
+ENROLMENT_PATHS = ("/account/second-factor", "/account/second-factor/qr.svg", "/account/password", "/logout")
 T = TypeVar("T")
 
 
