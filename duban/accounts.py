@@ -159,9 +159,7 @@ def enable(session: Session, login: str, *, by: str) -> Account:
 def reset_password(session: Session, plan: Plan, login: str, *, password: str, by: str) -> Account:
     """Someone else sets it: the person must change it at the next sign-in; their sessions end."""
     account = get(session, login)
-    _password_refused(
-        lambda: check_chosen(plan, password, login=account.login, name=account.name, unit=account.unit)
-    )
+    _password_refused(lambda: check_chosen(plan, password, login=account.login, name=account.name, unit=account.unit))
     account.password_hash = hash_password(password)
     account.must_change_password = True
     account.failed_logins, account.locked_until = 0, None

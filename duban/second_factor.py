@@ -14,6 +14,7 @@ import secrets
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 import segno
@@ -50,6 +51,12 @@ def pending(session: Session, account: Account) -> str:
 
 def address(account: Account, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=account.login, issuer_name=ISSUER)
+
+
+def key_of(uri: str) -> str:
+    """The secret of an otpauth:// address in groups of four, for typing into an app by hand."""
+    secret = parse_qs(urlsplit(uri).query)["secret"][0]
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def qr_svg(uri: str) -> str:

@@ -44,6 +44,7 @@ ACCOUNTS = {
     "mz-reviewer": (DEPARTMENT, "reviewer", "李四"),
     "pt-staff": (OFFICE, "staff", "王五"),
     "pt-admin": (OFFICE, "sysadmin", "钱管理"),
+    "pt-sec": (OFFICE, "secadmin", "孙安全"),
     "qz-leader": (LEADER, "leader", "刘区长"),
 }
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -100,7 +100,8 @@ def second_factor_page(request: Request, who: Signed) -> Response:
         account = accounts.get(session, who.login)
         enrolled = second_factor.enrolled(account)
         uri = None if enrolled else second_factor.pending(session, account)
-    return render(request, "second_factor.html", enrolled=enrolled, uri=uri)
+    key = second_factor.key_of(uri) if uri else ""
+    return render(request, "second_factor.html", enrolled=enrolled, key=key)
 
 
 @router.get("/account/second-factor/qr.svg")
