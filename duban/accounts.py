@@ -9,18 +9,20 @@ import os
 import re
 import secrets
 import threading
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from duban import audit, textgate
+from duban import audit, guessing, textgate
+from duban.db import session_scope
 from duban.glossary import ACCOUNT_ROLE as ROLE_LABELS
+from duban.guessing import NameFailures
+from duban.password_policy import PasswordRefused, check_chosen
 from duban.plan import Plan
 from models import Account, WebSession
 
@@ -28,24 +30,18 @@ from models import Account, WebSession
 ROLES_BY_KIND = {
     "township": ("clerk", "head"),
     "department": ("clerk", "reviewer"),
-    "office": ("staff", "admin"),
+    "office": ("staff", "sysadmin", "secadmin", "auditor"),
     "leader": ("leader",),
 }
+# The Office's separated duties (三权分立): each does only its own work (duban/web/duties.py), and their
+# accounts are opened and changed at the server with `duban user`, not by one another in the portal.
+DUTIES = ("sysadmin", "secadmin", "auditor")
 LOGIN_PATTERN = r"^[a-z][a-z0-9._-]{2,31}$"
 PASSWORD_MAX = 128
-# Passwords people choose first; refused whatever the length rule says (ASVS 2.1.7, a short list).
-COMMON = frozenset(
-    {"123456789012", "1234567890123", "password1234", "qwertyuiop12", "aaaaaaaaaaaa", "abc123456789", "woaini1314520"}
-)
-
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters (64 MiB, t=3, p=4)
 # Two hashes at a time per process: a burst of sign-ins queues here, in memory 2 x 64 MiB, rather than
 # taking every core and every database connection the portal's other requests need.
 _hashing = threading.BoundedSemaphore(2)
-
-
-WRONG = "登录名或密码不正确"  # for a wrong login and a wrong password alike
-WARN_FROM = 3  # from the third wrong sign-in in a row, the sign-in page says how many tries are left
 
 
 class AccountError(ValueError):
@@ -72,22 +68,19 @@ def hash_password(password: str) -> str:
         return _hasher.hash(password)
 
 
-def check_password(plan: Plan, password: str, *, login: str) -> None:
-    """ASVS 2.1: length at least the plan's minimum, at most 128, every character allowed, not common."""
-    rules = plan.portal
-    if len(password) < rules.password_min_length:
-        raise AccountError(f"密码至少{rules.password_min_length}个字符", "new_password")
-    if len(password) > PASSWORD_MAX:
-        raise AccountError(f"密码不能超过{PASSWORD_MAX}个字符", "new_password")
-    if password.lower() in COMMON or login.lower() in password.lower() or len(set(password)) < 4:
-        raise AccountError("密码过于简单（常见密码、包含登录名或重复字符），请另设", "new_password")
+def _password_refused(check: Callable[[], None]) -> None:
+    try:
+        check()
+    except PasswordRefused as exc:
+        raise AccountError(str(exc), "new_password") from None
 
 
 def initial_password() -> tuple[str, bool]:
-    """`DUBAN_NEW_PASSWORD` when set, else a generated one (16 characters, about 95 bits); and
+    """`DUBAN_NEW_PASSWORD` when set, else a generated one (20 characters, 120 bits: a passphrase by the
+    policy's length); and
     whether it was generated (then it is shown once, to whoever opened the account)."""
     given = os.environ.get("DUBAN_NEW_PASSWORD")
-    return (given, False) if given else (secrets.token_urlsafe(12), True)
+    return (given, False) if given else (secrets.token_urlsafe(15), True)
 
 
 def get(session: Session, login: str) -> Account:
@@ -129,7 +122,7 @@ def add(
         raise AccountError("手机号须为11位数字", "mobile")
     if session.exec(select(Account.id).where(Account.login == login)).first() is not None:
         raise AccountError(f"登录名“{login}”已被使用", "login")
-    check_password(plan, password, login=login)
+    _password_refused(lambda: check_chosen(plan, password, login=login, name=name, unit=unit))
     account = Account(
         login=login,
         name=name,
@@ -166,7 +159,7 @@ def enable(session: Session, login: str, *, by: str) -> Account:
 def reset_password(session: Session, plan: Plan, login: str, *, password: str, by: str) -> Account:
     """Someone else sets it: the person must change it at the next sign-in; their sessions end."""
     account = get(session, login)
-    check_password(plan, password, login=account.login)
+    _password_refused(lambda: check_chosen(plan, password, login=account.login, name=account.name, unit=account.unit))
     account.password_hash = hash_password(password)
     account.must_change_password = True
     account.failed_logins, account.locked_until = 0, None
@@ -177,73 +170,114 @@ def reset_password(session: Session, plan: Plan, login: str, *, password: str, b
 
 
 def change_password(session: Session, plan: Plan, account: Account, *, current: str, new: str, confirm: str) -> None:
-    if not _verify(account.password_hash, current):
-        raise AccountError("当前密码不正确", "current_password")
+    """The current password counts as a guess (guessing.py: a stolen session cannot try passwords); the
+    new one must meet the policy and not be one of the last `password_history`."""
+    moment = now()
+    place = guessing.take_place(session, plan, account.id, moment)
+    session.commit()  # counted before it is checked, whatever happens next
+    if not (place.checked and _verify(account.password_hash, current)):
+        if place.number > 0 and place.last:
+            locked(session, plan, account, moment)
+        session.commit()
+        raise AccountError(guessing.refusal(plan, place).replace(guessing.WRONG, "当前密码不正确"), "current_password")
+    guessing.succeeded(session, account.id)
+    session.commit()  # the right current password is a success even when the new one is refused below
     if new != confirm:
         raise AccountError("两次输入的新密码不一致", "new_password_confirm")
     if new == current:
         raise AccountError("新密码不能与当前密码相同", "new_password")
-    check_password(plan, new, login=account.login)
+    _password_refused(lambda: check_chosen(plan, new, login=account.login, name=account.name, unit=account.unit))
+    kept = plan.portal.password_history
+    earlier = [account.password_hash, *account.previous_hashes][:kept]
+    if any(_verify(hashed, new) for hashed in earlier[1:]):
+        raise AccountError(f"新密码不能与最近{kept}次使用过的密码相同", "new_password")
+    account.previous_hashes = earlier
     account.password_hash = hash_password(new)
     account.must_change_password = False
-    account.password_changed_at = now()
+    account.password_changed_at = moment
     session.add(account)
     _log(session, account.unit, account, "change_password", {"must_change_password": False})
 
 
-def sign_in(session: Session, plan: Plan, login: str, password: str, names: NameFailures | None = None) -> SignIn:
-    """Wrong login and wrong password read alike; failures in a row lock the account for a while. With
-    `names`, a refusal says how many tries are left, by the count of the name (see NameFailures)."""
+def sign_in(plan: Plan, login: str, password: str, names: NameFailures, *, address: str = "") -> SignIn:
+    """Wrong login and wrong password read alike, and so do a locked account and a locked name nobody
+    has. The attempt is counted (guessing.py) and committed before the password is checked, outside
+    any transaction: a check takes 0.2 s."""
     key = login.strip().lower()[:32]
-    result = _signed_in(session, plan, key, password)
-    if names is None or result.refusal not in (WRONG, locked_text(plan)):
-        if result.account is not None and names is not None:
-            names.forget(key)
-        return result
-    return SignIn(None, names.refusal(key, now(), wrong=result.refusal == WRONG))
-
-
-def _signed_in(session: Session, plan: Plan, key: str, password: str) -> SignIn:
-    wrong = SignIn(None, WRONG)
-    rules = plan.portal
-    account = session.exec(select(Account).where(Account.login == key)).first()
-    if account is None:
-        _verify(_dummy(), password)  # an unknown login takes as long as a wrong password
-        return wrong
     moment = now()
-    right = _verify(account.password_hash, password[:PASSWORD_MAX])  # locked or not: the same time
-    if is_locked(account, moment):
-        # only the right password learns of the lock: a guesser cannot tell a locked login from none
-        return SignIn(None, locked_text(plan)) if right else wrong
-    if not right:
-        # counted in the database, not in this request's copy: guesses sent in parallel all count
-        table = Account.__table__
-        failures = session.execute(
-            update(table)
-            .where(table.c.id == account.id)
-            .values(failed_logins=table.c.failed_logins + 1)
-            .returning(table.c.failed_logins)
-        ).scalar_one()
-        if failures >= rules.lockout_after_failures:
-            locked_until = moment + timedelta(minutes=rules.lockout_minutes)
-            session.execute(
-                update(table).where(table.c.id == account.id).values(failed_logins=0, locked_until=locked_until)
-            )
-            _log(session, account.unit, account, "locked", {"locked_until": locked_until.isoformat()})
-        return wrong
-    if account.disabled:
-        return SignIn(None, "账号已停用，请联系领导小组办公室")
-    account.failed_logins, account.locked_until = 0, None
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
-    session.add(account)
-    _log(session, account.unit, account, "sign_in", {})
-    return SignIn(account)
+    with session_scope() as session:
+        account = session.exec(select(Account).where(Account.login == key)).first()
+        place = guessing.take_place(session, plan, account.id, moment) if account else names.take_place(key, moment)
+    if account is None:
+        if place.checked:
+            _verify(_dummy(), password)  # a name nobody has takes as long as a wrong password
+            if place.last:
+                names.lock(key, moment)
+        with session_scope() as session:
+            _log_attempt(session, key, None, address, "no_such_login" if place.checked else "locked")
+        return SignIn(None, guessing.refusal(plan, place))
+    right = place.checked and _verify(account.password_hash, password[:PASSWORD_MAX])
+    with session_scope() as session:
+        if not right:
+            if place.number > 0 and place.last:
+                locked(session, plan, account, moment, signed_out=False)
+            _log_attempt(session, key, account, address, "wrong_password" if place.checked else "locked")
+            return SignIn(None, guessing.refusal(plan, place))
+        account = session.get(Account, account.id)
+        if account.disabled:
+            _log_attempt(session, key, account, address, "disabled")
+            return SignIn(None, "账号已停用，请联系领导小组办公室")
+        guessing.succeeded(session, account.id)
+        if (refusal := _aged(session, plan, account, moment)) is not None:
+            return SignIn(None, refusal)
+        account.failed_logins, account.lock_count, account.last_sign_in_at = 0, 0, moment
+        if _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = hash_password(password)
+        session.add(account)
+        _log(session, account.unit, account, "sign_in", {"address": address})
+        return SignIn(account)
 
 
-def locked_text(plan: Plan) -> str:
+def locked(session: Session, plan: Plan, account: Account, moment: datetime, *, signed_out: bool = True) -> None:
+    """The failure at the limit: the account locks (once, whoever races beside it) and the log says until
+    when. Guessed from a session (the current password, the one-time code), that session's person is
+    signed out; guessed at the sign-in, the person's own sessions go on."""
+    until = guessing.lock(session, plan, account.id, moment)
+    if signed_out:
+        end_sessions(session, account)
+    if until is not None:
+        _log(session, account.unit, account, "locked", {"locked_until": until.isoformat()})
+
+
+def _aged(session: Session, plan: Plan, account: Account, moment: datetime) -> str | None:
+    """An account unused for the plan's `inactive_days` is disabled at its next sign-in (the system
+    administrator enables it); a password older than `password_max_age_days` must be changed now."""
     rules = plan.portal
-    return f"连续{rules.lockout_after_failures}次密码错误，账号已锁定，请{rules.lockout_minutes}分钟后再试"
+    if rules.inactive_days and moment - (account.last_sign_in_at or account.created_at) > timedelta(
+        days=rules.inactive_days
+    ):
+        account.disabled = True
+        session.add(account)
+        end_sessions(session, account)
+        _log(session, account.unit, account, "disable", {"disabled": True, "reason": "inactive"})
+        return f"账号已连续{rules.inactive_days}天未登录，已停用，请联系领导小组办公室系统管理员启用"
+    changed = account.password_changed_at or account.created_at
+    if rules.password_max_age_days and moment - changed > timedelta(days=rules.password_max_age_days):
+        account.must_change_password = True
+    return None
+
+
+def _log_attempt(session: Session, key: str, account: Account | None, address: str, why: str) -> None:
+    """A refused sign-in, with the login as typed (cleaned) and the client's address; never the password."""
+    audit.record(
+        session,
+        actor=account.unit if account else "",
+        subject="account",
+        key=textgate.shown(key)[:32],
+        action="sign_in_refused",
+        effective_on=now().date(),
+        after={"address": address, "reason": why},
+    )
 
 
 def is_locked(account: Account, moment: datetime) -> bool:
@@ -251,7 +285,8 @@ def is_locked(account: Account, moment: datetime) -> bool:
 
 
 def unlock(session: Session, login: str, *, by: str) -> Account:
-    """The Office lifts a lock before its time (the person called): the count of failures starts again."""
+    """The security administrator lifts a lock before its time (the person called): the count of
+    failures starts again; the next lock still lasts longer (lock_count is kept until a success)."""
     account = get(session, login)
     if not is_locked(account, now()):
         raise AccountError(f"账号“{login}”未被锁定")
@@ -261,44 +296,12 @@ def unlock(session: Session, login: str, *, by: str) -> Account:
     return account
 
 
-class NameFailures:
-    """Wrong sign-ins in a row per login name, whether or not an account has that name: what the sign-in
-    page says (tries left, then locked) reads the same for a name nobody has, so it tells nothing about
-    who has an account. It follows the account's own rule (the limit in a row, then the lock's minutes,
-    then a fresh count); the lock itself is the database's, for every process. One process's memory, at
-    most `size` names, the least recently failed forgotten first."""
-
-    def __init__(self, plan: Plan, size: int = 10_000) -> None:
-        self.plan, self.size = plan, size
-        self.limit, self.span = plan.portal.lockout_after_failures, timedelta(minutes=plan.portal.lockout_minutes)
-        self.names: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
-        self.guard = threading.Lock()
-
-    def refusal(self, key: str, moment: datetime, *, wrong: bool) -> str:
-        """The refusal's words after one more refused sign-in (`wrong`: a wrong password or login)."""
-        with self.guard:
-            count, until = self.names.pop(key, (0, None))
-            if until is not None and until <= moment:
-                count, until = 0, None
-            if until is None and wrong:
-                count += 1
-                if count >= self.limit:
-                    count, until = 0, moment + self.span
-            if count or until:
-                self.names[key] = (count, until)
-                while len(self.names) > self.size:
-                    self.names.popitem(last=False)
-        if until is not None or not wrong:
-            return locked_text(self.plan)
-        left = self.limit - count
-        if count >= min(WARN_FROM, self.limit - 1):
-            return f"{WRONG}。再输错{left}次，账号将被锁定{self.plan.portal.lockout_minutes}分钟"
-        return WRONG
-
-    def forget(self, key: str) -> None:
-        """Signed in, or unlocked by the Office: the count starts again."""
-        with self.guard:
-            self.names.pop(key.strip().lower()[:32], None)
+def end_all_sessions(session: Session, login: str, *, by: str) -> Account:
+    """Every browser signed in as this person is signed out (a lost phone, a suspected theft)."""
+    account = get(session, login)
+    end_sessions(session, account)
+    _log(session, by, account, "end_sessions", {})
+    return account
 
 
 def end_sessions(session: Session, account: Account) -> None:

@@ -98,8 +98,15 @@ ACCOUNT_ROLE = {
     "head": "负责人",
     "reviewer": "审核人",
     "staff": "工作人员",
-    "admin": "系统管理员",
+    "sysadmin": "系统管理员",
+    "secadmin": "安全管理员",
+    "auditor": "审计管理员",
     "leader": "区领导",
+}
+DUTY_PAGES = {
+    "sysadmin": ("/accounts", "账号管理"),
+    "secadmin": ("/security", "安全管理"),
+    "auditor": ("/audit", "审计日志"),
 }
 UNIT_KIND = {"township": "镇办", "department": "牵头部门", "office": "领导小组办公室", "leader": "区领导"}
 

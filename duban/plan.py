@@ -315,8 +315,16 @@ class Portal(_Strict):
     session_hours: int = Field(default=8, ge=1, le=24)  # a session ends this long after sign-in
     idle_minutes: int = Field(default=30, ge=5, le=240)  # or this long after the last request
     password_min_length: int = Field(default=12, ge=8, le=64)
+    password_classes: int = Field(default=3, ge=1, le=4)  # of lower, upper, digits, others
+    passphrase_length: int = Field(default=20, ge=12, le=128)  # this long, one class is enough
+    password_min_score: int = Field(default=3, ge=0, le=4)  # zxcvbn's estimate, 0 (guessed at once) to 4
+    password_history: int = Field(default=5, ge=0, le=24)  # the last N passwords are not used again
+    password_max_age_days: int = Field(default=90, ge=0, le=366)  # then changed at the next sign-in; 0: never
+    inactive_days: int = Field(default=90, ge=0, le=366)  # unused this long: disabled at the next sign-in; 0: never
+    second_factor_roles: list[str] = Field(default_factory=lambda: ["sysadmin", "secadmin", "auditor"])
     lockout_after_failures: int = Field(default=5, ge=3, le=20)
     lockout_minutes: int = Field(default=15, ge=1, le=1440)
+    lockout_max_minutes: int = Field(default=1440, ge=1, le=10080)  # each lock twice the last, up to this
     failures_per_address: int = Field(default=30, ge=5)  # per client address and lockout window
     acknowledge_within_working_days: int = Field(default=1, ge=0, le=10)
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)  # a whole request with its files

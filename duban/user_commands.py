@@ -133,3 +133,20 @@ def user_reset_password(login: str) -> None:
     out.print(f"账号 {login} 的密码已重置，首次登录须修改")
     if generated:
         out.print(f"新初始密码（仅显示这一次）：{password}")
+
+
+@user.command("totp")
+@click.argument("login")
+@user_errors
+@entered_at_terminal
+def user_totp(login: str) -> None:
+    """Enrol a second factor (TOTP) now: the otpauth:// address is printed once, for the person's app."""
+    from duban import second_factor
+    from duban.db import session_scope
+    from duban.programme import current_plan
+
+    with session_scope() as session:
+        office = current_plan(session).office.name
+        uri = second_factor.enrol_now(session, login, by=office)
+    out.print(f"账号 {login} 已绑定动态口令，请将以下地址交本人添加到身份验证器应用（仅显示这一次）：")
+    out.print(uri)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -17,16 +17,26 @@ class Account(SQLModel, table=True):
     login: str = Field(unique=True, max_length=32)
     name: str = Field(max_length=32)
     unit: str = Field(foreign_key="unit.name", max_length=64, index=True)
-    role: str = Field(max_length=16)  # clerk head reviewer staff admin leader
+    role: str = Field(max_length=16)  # clerk head reviewer staff sysadmin secadmin auditor leader
     mobile: str = Field(default="", max_length=20)
     password_hash: str = Field(max_length=200)
     must_change_password: bool = True  # set by someone else: changed at the first sign-in
     disabled: bool = False
-    failed_logins: int = 0
+    failed_logins: int = 0  # failures in a row (sign-in, current password, one-time code): duban/guessing.py
     locked_until: datetime | None = None
+    lock_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # locks since the last success
     created_at: datetime
     opened_on: date  # the programme's day it was opened: 签收 is asked of the unit from then on
     password_changed_at: datetime | None = None
+    last_sign_in_at: datetime | None = None
+    # the hashes of the last passwords (the plan's portal.password_history), never reused
+    previous_hashes: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    # a second factor (TOTP, RFC 6238): the secret sealed with the server's key (duban/second_factor.py)
+    totp_secret: str | None = Field(default=None, sa_type=Text)
+    totp_last_step: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # a code is used once
+    recovery_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
 
 
 class WebSession(SQLModel, table=True):
@@ -41,6 +51,8 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime
     expires_at: datetime = Field(index=True)
     flash: str | None = Field(default=None, sa_type=Text)  # the next page's message, encrypted (duban/web/flash.py)
+    # signed in with the password, the one-time code still to give: only /login/otp answers
+    awaiting_code: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class Acknowledgement(SQLModel, table=True):

@@ -23,3 +23,14 @@ def plan_with(folder: Path, channels: dict[str, list[dict]], *, bulletin: dict |
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def without_second_factor(folder: Path) -> Path:
+    """The sample plan with no role bound to a second factor: for portals whose tests are about other
+    things than signing in with one (tests/test_second_factor.py signs in with it)."""
+    data = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    data["portal"]["second_factor_roles"] = []
+    path = folder / "plan-one-factor.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path

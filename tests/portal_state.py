@@ -16,9 +16,10 @@ from contextlib import closing
 from datetime import date
 from pathlib import Path
 
-from conftest import EVIDENCE, PLAN, ROOT, SAMPLE, Cli
+from conftest import EVIDENCE, ROOT, SAMPLE, Cli
 from sqlmodel import select
 
+import plans
 from duban import config
 from duban.db import session_scope
 from duban.mechanism import deliverables, gates
@@ -42,7 +43,8 @@ ACCOUNTS = {
     "mz-clerk": (DEPARTMENT, "clerk", "赵敏"),
     "mz-reviewer": (DEPARTMENT, "reviewer", "李四"),
     "pt-staff": (OFFICE, "staff", "王五"),
-    "pt-admin": (OFFICE, "admin", "钱管理"),
+    "pt-admin": (OFFICE, "sysadmin", "钱管理"),
+    "pt-sec": (OFFICE, "secadmin", "孙安全"),
     "qz-leader": (LEADER, "leader", "刘区长"),
 }
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -62,7 +64,7 @@ def submit_as_is(unit: str, day: date, summary: str) -> None:
 def build(home: Path, workdir: Path) -> None:
     """Everything, through the CLI and the domain functions, as the units would do it (DUBAN_HOME set)."""
     cli = Cli()
-    cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    cli("init", "--plan", plans.without_second_factor(home.parent), "--as-of", "2022-04-01")
     cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
     for login, (unit, role, name) in ACCOUNTS.items():
         cli("user", "add", "--unit", unit, "--login", login, "--name", name, "--role", role)

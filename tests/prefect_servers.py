@@ -56,6 +56,7 @@ def server(pg_cluster: PostgresCluster, tmp_path: Path) -> Iterator[dict[str, st
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=default_signals,
     )
     try:
         wait_for_health(env["PREFECT_API_URL"], process=process)
@@ -98,10 +99,28 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def kill_tree(pid: int, sig: signal.Signals) -> None:
-    """The process and every process it started."""
-    for member in [pid, *descendants(pid)]:
+def default_signals() -> None:
+    """For a started server or worker: SIGINT as a terminal's Ctrl+C means it, even when the suite runs
+    from `nohup make test &` (a background job inherits SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def kill_tree(pid: int, sig: signal.Signals, grace: float = 15) -> None:
+    """The process and every process it started: `sig`, then SIGKILL for whatever is left after `grace`
+    seconds (a worker started from `nohup make test &` inherits SIGINT ignored, and Prefect's worker
+    answers SIGTERM by sending itself SIGINT), and the process reaped."""
+    members = [pid, *descendants(pid)]
+    for member in members:
         with contextlib.suppress(ProcessLookupError):
             os.kill(member, sig)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(m) for m in members):
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                members.remove(pid)
+        time.sleep(0.1)
+    for member in members:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)

@@ -37,10 +37,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import EVIDENCE, PLAN, ROOT, SAMPLE, Cli
+from conftest import EVIDENCE, ROOT, SAMPLE, Cli
 from openpyxl import load_workbook
 from portal import CHANGED, PASSWORD, csrf_of, free_port, quick_home, running_portal, sign_in, token
 
+import plans
 from duban import accounts
 from duban.web.app import create_app
 
@@ -58,7 +59,8 @@ ACCOUNTS = {
     "mz-wang": ("民政局", "reviewer"),
     "mz-zhao": ("民政局", None),
     "zj-zhou": ("住建局", "reviewer"),
-    "pt-admin": ("区配套办", "admin"),
+    "pt-admin": ("区配套办", "sysadmin"),
+    "pt-sec": ("区配套办", "secadmin"),
     "pt-staff": ("区配套办", None),
     "qz-liu": ("区长", None),
     "s-expire": ("西城街道", None),
@@ -72,7 +74,7 @@ ACCOUNTS = {
     "s-lock": ("南关街道", None),
     "s-throttle": ("南关街道", None),
 }
-SHARED = ["cg-zhang", "dc-li", "mz-wang", "mz-zhao", "zj-zhou", "pt-admin", "pt-staff", "qz-liu"]
+SHARED = ["cg-zhang", "dc-li", "mz-wang", "mz-zhao", "zj-zhou", "pt-admin", "pt-sec", "pt-staff", "qz-liu"]
 
 # What the portal says (Chinese, as a clerk reads it).
 SIGNED_OUT = "登录已失效，请重新登录后再操作"
@@ -80,7 +82,7 @@ CSRF_REFUSED = "表单已失效（安全校验未通过），请刷新页面后�
 FORBIDDEN = "你的账号无权进行此操作"
 NOT_FOUND = "页面不存在，或你的账号无权查看"
 WRONG = "登录名或密码不正确"
-LOCKED = "连续5次密码错误，账号已锁定，请15分钟后再试"
+LOCKED = "连续5次验证失败，账号已锁定，请稍后再试或联系领导小组办公室解锁"
 THROTTLED = "登录失败次数过多，请稍后再试"
 DISABLED = "账号已停用，请联系领导小组办公室"
 TOO_LARGE = "上传内容过大，已拒绝"
@@ -211,6 +213,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         "/accounts", "pt-admin", {"unit": "西城街道", "login": "xc-new", "name": "新人", "role": "clerk"}
     ),
     ("POST", "/accounts/{login}/{action}"): Route("/accounts/cg-zhang/disable", "pt-admin"),
+    ("GET", "/security"): Route("/security", "pt-sec"),
+    ("POST", "/security/{login}/{action}"): Route("/security/cg-zhang/sessions", "pt-sec"),
+    # signed in already: the code page leads on, and a code is not asked (tests/test_second_factor.py)
+    ("GET", "/login/otp"): Route("/login/otp", "dc-li", status=303),
+    ("POST", "/login/otp"): Route("/login/otp", "dc-li", {"otp": "123456"}, leader_may=True),
+    ("GET", "/account/second-factor"): Route("/account/second-factor", "dc-li"),
+    ("GET", "/account/second-factor/qr.svg"): Route("/account/second-factor/qr.svg", "dc-li"),
+    ("POST", "/account/second-factor"): Route("/account/second-factor", "dc-li", {"otp": "123456"}, leader_may=True),
 }
 GETS = sorted(k for k, r in ROUTES.items() if k[0] == "GET" and not r.public)
 POSTS = sorted(k for k, r in ROUTES.items() if k[0] == "POST" and not r.public)
@@ -237,7 +247,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("portal-security") / "home"
     with quick_home(home):  # argon2 at a few milliseconds a hash (this module signs in many times)
         cli = Cli()
-        cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+        cli("init", "--plan", plans.without_second_factor(home.parent), "--as-of", "2022-04-01")
         cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
         cli("tick", "--as-of", "2022-05-01")  # the 2022-05 round: every unit has a submission
         for login, (unit, role) in ACCOUNTS.items():
@@ -410,10 +420,10 @@ def session_rows(home: Path, login: str) -> int:
 
 
 def signed_in(client: httpx.Client) -> bool:
-    response = client.get("/items")
+    response = client.get("/help")  # a page every role reaches, the three administrators too
     assert response.status_code in (200, 303), response.status_code
     if response.status_code == 303:
-        assert response.headers["location"] == "/login?next=/items"
+        assert response.headers["location"] == "/login?next=/help"
     return response.status_code == 200
 
 
@@ -752,6 +762,22 @@ FORBIDDEN_PAGES = [
     ("pt-staff", "POST", "/deliverables/working_groups/issue"),
     ("dc-li", "POST", "/deliverables/working_groups/东城街道/verify"),  # only the Office verifies
     ("mz-wang", "POST", "/deliverables/working_groups/东城街道/verify"),
+    # separated duties: the Office's staff keeps no accounts and no security; each administrator only their own
+    ("pt-staff", "GET", "/security"),
+    ("pt-staff", "POST", "/security/cg-zhang/unlock"),
+    ("pt-admin", "GET", "/security"),
+    ("pt-admin", "POST", "/security/cg-zhang/unlock"),
+    ("pt-admin", "GET", "/dashboard"),
+    ("pt-admin", "GET", "/items"),
+    ("pt-admin", "POST", "/campaigns/new"),
+    ("pt-admin", "POST", "/outbox/1/retry"),
+    ("pt-sec", "GET", "/accounts"),
+    ("pt-sec", "POST", "/accounts"),
+    ("pt-sec", "POST", "/accounts/cg-zhang/reset"),
+    ("pt-sec", "GET", "/items/PT2022-0012"),
+    ("pt-sec", "GET", "/reports"),
+    ("dc-li", "GET", "/security"),
+    ("qz-liu", "GET", "/security"),
 ]
 
 
@@ -766,7 +792,8 @@ def test_a_role_reaches_only_its_pages(world: World, login: str, method: str, pa
     assert response.status_code == 403
     assert error_of(response) == FORBIDDEN
     assert world.state() == before
-    assert world.clients["pt-admin"].get("/accounts").status_code == 200  # the admin does reach it
+    assert world.clients["pt-admin"].get("/accounts").status_code == 200  # each administrator reaches their own
+    assert world.clients["pt-sec"].get("/security").status_code == 200
 
 
 # --- 4. sessions ---------------------------------------------------------------------------------------
@@ -928,8 +955,8 @@ def test_five_wrong_passwords_lock_the_account(world: World) -> None:
         # from the third in a row, the tries left; the fifth locks (tests/test_portal_accounts.py: alike for any name)
         assert said == [
             WRONG,
-            f"{WRONG}。再输错2次，账号将被锁定15分钟",
-            f"{WRONG}。再输错1次，账号将被锁定15分钟",
+            f"{WRONG}。再输错2次，账号将被锁定",
+            f"{WRONG}。再输错1次，账号将被锁定",
             LOCKED,
         ]
         assert error_of(refused_sign_in(browser, "s-lock", PASSWORD)) == LOCKED

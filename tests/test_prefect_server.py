@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from conftest import PLAN, ROOT, SAMPLE, sample_rows
-from prefect_servers import BIN, kill_tree
+from prefect_servers import BIN, default_signals, kill_tree
 
 NAMES = [
     "backup",
@@ -273,4 +273,5 @@ def _worker(env: dict[str, str]) -> subprocess.Popen:
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=default_signals,
     )

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from conftest import PLAN, ROOT, SAMPLE
 from fakes import free_port
-from prefect_servers import BIN, alive, command_line, descendants
+from prefect_servers import BIN, alive, command_line, default_signals, descendants
 
 READY = "正在运行，按 Ctrl+C 停止"
 OPEN_MAY = "as_of=2022-05-01"
@@ -42,7 +42,12 @@ def _start_serve(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen
     """Started from another folder than the checkout, as a service manager would."""
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [BIN / "duban", "serve", *args], env=env, cwd=log.parent, stdout=sink, stderr=subprocess.STDOUT
+            [BIN / "duban", "serve", *args],
+            env=env,
+            cwd=log.parent,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=default_signals,
         )
     deadline = time.monotonic() + 180
     while READY not in log.read_text():

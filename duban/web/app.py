@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from duban.accounts import NameFailures
 from duban.db import session_scope
 from duban.programme import current_plan
-from duban.web.deps import PasswordChangeNeeded, SignInNeeded, locked, login_url
+from duban.web.deps import CodeNeeded, EnrolmentNeeded, PasswordChangeNeeded, SignInNeeded, locked, login_url
 from duban.web.routes import (
     accounts,
     auth,
@@ -31,6 +31,7 @@ from duban.web.routes import (
     office,
     projects,
     reports,
+    security,
 )
 from duban.web.routes import help as help_routes
 from duban.web.routes.errors import TOO_LARGE, error_page
@@ -78,6 +79,7 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
         office,
         accounts,
         notices,
+        security,
         help_routes,
         errors,
     ):
@@ -93,6 +95,14 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
     @app.exception_handler(PasswordChangeNeeded)
     async def _password(_request: Request, _exc: PasswordChangeNeeded):
         return RedirectResponse("/account/password", status_code=303)
+
+    @app.exception_handler(CodeNeeded)
+    async def _code(_request: Request, _exc: CodeNeeded):
+        return RedirectResponse("/login/otp", status_code=303)
+
+    @app.exception_handler(EnrolmentNeeded)
+    async def _enrol(_request: Request, _exc: EnrolmentNeeded):
+        return RedirectResponse("/account/second-factor", status_code=303)
 
     @app.exception_handler(HTTPException)
     def _refused(request: Request, exc: HTTPException):

@@ -18,12 +18,12 @@ from sqlalchemy.exc import OperationalError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from duban import config, glossary, todo
+from duban import config, glossary, second_factor, todo
 from duban.accounts import ROLE_LABELS
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import shown
-from duban.web import flash, sessions
+from duban.web import duties, flash, sessions
 from duban.web.security import BodyTooLarge
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -36,6 +36,8 @@ TEMPLATES.env.filters["fromjson"] = json.loads  # what a refusal kept as JSON (a
 MAX_FIELDS = 20_000  # a page of a report is page_rows x 7 fields; a whole form beyond this goes by xlsx
 MAX_FILES = 10
 BUSY_TRIES = 3
+CODE_PATHS = ("/login/otp", "/logout")
+ENROLMENT_PATHS = ("/account/second-factor", "/account/second-factor/qr.svg", "/account/password", "/logout")
 T = TypeVar("T")
 
 
@@ -51,6 +53,7 @@ class Person:
     role: str
     csrf: str
     must_change: bool
+    awaiting_code: bool = False  # the password given, the one-time code not yet
 
     @property
     def label(self) -> str:
@@ -72,6 +75,14 @@ class SignInNeeded(Exception):
 
 class PasswordChangeNeeded(Exception):
     pass
+
+
+class CodeNeeded(Exception):
+    """Signed in with the password; the one-time code is still to be given (/login/otp)."""
+
+
+class EnrolmentNeeded(Exception):
+    """A role the plan names must enrol a second factor before anything else (/account/second-factor)."""
 
 
 def today(request: Request) -> date:
@@ -104,13 +115,23 @@ def person(request: Request) -> Person:
                 account.role,
                 row.csrf_token,
                 account.must_change_password,
+                row.awaiting_code,
             )
             request.state.flash = row.flash
+            enrol = account.role in plan.portal.second_factor_roles and not second_factor.enrolled(account)
     if found is None:  # raised after the block: find's removal of an ended session is committed, not rolled back
         raise SignInNeeded
+    if row.awaiting_code:
+        if request.url.path in CODE_PATHS:
+            return who
+        raise CodeNeeded
     if who.must_change and request.url.path not in ("/account/password", "/logout"):
         raise PasswordChangeNeeded
-    request.state.person = who
+    if enrol and request.url.path not in ENROLMENT_PATHS:
+        raise EnrolmentNeeded
+    request.state.person = who  # the refusal below is a page with the person's own menu
+    if not duties.allowed(who.role, request.url.path):
+        raise HTTPException(403, "你的账号无权进行此操作")
     return who
 
 

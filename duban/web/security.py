@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict, deque
 
@@ -98,21 +99,31 @@ async def _nothing() -> Message:
 
 
 class AddressThrottle:
-    """Wrong sign-ins per client address in a sliding window (one process's memory: each portal
-    process counts its own; the per-account lockout is in the database and holds across them)."""
+    """Sign-ins per client address in a sliding window (one process's memory: each portal process counts
+    its own; the per-account lockout is in the database and holds across them). An attempt is counted
+    before it is checked and given back when it succeeds: of two hundred sent at once, `limit` are
+    checked."""
 
     def __init__(self, limit: int, window_seconds: int) -> None:
         self.limit, self.window = limit, window_seconds
         self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.guard = threading.Lock()
 
-    def blocked(self, address: str) -> bool:
-        times = self.failures.get(address)
-        if not times:
-            return False
-        cutoff = time.monotonic() - self.window
-        while times and times[0] < cutoff:
-            times.popleft()
-        return len(times) >= self.limit
+    def take(self, address: str) -> bool:
+        """Count one attempt; False (refused, and not counted) when the address has used its limit."""
+        with self.guard:
+            times = self.failures[address]
+            cutoff = time.monotonic() - self.window
+            while times and times[0] < cutoff:
+                times.popleft()
+            if len(times) >= self.limit:
+                return False
+            times.append(time.monotonic())
+            return True
 
-    def failed(self, address: str) -> None:
-        self.failures[address].append(time.monotonic())
+    def give_back(self, address: str) -> None:
+        """The attempt succeeded: it is not a failure."""
+        with self.guard:
+            times = self.failures.get(address)
+            if times:
+                times.pop()

@@ -25,8 +25,9 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(session: Session, plan: Plan, account: Account) -> str:
-    """A new session for the account; returns the token for the cookie (never stored as is)."""
+def start(session: Session, plan: Plan, account: Account, *, awaiting_code: bool = False) -> str:
+    """A new session for the account; returns the token for the cookie (never stored as is). Awaiting its
+    one-time code, it reaches only the page that asks for it."""
     moment = now()
     token = secrets.token_urlsafe(32)
     session.add(
@@ -37,6 +38,7 @@ def start(session: Session, plan: Plan, account: Account) -> str:
             created_at=moment,
             last_seen_at=moment,
             expires_at=moment + timedelta(hours=plan.portal.session_hours),
+            awaiting_code=awaiting_code,
         )
     )
     session.exec(delete(WebSession).where(WebSession.expires_at < moment))  # the table holds live sessions

@@ -1,5 +1,7 @@
-"""The Office admin's accounts page: the same functions as `duban user ...`. Every action answers 303;
-a one-time password travels to the next page once (`flash.back`), so a refresh repeats nothing."""
+"""The system administrator's accounts page: the same functions as `duban user ...`. Every action answers
+303; a one-time password travels to the next page once (`flash.back`), so a refresh repeats nothing. The
+three administrators' own accounts are kept at the server (`duban user`), not here: none can take over
+another's duty from the portal."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from duban import accounts, audit, config
-from duban.accounts import ROLE_LABELS, ROLES_BY_KIND, AccountError
+from duban.accounts import DUTIES, ROLE_LABELS, ROLES_BY_KIND, AccountError
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.web.deps import Posted, Signed, need, render, today
@@ -20,25 +22,29 @@ from models import Account
 
 router = APIRouter()
 FIELDS = ("unit", "role", "login", "name", "mobile")
-DONE = {"disable": "已停用账号", "enable": "已启用账号", "unlock": "已解锁账号"}
+DONE = {"disable": "已停用账号", "enable": "已启用账号"}
+AT_THE_SERVER = "三类管理员账号须由运维人员在服务器上用 duban user 命令办理"
 
 
 @router.get("/accounts")
 def accounts_page(request: Request, who: Signed) -> Response:
-    need(who, kinds=("office",), roles=("admin",))
+    need(who, kinds=("office",), roles=("sysadmin",))
     moment = accounts.now()
     with session_scope() as session:
         plan = current_plan(session)
-        rows = [(a, _state(a, moment), accounts.is_locked(a, moment)) for a in accounts.listed(session)]
+        rows = [(a, _state(a, moment)) for a in accounts.listed(session)]
     units = [(kind, unit.name) for kind, unit in plan.units() if kind in ROLES_BY_KIND]
-    return render(request, "accounts.html", rows=rows, units=units, roles=ROLE_LABELS)
+    roles = {key: label for key, label in ROLE_LABELS.items() if key not in DUTIES}
+    return render(request, "accounts.html", rows=rows, units=units, roles=roles, duties=DUTIES)
 
 
 @router.post("/accounts")
 @hashing
 def add_account(request: Request, who: Signed, form: Posted) -> Response:
-    need(who, kinds=("office",), roles=("admin",))
+    need(who, kinds=("office",), roles=("sysadmin",))
     typed = {key: str(form.get(key) or "") for key in FIELDS}
+    if typed["role"] in DUTIES:
+        return back(request, "/accounts", error=AT_THE_SERVER, field="role", values=typed)
     password, generated = accounts.initial_password()
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
@@ -59,7 +65,7 @@ def add_account(request: Request, who: Signed, form: Posted) -> Response:
 @router.post("/accounts/{login}/{action}")
 @hashing
 def change_account(request: Request, login: str, action: str, who: Signed, _form: Posted) -> Response:
-    need(who, kinds=("office",), roles=("admin",))
+    need(who, kinds=("office",), roles=("sysadmin",))
     if action not in (*DONE, "reset"):
         raise hidden()
     if login == who.login and action in ("disable", "reset"):  # one's own sessions would end with the page
@@ -67,19 +73,17 @@ def change_account(request: Request, login: str, action: str, who: Signed, _form
         return back(request, "/accounts", error=refusal)
     try:
         with session_scope() as session, audit.entered_by(who.name, "portal"):
+            if accounts.get(session, login).role in DUTIES:
+                raise AccountError(AT_THE_SERVER)
             if action == "disable":
                 accounts.disable(session, login, by=who.unit)
             elif action == "enable":
                 accounts.enable(session, login, by=who.unit)
-            elif action == "unlock":
-                accounts.unlock(session, login, by=who.unit)
             else:
                 password, generated = accounts.initial_password()
                 accounts.reset_password(session, current_plan(session), login, password=password, by=who.unit)
     except AccountError as exc:
         return back(request, "/accounts", error=str(exc))
-    if action in ("enable", "unlock", "reset"):
-        request.app.state.names.forget(login)  # the sign-in page's count of this name starts again too
     if action == "reset":
         return _opened(request, login, password if generated else None, "已重置密码")
     return back(request, "/accounts", notice=f"{DONE[action]}：{login}")

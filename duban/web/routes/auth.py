@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from duban import accounts, audit
+from duban import accounts, audit, second_factor
 from duban.accounts import AccountError
 from duban.db import session_scope
 from duban.programme import current_plan
@@ -17,6 +17,7 @@ from duban.web import flash, sessions
 from duban.web.deps import LoginForm, Posted, Signed, cookie_name, https, login_url, render, safe_next
 from duban.web.flash import back
 from duban.web.routes.errors import error_page
+from duban.web.scope import hidden
 from duban.web.threads import hashing
 
 router = APIRouter()
@@ -40,26 +41,95 @@ def login(request: Request, form: LoginForm) -> Response:
     target = safe_next(str(form.get("next") or "/"))
     address = request.client.host if request.client else ""
     throttle = request.app.state.throttle
-    if throttle.blocked(address):
+    if not throttle.take(address):
         # too many from this address: 429 (a script should slow down), the page in the layout, the way back
         return error_page(request, 429, "登录失败次数过多，请稍后再试", back=login_url(target), back_label="返回登录页")
     with session_scope() as session:
         plan = current_plan(session)
-        result = accounts.sign_in(session, plan, login_name, password, request.app.state.names)
-        if result.account is not None:
-            old = request.cookies.get(cookie_name(request))
-            sessions.end(session, old)  # rotation: whatever session the browser had ends here
-            new = sessions.start(session, plan, result.account)
-            must_change = result.account.must_change_password
+    result = accounts.sign_in(plan, login_name, password, request.app.state.names, address=address)
     if result.account is None:  # answered after the transaction: the flash takes a connection of its own
-        throttle.failed(address)
-        return back(
-            request, login_url(target), error=result.refusal, values={"login": login_name}
-        )  # never the password
-    response = RedirectResponse(_password_url(target) if must_change else target, status_code=303)
+        # the login is kept, never the password
+        return back(request, login_url(target), error=result.refusal, values={"login": login_name})
+    throttle.give_back(address)
+    awaiting = second_factor.enrolled(result.account)
+    with session_scope() as session:
+        sessions.end(session, request.cookies.get(cookie_name(request)))  # whatever session the browser had ends here
+        new = sessions.start(session, plan, result.account, awaiting_code=awaiting)
+    if awaiting:
+        response = RedirectResponse(_code_url(target), status_code=303)
+    else:
+        response = RedirectResponse(_password_url(target) if result.account.must_change_password else target, 303)
     _set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
+
+
+@router.get("/login/otp")
+def code_page(request: Request, who: Signed, next: str = "/") -> Response:  # noqa: A002 - the query's name
+    if not who.awaiting_code:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "otp.html", csrf=who.csrf, next=safe_next(next))
+
+
+@router.post("/login/otp")
+def give_code(request: Request, who: Signed, form: Posted) -> Response:
+    """The second step: a code from the app or a recovery code, counted like a password (guessing.py)."""
+    target = safe_next(str(form.get("next") or "/"))
+    if not who.awaiting_code:
+        return back(request, target, error="已登录，无需输入动态口令")
+    code = str(form.get("otp") or "")[:32]
+    token = request.cookies.get(cookie_name(request))
+    with session_scope() as session, audit.entered_by(who.name, "portal"):
+        plan = current_plan(session)
+        account = accounts.get(session, who.login)
+        refusal = second_factor.second_step(session, plan, account, code)
+        if refusal is None:
+            sessions.end(session, token)
+            new = sessions.start(session, plan, account)
+    if refusal is not None:
+        return back(request, _code_url(target), error=refusal, field="otp")
+    response = RedirectResponse(_password_url(target) if who.must_change else target, status_code=303)
+    _set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
+    return response
+
+
+@router.get("/account/second-factor")
+def second_factor_page(request: Request, who: Signed) -> Response:
+    """Enrolment: a QR code for the authenticator app, then the first code confirms it."""
+    with session_scope() as session:
+        account = accounts.get(session, who.login)
+        enrolled = second_factor.enrolled(account)
+        uri = None if enrolled else second_factor.pending(session, account)
+    key = second_factor.key_of(uri) if uri else ""
+    return render(request, "second_factor.html", enrolled=enrolled, key=key)
+
+
+@router.get("/account/second-factor/qr.svg")
+def second_factor_qr(who: Signed) -> Response:
+    """The pending secret's QR code, as an image (an SVG shown by <img> runs nothing)."""
+    with session_scope() as session:
+        account = accounts.get(session, who.login)
+        if second_factor.enrolled(account):
+            raise hidden()
+        uri = second_factor.pending(session, account)
+    return Response(second_factor.qr_svg(uri), media_type="image/svg+xml", headers={"cache-control": "no-store"})
+
+
+@router.post("/account/second-factor")
+def confirm_second_factor(request: Request, who: Signed, form: Posted) -> Response:
+    code = str(form.get("otp") or "")[:32]
+    try:
+        with session_scope() as session, audit.entered_by(who.name, "portal"):
+            account = accounts.get(session, who.login)
+            codes = second_factor.confirm(session, account, code, accounts.now())
+    except AccountError as exc:
+        return back(request, "/account/second-factor", error=str(exc), field=exc.field)
+    return back(
+        request,
+        "/account/second-factor",
+        notice="动态口令已绑定，以后每次登录都须输入。下面的恢复码每个可代替动态口令使用一次，请抄下妥善保管。",
+        secret="  ".join(codes),
+    )
 
 
 @router.post("/logout")
@@ -111,6 +181,10 @@ def _left_on_session(request: Request) -> None:
         found = sessions.find(session, current_plan(session), request.cookies.get(cookie_name(request)))
         if found is not None:
             request.state.flash = found[0].flash
+
+
+def _code_url(target: str) -> str:
+    return "/login/otp" if target == "/" else f"/login/otp?next={quote(target, safe='/')}"
 
 
 def _password_url(target: str) -> str:

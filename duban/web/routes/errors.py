@@ -8,12 +8,12 @@ from __future__ import annotations
 from contextlib import suppress
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
 from duban.db import session_scope
 from duban.programme import current_plan
-from duban.web.deps import PasswordChangeNeeded, SignInNeeded, person, render, safe_next
+from duban.web.deps import CodeNeeded, EnrolmentNeeded, PasswordChangeNeeded, SignInNeeded, person, render, safe_next
 
 router = APIRouter()
 TOO_LARGE = "/refused/too-large"
@@ -60,7 +60,7 @@ def error_page(
 def known(request: Request) -> None:
     """The person, when a live session comes with a page anyone may open (and what a POST left for them)."""
     if getattr(request.state, "person", None) is None:
-        with suppress(SignInNeeded, PasswordChangeNeeded):
+        with suppress(SignInNeeded, PasswordChangeNeeded, CodeNeeded, EnrolmentNeeded, HTTPException):
             person(request)
 
 

@@ -19,6 +19,7 @@ from duban.mechanism import deliverables, view
 from duban.programme import current_plan
 from duban.reporting.corrections import pending_corrections
 from duban.textgate import TextRefused
+from duban.web import duties
 from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back
 from models import Campaign, CampaignItem, LedgerItem, ReportingPeriod, Review, Submission
@@ -31,6 +32,8 @@ LISTED = 50  # rows of one list on this page; the rest are a link away
 def todo_page(request: Request, who: Signed) -> Response:
     if who.kind == "leader":
         return RedirectResponse("/dashboard", status_code=303)
+    if (page := duties.home(who.role)) is not None:
+        return RedirectResponse(page, status_code=303)
     day = today(request)
     department, office = who.kind == "department", who.kind == "office"
     with session_scope() as session:
