@@ -8,6 +8,7 @@ The server's key: `DUBAN_SECRET_KEY` (a Fernet key) when set, else a key file cr
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -61,7 +62,9 @@ def key_of(uri: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The address as an SVG QR code (no script, no style attribute: served as an image)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(out, kind="svg", scale=5, dark="#000", light="#fff", xmldecl=False)
+    return out.getvalue().decode()
 
 
 def confirm(session: Session, account: Account, code: str, moment: datetime) -> list[str]:

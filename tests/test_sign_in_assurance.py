@@ -307,6 +307,7 @@ def test_an_administrator_enrols_first_then_signs_in_with_a_code_used_once(world
     assert len(secret) == 32 and "账户名 pt-sys" in page
     qr = client.get("/account/second-factor/qr.svg")
     assert qr.headers["content-type"].startswith("image/svg+xml") and b"<script" not in qr.content
+    assert b'xmlns="http://www.w3.org/2000/svg"' in qr.content  # a document of its own, shown by <img>
     assert secret not in "".join(str(row) for row in query(world, "SELECT * FROM account WHERE login = 'pt-sys'"))
     now = datetime.now(UTC)
     form = csrf_of(page)
