@@ -28,7 +28,7 @@ from models import Account, WebSession
 ROLES_BY_KIND = {
     "township": ("clerk", "head"),
     "department": ("clerk", "reviewer"),
-    "office": ("staff", "admin"),
+    "office": ("staff", "admin", "auditor"),
     "leader": ("leader",),
 }
 LOGIN_PATTERN = r"^[a-z][a-z0-9._-]{2,31}$"

@@ -15,6 +15,7 @@ import click
 from rich.table import Table
 
 from duban import config
+from duban.audit_commands import audit
 from duban.campaign.commands import campaign
 from duban.cli_common import (
     as_of_option,
@@ -893,6 +894,7 @@ main.add_command(campaign)
 main.add_command(project)
 main.add_command(deliverable)
 main.add_command(user)
+main.add_command(audit)
 
 if __name__ == "__main__":
     main()

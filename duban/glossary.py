@@ -48,6 +48,70 @@ ITEM_FIELD = {
     "evidence": "佐证材料",
 }
 AUDIT_VIA = {"portal": "", "cli": "操作员代录"}
+# The audit log as the auditor's page names it: what an entry is about, and what was done.
+AUDIT_SUBJECT = {
+    "item": "问题",
+    "ledger": "台账",
+    "programme": "工作方案",
+    "period": "报送期",
+    "submission": "月度报表",
+    "campaign": "专项督导",
+    "acknowledgement": "签收",
+    "project": "新建住宅项目",
+    "deliverable": "长效机制文件",
+    "account": "账号",
+    "export": "导出",
+    "download": "下载",
+}
+AUDIT_ACTION = ITEM_ACTION | {
+    "add": "开通账号",
+    "disable": "停用账号",
+    "enable": "启用账号",
+    "reset_password": "重置密码",
+    "change_password": "修改密码",
+    "locked": "账号锁定",
+    "unlock": "解除锁定",
+    "sign_in": "登录",
+    "open": "开启报送",
+    "draft": "保存草稿",
+    "submit": "报送",
+    "accept": "审核通过",
+    "return": "退回",
+    "correction_request": "申请更正",
+    "correction_allow": "准予更正",
+    "correction_refuse": "不予更正",
+    "start": "启动专项督导",
+    "respond": "反馈",
+    "load": "载入方案",
+    "revise": "修订方案",
+    "acknowledge": "签收",
+    "registered": "登记项目",
+    "updated": "修改项目",
+    "shortfall_waived": "豁免配建缺口",
+    "gate_skipped": "环节不适用",
+    "gate_opened": "开启环节",
+    "gate_submitted": "提交会签",
+    "signed": "会签同意",
+    "rejected": "会签不同意",
+    "submission_note": "报送说明",
+    "gate_passed": "环节通过",
+    "deliverable_state": "更新文件进度",
+    "deliverable_issued": "报送印发文件",
+    "deliverable_verified": "核验通过",
+    "deliverable_returned": "核验退回",
+    # exports (subject "export"): which list
+    "items": "问题清单",
+    "reports": "月度报送情况",
+    "campaign_answers": "专项督导反馈情况",
+    "projects": "新建住宅项目联合审查",
+    "outbox": "消息队列",
+    "audit": "审计日志",
+    # downloads (subject "download"): which file
+    "evidence": "佐证材料",
+    "bulletin": "通报",
+    "document": "长效机制印发文件",
+    "report_form": "填报表",
+}
 
 # Monthly reporting and escalation.
 REPORT_STATUS = {
@@ -99,6 +163,7 @@ ACCOUNT_ROLE = {
     "reviewer": "审核人",
     "staff": "工作人员",
     "admin": "系统管理员",
+    "auditor": "审计管理员",
     "leader": "区领导",
 }
 UNIT_KIND = {"township": "镇办", "department": "牵头部门", "office": "领导小组办公室", "leader": "区领导"}

@@ -9,9 +9,12 @@ from collections.abc import Iterable
 from datetime import date
 from urllib.parse import quote
 
+from sqlmodel import Session
 from starlette.responses import Response
 
+from duban import audit
 from duban.spreadsheet import Cell, put, table_workbook
+from duban.web.deps import Person
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_TITLE_LIMIT = 31  # what Excel allows a worksheet's name
@@ -20,6 +23,14 @@ NOT_IN_SHEET_TITLE = re.compile(r"[\[\]:*?/\\]")  # characters a worksheet's nam
 
 def cut_note(total: int, limit: int) -> str:
     return f"共{total}行，仅导出前{limit}行；请缩小筛选范围后分批导出"
+
+
+def on_record(session: Session, who: Person, action: str, title: str, day: date, query: str = "") -> None:
+    """Every export is an audit entry: which list (`action`, named in glossary.AUDIT_ACTION), its title,
+    the filters it was cut with, who took it."""
+    audit.taken(
+        session, actor=who.unit, person=who.name, subject="export", key=title, action=action, on=day, note=query
+    )
 
 
 def xlsx(title: str, header: list[str], rows: Iterable[list[Cell]], *, total: int, limit: int, day: date) -> Response:
