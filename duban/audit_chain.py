@@ -24,8 +24,7 @@ from models import AuditEntry
 
 GENESIS = "0" * 64  # the digest before the first entry
 HELD = "audit_head"  # the key of a transaction's head in Session.info
-# The columns a digest covers, as `canonical` names them (a row's key is its `subject_key`).
-COVERED = ("at", "effective_on", "actor", "subject", "key", "action", "before", "after", "note", "person", "via")
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # built once, not per entry
 
 
 def stored_time(at: datetime) -> datetime:
@@ -37,11 +36,10 @@ def stored_time(at: datetime) -> datetime:
 
 def canonical(seq: int, row: dict[str, Any]) -> bytes:
     """The entry as the digest reads it: JSON with sorted keys and no spaces, dates in ISO form."""
-    at = stored_time(row["at"])
     effective = row["effective_on"]
     values = {
         "seq": seq,
-        "at": at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "at": stored_time(row["at"]).isoformat(timespec="microseconds"),
         "effective_on": effective.isoformat() if isinstance(effective, date) else str(effective),
         "actor": row["actor"],
         "subject": row["subject"],
@@ -53,7 +51,7 @@ def canonical(seq: int, row: dict[str, Any]) -> bytes:
         "person": row["person"] or "",
         "via": row["via"] or "",
     }
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(values).encode()
 
 
 def digest(previous: str, seq: int, row: dict[str, Any]) -> str:

@@ -7,9 +7,10 @@ import io
 import re
 from collections.abc import Iterable
 from datetime import date
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from sqlmodel import Session
+from starlette.requests import Request
 from starlette.responses import Response
 
 from duban import audit
@@ -25,11 +26,19 @@ def cut_note(total: int, limit: int) -> str:
     return f"共{total}行，仅导出前{limit}行；请缩小筛选范围后分批导出"
 
 
-def on_record(session: Session, who: Person, action: str, title: str, day: date, query: str = "") -> None:
+def on_record(session: Session, request: Request, who: Person, action: str, title: str, day: date) -> None:
     """Every export is an audit entry: which list (`action`, named in glossary.AUDIT_ACTION), its title,
-    the filters it was cut with, who took it."""
+    the address it was asked at (its filters readable), who took it."""
+    asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     audit.taken(
-        session, actor=who.unit, person=who.name, subject="export", key=title, action=action, on=day, note=query
+        session,
+        actor=who.unit,
+        person=who.name,
+        subject="export",
+        key=title,
+        action=action,
+        on=day,
+        note=unquote_plus(asked),
     )
 
 

@@ -50,7 +50,7 @@ def audit_export(request: Request, who: Signed) -> Response:
         limit = plan.limits.max_rows
         total = audit_view.count(session, filters)
         rows = [audit_view.cells(r) for r in audit_view.rows(session, filters, offset=0, limit=limit)]
-        export.on_record(session, who, "audit", "审计日志", day, filters.query())
+        export.on_record(session, request, who, "audit", "审计日志", day)
     return export.xlsx("审计日志", audit_view.HEADER, rows, total=total, limit=limit, day=day)
 
 

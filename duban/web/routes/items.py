@@ -78,7 +78,7 @@ def export_items(request: Request, who: Signed) -> Response:
         names = {c.code: c.name for c in plan.categories}
         stages = {s.code: s.name for s in plan.stages}
         title = "逾期问题清单" if filters.light == "red" else "问题清单"
-        export.on_record(session, who, "items", title, day, filters.query())
+        export.on_record(session, request, who, "items", title, day)
     return export.xlsx(
         title,
         EXPORT_HEADER,
