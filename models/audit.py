@@ -16,9 +16,11 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_entry_subject_day", "subject", "effective_on"),
         Index("ix_audit_entry_subject_key_day", "subject", "subject_key", "effective_on"),
-        # the auditor's page filters by unit or person and shows the newest first
+        # the auditor's page filters by unit, person, subject or action and shows the newest first
         Index("ix_audit_entry_actor_seq", "actor", "seq"),
         Index("ix_audit_entry_person_seq", "person", "seq"),
+        Index("ix_audit_entry_subject_seq", "subject", "seq"),
+        Index("ix_audit_entry_action_seq", "action", "seq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

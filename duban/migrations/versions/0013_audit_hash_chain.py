@@ -5,7 +5,8 @@ Revises: 0012
 Create Date: 2026-12-06
 
 The entries already there are chained in id order. The append-only triggers are lifted for that one
-update and put back as 0001 made them. Two indexes serve the auditor's page (by unit, by person).
+update and put back as 0001 made them. Four indexes serve the auditor's page (by unit, person, subject or
+action, newest first).
 """
 
 import sqlalchemy as sa
@@ -20,6 +21,12 @@ branch_labels = None
 depends_on = None
 
 BATCH = 5000
+PAGE_INDEXES = {  # the auditor's page: one filter, newest first
+    "ix_audit_entry_actor_seq": ["actor", "seq"],
+    "ix_audit_entry_person_seq": ["person", "seq"],
+    "ix_audit_entry_subject_seq": ["subject", "seq"],
+    "ix_audit_entry_action_seq": ["action", "seq"],
+}
 ENTRY = sa.table(
     "audit_entry",
     sa.column("id", sa.Integer),
@@ -55,8 +62,8 @@ def upgrade() -> None:
         batch_op.alter_column("seq", existing_type=sa.BigInteger(), nullable=False)
         batch_op.alter_column("sm3", existing_type=sa.String(length=64), nullable=False)
     op.create_index("ix_audit_entry_seq", "audit_entry", ["seq"], unique=True)
-    op.create_index("ix_audit_entry_actor_seq", "audit_entry", ["actor", "seq"])
-    op.create_index("ix_audit_entry_person_seq", "audit_entry", ["person", "seq"])
+    for name, columns in PAGE_INDEXES.items():
+        op.create_index(name, "audit_entry", columns)
     op.execute(sa.text("INSERT INTO audit_head (id, seq, sm3) VALUES (1, :seq, :sm3)").bindparams(seq=seq, sm3=last))
     _make_append_only()
 
@@ -81,8 +88,8 @@ def _chain_existing() -> tuple[int, str]:
 
 def downgrade() -> None:
     _drop_append_only()
-    op.drop_index("ix_audit_entry_person_seq", table_name="audit_entry")
-    op.drop_index("ix_audit_entry_actor_seq", table_name="audit_entry")
+    for name in PAGE_INDEXES:
+        op.drop_index(name, table_name="audit_entry")
     op.drop_index("ix_audit_entry_seq", table_name="audit_entry")
     with op.batch_alter_table("audit_entry") as batch_op:
         batch_op.drop_column("sm3")
