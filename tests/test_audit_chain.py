@@ -192,12 +192,18 @@ def test_the_newest_entries_removed_are_named_by_the_head(cli: Cli) -> None:
 # -- the migration ------------------------------------------------------------------------------------
 
 
-def test_the_migration_chains_the_entries_already_there_in_id_order(cli: Cli) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migration_chains_the_entries_already_there_in_id_order(
+    backend: str, cli: Cli, request: pytest.FixtureRequest
+) -> None:
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import inspect
 
     from duban.db import MIGRATIONS, engine
 
+    if backend == "postgresql":
+        request.getfixturevalue("pg_url")
     cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
     cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
     chained = {e["id"]: (e["seq"], e["sm3"]) for e in _entries()}
@@ -206,8 +212,8 @@ def test_the_migration_chains_the_entries_already_there_in_id_order(cli: Cli) ->
     with engine().begin() as connection:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, "0012")
-    columns = {row[1] for row in _sql("PRAGMA table_info(audit_entry)")}
-    assert "seq" not in columns and "sm3" not in columns
+    columns = {column["name"] for column in inspect(engine()).get_columns("audit_entry")}
+    assert "seq" not in columns and "sm3" not in columns and not inspect(engine()).has_table("audit_head")
     with pytest.raises(Exception, match="append-only"):  # the triggers are back after the downgrade
         _sql("DELETE FROM audit_entry")
 
