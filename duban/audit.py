@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from duban import audit_chain
 from duban.glossary import AUDIT_VIA as VIA_LABELS
 from models import AuditEntry
 
@@ -64,7 +65,9 @@ def record(
     after: dict[str, Any] | None = None,
     note: str = "",
 ) -> AuditEntry:
-    entry = AuditEntry(**_row(datetime.now(UTC), actor, subject, key, action, effective_on, before, after, note))
+    row = _row(datetime.now(UTC), actor, subject, key, action, effective_on, before, after, note)
+    audit_chain.chained(session, [row])
+    entry = AuditEntry(**row)
     session.add(entry)
     return entry
 
@@ -74,7 +77,9 @@ def record_all(session: Session, entries: list[dict[str, Any]]) -> None:
     if entries:
         session.flush()  # entries recorded one by one before these come first
         now = datetime.now(UTC)
-        session.execute(insert(AuditEntry.__table__), [_row(now, **entry) for entry in entries])
+        rows = [_row(now, **entry) for entry in entries]
+        audit_chain.chained(session, rows)
+        session.execute(insert(AuditEntry.__table__), rows)
 
 
 def _row(
@@ -102,6 +107,15 @@ def _row(
         "after": _jsonable(after),
         "note": note,
     }
+
+
+def taken(
+    session: Session, *, actor: str, person: str, subject: str, key: str, action: str, on: date, note: str = ""
+) -> None:
+    """A download or an export: no change of state, but who took what from the portal is on the record.
+    Its subjects ("download", "export") are ones the state's replay never reads."""
+    with entered_by(person, "portal"):
+        record(session, actor=actor, subject=subject, key=key[:64], action=action, effective_on=on, note=note)
 
 
 def history(session: Session, subject: str, key: str) -> list[AuditEntry]:

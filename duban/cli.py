@@ -15,6 +15,7 @@ import click
 from rich.table import Table
 
 from duban import config
+from duban.audit_commands import audit
 from duban.backup_commands import backup, restore
 from duban.campaign.commands import campaign
 from duban.cli_common import (
@@ -896,6 +897,7 @@ main.add_command(deliverable)
 main.add_command(user)
 main.add_command(backup)
 main.add_command(restore)
+main.add_command(audit)
 
 if __name__ == "__main__":
     main()

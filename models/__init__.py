@@ -1,7 +1,7 @@
 """duban's tables, in one place so the shape of the data is seen at a glance."""
 
 from models.account import Account, Acknowledgement, WebSession
-from models.audit import AuditEntry
+from models.audit import AuditEntry, AuditHead
 from models.bulletin import BulletinRecord
 from models.campaign import Campaign, CampaignItem
 from models.escalation import Escalation
@@ -23,6 +23,7 @@ __all__ = [
     "Account",
     "Acknowledgement",
     "AuditEntry",
+    "AuditHead",
     "BulletinRecord",
     "Campaign",
     "CampaignItem",

@@ -10,6 +10,7 @@ import os
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -386,12 +387,19 @@ def test_a_restored_copy_that_fails_duban_check_is_reported_with_exit_status_1(
     assert said in output
     monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "restored-again"))
     report = json.loads(imported("restore", folder, "--json", status=1).output)
+    with closing(sqlite3.connect(home / "duban.db")) as conn:
+        ((entries,),) = conn.execute("SELECT count(*) FROM audit_entry").fetchall()
     assert report["checks"] == [
         {
             "name": "现状数据与审计日志核查（duban check）",
             "passed": False,
             "detail": "1处不一致（PT2022-0002）：请运行 duban check 查看",
-        }
+        },
+        {
+            "name": "审计日志完整性校验（duban audit verify）",
+            "passed": True,
+            "detail": f"审计日志共{entries}条，校验一致",
+        },
     ]
     assert (report["database"], report["files"], report["migrated"]) == ("sqlite", 1, False)
 

@@ -195,9 +195,10 @@ def test_a_close_logged_before_0007_still_means_progress_100(imported: Cli) -> N
     """Entries written before the kept state did not carry the progress a close sets."""
     _sql("UPDATE ledger_item SET status = 'closed', progress = 100 WHERE code = 'PT2022-0009'")
     _sql(
-        "INSERT INTO audit_entry (at, effective_on, actor, subject, subject_key, action, before, after, note)"
+        "INSERT INTO audit_entry (at, effective_on, actor, subject, subject_key, action, before, after, note, seq, sm3)"
         " VALUES ('2022-06-01 10:00:00', '2022-06-01', '区配套办', 'item', 'PT2022-0009', 'transition',"
-        """ '{"status": "verified"}', '{"status": "closed", "action": "销号"}', '')"""
+        """ '{"status": "verified"}', '{"status": "closed", "action": "销号"}', '',"""
+        " (SELECT max(seq) + 1 FROM audit_entry), '')"
     )
     assert _check(imported) == {"differences": [], "repaired_items": 0}
 

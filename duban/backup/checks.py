@@ -1,7 +1,7 @@
 """What a restored copy must pass before anyone relies on it.
 
-Each check is a function of a session that answers a `Check`. `duban audit verify` (the audit log's
-hash chain) belongs in CHECKS, after the kept state.
+Each check is a function of a session that answers a `Check`: the kept state against the log, then the
+log's own hash chain (`duban audit verify`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,18 @@ def kept_state(session: Session) -> Check:
     return Check(name, False, f"{len(found)}处不一致（{codes}）：请运行 duban check 查看")
 
 
-CHECKS: tuple[Callable[[Session], Check], ...] = (kept_state,)
+def audit_chain(session: Session) -> Check:
+    """`duban audit verify`: every entry of the audit log against its SM3 chain."""
+    from duban.audit_chain import verify
+
+    name = "审计日志完整性校验（duban audit verify）"
+    found = verify(session)
+    if found.broken is None:
+        return Check(name, True, f"审计日志共{found.count}条，校验一致")
+    return Check(name, False, f"序号{found.broken.seq}：{found.broken.reason}")
+
+
+CHECKS: tuple[Callable[[Session], Check], ...] = (kept_state, audit_chain)
 
 
 def after_restore() -> list[Check]:

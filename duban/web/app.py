@@ -20,6 +20,7 @@ from duban.programme import current_plan
 from duban.web.deps import CodeNeeded, EnrolmentNeeded, PasswordChangeNeeded, SignInNeeded, locked, login_url
 from duban.web.routes import (
     accounts,
+    audit,
     auth,
     campaigns,
     deliverables,
@@ -78,6 +79,7 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
         deliverables,
         office,
         accounts,
+        audit,
         notices,
         security,
         help_routes,

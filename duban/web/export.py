@@ -7,11 +7,15 @@ import io
 import re
 from collections.abc import Iterable
 from datetime import date
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
+from sqlmodel import Session
+from starlette.requests import Request
 from starlette.responses import Response
 
+from duban import audit
 from duban.spreadsheet import Cell, put, table_workbook
+from duban.web.deps import Person
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_TITLE_LIMIT = 31  # what Excel allows a worksheet's name
@@ -20,6 +24,22 @@ NOT_IN_SHEET_TITLE = re.compile(r"[\[\]:*?/\\]")  # characters a worksheet's nam
 
 def cut_note(total: int, limit: int) -> str:
     return f"共{total}行，仅导出前{limit}行；请缩小筛选范围后分批导出"
+
+
+def on_record(session: Session, request: Request, who: Person, action: str, title: str, day: date) -> None:
+    """Every export is an audit entry: which list (`action`, named in glossary.AUDIT_ACTION), its title,
+    the address it was asked at (its filters readable), who took it."""
+    asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    audit.taken(
+        session,
+        actor=who.unit,
+        person=who.name,
+        subject="export",
+        key=title,
+        action=action,
+        on=day,
+        note=unquote_plus(asked),
+    )
 
 
 def xlsx(title: str, header: list[str], rows: Iterable[list[Cell]], *, total: int, limit: int, day: date) -> Response:

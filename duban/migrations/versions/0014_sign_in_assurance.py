@@ -1,7 +1,7 @@
 """sign-in assurance: growing locks, password history, a second factor, separated Office duties
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06
 
 The Office's `admin` accounts become `sysadmin` (accounts only); security and audit are other roles.
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

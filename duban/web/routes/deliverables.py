@@ -106,7 +106,19 @@ def document(request: Request, milestone: str, owner: str, who: Signed) -> Respo
             raise hidden() from None
     if not row.stored_as:
         raise hidden()
-    return kept_file(row.stored_as, row.filename)
+    served = kept_file(row.stored_as, row.filename)
+    with session_scope() as session:
+        audit.taken(
+            session,
+            actor=who.unit,
+            person=who.name,
+            subject="download",
+            key=f"{milestone}:{owner}",
+            action="document",
+            on=today(request),
+            note=row.filename,
+        )
+    return served
 
 
 @router.post("/deliverables/{milestone}/{owner}/verify")

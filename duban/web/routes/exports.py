@@ -47,6 +47,7 @@ def reports(request: Request, who: Signed) -> Response:
             ]
             for s in session.exec(query.limit(limit))
         ]
+        export.on_record(session, request, who, "reports", "月度报送情况", day)
     header = ["报送期", "单位", "报表类型", "状态", "截止日期", "首次报送日期", "迟报", "问题数"]
     return export.xlsx("月度报送情况", header, rows, total=total, limit=limit, day=day)
 
@@ -61,6 +62,7 @@ def campaign_answers(request: Request, campaign_id: RowId, who: Signed) -> Respo
         campaign = _campaign_of(session, who, campaign_id)
         answered = figures(session, plan, campaign, day)["items"]
         title = campaign.title
+        export.on_record(session, request, who, "campaign_answers", f"{title}反馈情况", day)
     if who.kind not in ("office", "leader"):
         answered = [i for i in answered if who.unit in (i["unit"], i["lead_department"])]
     limit = plan.limits.max_rows
@@ -95,6 +97,7 @@ def projects(request: Request, who: Signed) -> Response:
         limit = plan.limits.max_rows
         total = view.register_count(session, township=township)
         listed = view.register_rows(session, plan, day, township=township, limit=limit)
+        export.on_record(session, request, who, "projects", "新建住宅项目联合审查", day)
     header = ["项目编号", "项目名称", "镇办", "开发企业", "户数", "当前环节", "状态", "期限"]
     header += ["待签署单位", "逾期单位", "配建缺口", "已豁免"]
     rows = [
@@ -140,5 +143,6 @@ def outbox(request: Request, who: Signed, status: str = "") -> Response:
             ]
             for m in session.exec(outbox_query(status).limit(limit))
         ]
+        export.on_record(session, request, who, "outbox", "消息队列", day)
     header = ["编号", "状态", "收件单位", "渠道", "标题", "日期", "尝试次数", "原因"]
     return export.xlsx("消息队列", header, rows, total=total, limit=limit, day=day)

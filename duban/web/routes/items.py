@@ -77,7 +77,8 @@ def export_items(request: Request, who: Signed) -> Response:
         rows = item_search.rows(session, lights, within, conditions, offset=0, limit=limit)
         names = {c.code: c.name for c in plan.categories}
         stages = {s.code: s.name for s in plan.stages}
-    title = "逾期问题清单" if filters.light == "red" else "问题清单"
+        title = "逾期问题清单" if filters.light == "red" else "问题清单"
+        export.on_record(session, request, who, "items", title, day)
     return export.xlsx(
         title,
         EXPORT_HEADER,
@@ -220,7 +221,18 @@ def evidence_file(request: Request, code: str, evidence_id: RowId, who: Signed) 
         found = session.get(Evidence, evidence_id)
         if found is None or found.item_id != item.id:
             raise hidden()
-    return kept_file(found.stored_as, found.filename)
+        served = kept_file(found.stored_as, found.filename)
+        audit.taken(
+            session,
+            actor=who.unit,
+            person=who.name,
+            subject="download",
+            key=f"{item.code}/{found.id}",
+            action="evidence",
+            on=today(request),
+            note=found.filename,
+        )
+    return served
 
 
 def kept_file(stored_as: str, filename: str) -> FileResponse:

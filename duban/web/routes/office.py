@@ -177,6 +177,18 @@ def bulletin_file(request: Request, bulletin_id: RowId, name: str, who: Signed) 
         raise hidden() from None
     if not path.is_file():
         raise hidden()
+    with session_scope() as session:
+        key = f"{bulletin_id}/{'annex' if annex else kind}"
+        audit.taken(
+            session,
+            actor=who.unit,
+            person=who.name,
+            subject="download",
+            key=key,
+            action="bulletin",
+            on=today(request),
+            note=named,
+        )
     return FileResponse(
         path,
         media_type=FILES["xlsx" if annex else kind],

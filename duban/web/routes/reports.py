@@ -122,6 +122,16 @@ def download_form(request: Request, period: str, who: Signed) -> Response:
     try:
         with session_scope() as session:
             write_form(session, current_plan(session), period=period, unit=who.unit, path=path)
+            audit.taken(
+                session,
+                actor=who.unit,
+                person=who.name,
+                subject="download",
+                key=f"{period}:{who.unit}",
+                action="report_form",
+                on=today(request),
+                note=path.name,
+            )
     except REFUSALS as exc:
         removed(folder)
         return render(request, "error.html", 400, message=str(exc))

@@ -1,0 +1,59 @@
+"""`duban audit ...`: the audit log from the terminal (the chain's check)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from duban.audit_chain import Broken
+from duban.cli_common import err, out, print_json, user_errors
+
+
+@click.group()
+def audit() -> None:
+    """The audit log: verify its hash chain."""
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def audit_verify(as_json: bool) -> None:
+    """Walk the chain; name the first entry that does not match (exit status 1), or count the entries."""
+    from duban.audit_chain import verify
+    from duban.audit_view import described
+    from duban.db import session_scope
+
+    with session_scope() as session:
+        result = verify(session)
+    broken = result.broken
+    if as_json:
+        print_json(
+            {
+                "entries": result.count,
+                "head": result.head,
+                "broken": None if broken is None else _fields(broken),
+            }
+        )
+    elif broken is None:
+        out.print(f"审计日志完整：共{result.count}条，逐条校验一致。最新校验值：{result.head}")
+    else:
+        named = "" if broken.entry is None else f"{described(broken.entry)}："
+        err.print(f"审计日志校验未通过：{named}{broken.reason}。此前{result.count}条一致。")
+    if broken is not None:
+        sys.exit(1)
+
+
+def _fields(broken: Broken) -> dict:
+    entry = broken.entry
+    if entry is None:
+        return {"seq": broken.seq, "reason": broken.reason}
+    return {
+        "seq": broken.seq,
+        "reason": broken.reason,
+        "id": entry.id,
+        "subject": entry.subject,
+        "key": entry.subject_key,
+        "action": entry.action,
+        "at": entry.at.isoformat(),
+    }
