@@ -3,6 +3,7 @@ indexed columns, counted and read a page at a time (the log may hold millions of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from duban import config, textgate
 from duban.audit import who
-from duban.glossary import AUDIT_ACTION, AUDIT_SUBJECT, label
+from duban.glossary import AUDIT_ACTION, AUDIT_SUBJECT, cn_period, label
 from duban.plan import Plan
 from models import AuditEntry
 
@@ -101,13 +102,24 @@ def count(session: Session, filters: AuditFilters) -> int:
     return session.exec(select(func.count()).select_from(AuditEntry).where(*filters.conditions())).one()
 
 
-def rows(session: Session, filters: AuditFilters, *, offset: int, limit: int) -> list[dict]:
+def rows(session: Session, plan: Plan, filters: AuditFilters, *, offset: int, limit: int) -> list[dict]:
     """One page, newest first, each entry as the page and the export show it (labels, local time)."""
     query = select(AuditEntry).where(*filters.conditions()).order_by(col(AuditEntry.seq).desc())
-    return [shown(e) for e in session.exec(query.offset(offset).limit(limit))]
+    titles = {d.milestone: d.title for d in plan.mechanism.deliverables}
+    return [shown(e, titles) for e in session.exec(query.offset(offset).limit(limit))]
 
 
-def shown(entry: AuditEntry) -> dict:
+def key_of(entry: AuditEntry, titles: dict[str, str]) -> str:
+    """What the entry is about, with the codes inside its key in words: a document's milestone (its
+    title), a reporting period (2022年5月); the rest as recorded."""
+    parts = entry.subject_key.split(":")
+    return "：".join(titles.get(p) or (cn_period(p) if _PERIOD.fullmatch(p) else p) for p in parts)
+
+
+_PERIOD = re.compile(r"\d{4}-\d{2}")
+
+
+def shown(entry: AuditEntry, titles: dict[str, str]) -> dict:
     return {
         "seq": entry.seq,
         "at": local_time(entry),
@@ -115,7 +127,7 @@ def shown(entry: AuditEntry) -> dict:
         "unit": entry.actor,
         "person": who(entry.actor, entry.person, entry.via) if entry.person or entry.via else "",
         "subject": label(AUDIT_SUBJECT, entry.subject),
-        "key": entry.subject_key,
+        "key": key_of(entry, titles),
         "action": label(AUDIT_ACTION, entry.action),
         "note": entry.note,
     }

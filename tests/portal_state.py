@@ -45,6 +45,7 @@ ACCOUNTS = {
     "pt-staff": (OFFICE, "staff", "王五"),
     "pt-admin": (OFFICE, "sysadmin", "钱管理"),
     "pt-sec": (OFFICE, "secadmin", "孙安全"),
+    "pt-audit": (OFFICE, "auditor", "周审计"),
     "qz-leader": (LEADER, "leader", "刘区长"),
 }
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -31,7 +31,7 @@ def audit_log(request: Request, who: Signed, page: int = 1) -> Response:
         per_page = plan.portal.page_rows
         total = audit_view.count(session, filters)
         page = item_search.clamped(page, total, per_page)
-        rows = audit_view.rows(session, filters, offset=(page - 1) * per_page, limit=per_page)
+        rows = audit_view.rows(session, plan, filters, offset=(page - 1) * per_page, limit=per_page)
     pages = item_search.pages(total, per_page)
     return _page(request, units, filters, rows=rows, total=total, page=page, pages=pages)
 
@@ -49,7 +49,7 @@ def audit_export(request: Request, who: Signed) -> Response:
             return _page(request, units, AuditFilters(), error=str(exc), status_code=400)
         limit = plan.limits.max_rows
         total = audit_view.count(session, filters)
-        rows = [audit_view.cells(r) for r in audit_view.rows(session, filters, offset=0, limit=limit)]
+        rows = [audit_view.cells(r) for r in audit_view.rows(session, plan, filters, offset=0, limit=limit)]
         export.on_record(session, request, who, "audit", "审计日志", day)
     return export.xlsx("审计日志", audit_view.HEADER, rows, total=total, limit=limit, day=day)
 
