@@ -28,6 +28,7 @@ from duban.textgate import TextRefused
 from duban.web import export
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, today
 from duban.web.flash import back
+from duban.web.numbers import PageAsked
 from duban.web.scope import hidden, may_see, visible_items
 from duban.web.security import EVIDENCE_CSP, PDF_CSP
 from duban.web.uploads import received, uploads_in
@@ -39,7 +40,7 @@ SHOWN_INLINE = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png
 
 
 @router.get("/items")
-def items(request: Request, who: Signed, page: int = 1) -> Response:
+def items(request: Request, who: Signed, page: PageAsked) -> Response:
     """The unit's items, searched and filtered (kept in the URL), a page at a time."""
     day = today(request)
     with session_scope() as session:
