@@ -261,3 +261,19 @@ def test_no_route_answers_a_server_error(site: Site) -> None:
         fuzz.send(client, "POST", "/logout", {}, value)
     fuzz.send(client, "POST", "/logout", {}, csrf)
     assert not fuzz.failures, f"{len(fuzz.failures)} of {fuzz.sent} requests failed:\n" + "\n".join(fuzz.failures[:80])
+
+
+PHISHING = "您的账号存在风险，请致电 400-000-0000 核实"
+
+
+@pytest.mark.parametrize("login", ["cg-clerk", "pt-staff"])
+def test_a_link_cannot_put_words_in_a_notice(site: Site, login: str) -> None:
+    """Confirmations travel from the POST in the session (duban/web/flash.py), never in the address: the
+    query parameters a page once read (saved, v, done, changed, notice, error) say nothing."""
+    client, _ = signed(site.base, login)
+    words = dict.fromkeys(("saved", "v", "done", "changed", "notice", "error", "message"), PHISHING)
+    for path in ("/", f"/reports/{portal_state.PERIOD}", "/items", "/campaigns", "/notices", "/help"):
+        page = client.get(path, params=words | {"page": "1"})
+        assert page.status_code == 200, path
+        assert PHISHING not in page.text, path
+        assert 'role="status"' not in page.text and 'role="alert"' not in page.text, path  # base.html's messages
