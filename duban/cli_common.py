@@ -28,6 +28,7 @@ from duban.reporting.periods import PeriodError
 from duban.reporting.reports import ReportError
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused, json_shown
+from duban.web.proxies import ProxySettingError
 from notifications.deadletters import OperatorUnreachable
 from notifications.outbox import OutboxError
 
@@ -50,6 +51,7 @@ USER_ERRORS = (
     EvidenceRefused,
     MechanismError,
     OutboxError,
+    ProxySettingError,
     OperatorUnreachable,  # through the engine, `tick` fails with the dispatch flow: say so, in Chinese
 )
 

@@ -79,6 +79,7 @@ ROW_FIELDS = ("g", "m", "d", "p", "s", "o", "op", "n")  # a row's fields, named 
 ORDER = ["pt-admin", "pt-staff", "mz-reviewer", "mz-clerk", "cg-clerk", "cg-head", "qz-leader"]
 SPARE, TARGET = "fz-spare", "fz-target"  # signed in and out by the sign-in routes; changed by /accounts
 SELF_ENDING = {"/login", "/logout", "/account/password"}
+FORGED_HOST = "duban.example.net"  # every request after sign-in names another host
 
 
 def field_names() -> set[str]:
@@ -191,6 +192,9 @@ class Fuzzer:
             return 0
         if response.status_code >= 500:
             self.failures.append(f"{what}: {response.status_code}")
+        location = response.headers.get("location")
+        if location is not None and (not location.startswith("/") or location.startswith("//")):
+            self.failures.append(f"{what}: redirected to {location}")  # never a host, the forged one least
         return response.status_code
 
     def route(self, client: httpx.Client, csrf: str, route: APIRoute, *, first: bool) -> None:
@@ -223,6 +227,7 @@ def _short(data: dict[str, str]) -> str:
 def signed(base: str, login: str) -> tuple[httpx.Client, str]:
     client = sign_in(base, login, PASSWORD, change_to=None)
     client.headers["x-who"] = login
+    client.headers["host"] = FORGED_HOST
     return client, csrf_of(client.get("/account/password").text)
 
 
@@ -244,7 +249,7 @@ def test_no_route_answers_a_server_error(site: Site) -> None:
             fuzz.route(*people[login], route, first=login == first)
 
     # Sign-in, sign-out and the password form: a spare account, signed in again whenever one ended it.
-    anonymous = httpx.Client(base_url=site.base, follow_redirects=False, timeout=30)
+    anonymous = httpx.Client(base_url=site.base, follow_redirects=False, timeout=30, headers={"host": FORGED_HOST})
     for value in HOSTILE:
         login_csrf = csrf_of(anonymous.get("/login").text)
         for data in ({"login": value, "password": value}, {"login": TARGET, "password": value}):

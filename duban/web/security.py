@@ -7,6 +7,8 @@ from collections import defaultdict, deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from duban.web.proxies import Proxies
+
 # No inline script or style anywhere: the pages use only /static files, so CSP forbids the rest.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -28,15 +30,18 @@ HEADERS = {
 
 class Guard:
     """Security headers on every response; request bodies past the limit refused with 413, by the app's
-    page at `too_large` (in the layout, with the menu): the request goes there as a GET, its body unread."""
+    page at `too_large` (in the layout, with the menu): the request goes there as a GET, its body unread;
+    the client's address as the trusted proxies say (duban/web/proxies.py), else the socket's."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int, https: bool, too_large: str) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, https: bool, too_large: str, proxies: Proxies) -> None:
         self.app, self.max_body, self.https, self.too_large = app, max_body, https, too_large
+        self.proxies = proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.proxies.believe(scope)
         declared = dict(scope["headers"]).get(b"content-length")
         refused = declared is not None and (not declared.isdigit() or int(declared) > self.max_body)
         seen, started = 0, False
