@@ -107,6 +107,7 @@ class Site:
     routes: list[APIRoute]
     path_values: dict[str, str]
     fields: set[str]
+    home: Path
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +123,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             db.execute("UPDATE account SET must_change_password = 0")
             first = {
                 table: db.execute(f"SELECT min(id) FROM {table}").fetchone()[0] or 1  # noqa: S608 - our table names
-                for table in ("campaign", "evidence", "bulletin", "outbox", "escalation")
+                for table in ("campaign", "bulletin", "outbox", "escalation")
             }
+            (first["evidence"],) = db.execute(
+                "SELECT evidence.id FROM evidence JOIN ledger_item ON ledger_item.id = evidence.item_id WHERE code = ?",
+                (CODE,),
+            ).fetchone()
             milestone, owner = db.execute("SELECT milestone, owner FROM deliverable ORDER BY id").fetchone()
         values = {
             "campaign_id": str(first["campaign"]),
@@ -145,7 +150,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         with running_portal(portal_state.DAY) as portal:
             routes = api_routes(portal.guard.app.routes)
             try:
-                yield Site(str(portal), routes, values, field_names())
+                yield Site(str(portal), routes, values, field_names(), home)
             finally:
                 accounts._dummy.cache_clear()
 
@@ -282,3 +287,22 @@ def test_a_link_cannot_put_words_in_a_notice(site: Site, login: str) -> None:
         assert page.status_code == 200, path
         assert PHISHING not in page.text, path
         assert 'role="status"' not in page.text and 'role="alert"' not in page.text, path  # base.html's messages
+
+
+def test_files_kept_are_sandboxed_shown_or_downloaded(site: Site) -> None:
+    """Evidence (a text file here) is shown in the browser, a filed PDF downloaded; both sandboxed."""
+    with closing(sqlite3.connect(site.home / "duban.db")) as db:
+        code, evidence_id = db.execute(
+            "SELECT ledger_item.code, evidence.id FROM evidence JOIN ledger_item ON ledger_item.id = evidence.item_id"
+        ).fetchone()
+        milestone, owner = db.execute("SELECT milestone, owner FROM deliverable WHERE state = 'issued'").fetchone()
+    client, _ = signed(site.base, "pt-staff")
+    evidence = client.get(f"/items/{code}/evidence/{evidence_id}")
+    document = client.get(f"/deliverables/{milestone}/{owner}/file")
+    for response, shown, kind in [(evidence, "inline", "text/plain"), (document, "attachment", "application/pdf")]:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith(kind)
+        assert response.headers["content-disposition"].startswith(f"{shown}; filename*=UTF-8''")
+        policy = [part.strip() for part in response.headers["content-security-policy"].split(";")]
+        assert "sandbox" in policy and "default-src 'none'" in policy
+    assert document.content == portal_state.PDF

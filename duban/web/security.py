@@ -14,10 +14,8 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
-# Evidence shown in the browser: nothing in it may run, whatever it is. A PDF is shown by the browser's
-# own viewer, which a sandboxed document cannot use; it gets the same policy without `sandbox`.
+# Evidence and filed documents, shown or downloaded: nothing in them may run, whatever they are.
 EVIDENCE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
-PDF_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; frame-ancestors 'self'"
 HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
