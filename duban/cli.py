@@ -864,6 +864,7 @@ def portal(host: str, port: int, as_of: date | None, https: bool | None, workers
     from duban.db import session_scope
     from duban.programme import current_plan
     from duban.web.proxies import trusted_proxies
+    from duban.web.serve import SERVER_LIMITS
 
     with session_scope() as session:
         current_plan(session)  # refused now, in Chinese, when the database is not initialised
@@ -887,6 +888,7 @@ def portal(host: str, port: int, as_of: date | None, https: bool | None, workers
         server_header=False,
         log_level="warning",
         access_log=False,
+        **SERVER_LIMITS,
     )
 
 

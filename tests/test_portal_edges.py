@@ -1,19 +1,25 @@
-"""Whose address the portal believes, and where it redirects: `X-Forwarded-For` only from the proxies
+"""The portal at its edges. Whose address it believes: `X-Forwarded-For` only from the proxies
 DUBAN_TRUSTED_PROXIES names (none by default), so a client cannot choose the address the sign-in
-throttle counts; no redirect takes its host from the request's `Host` header.
+throttle counts. Where it redirects: never to a host taken from the request's `Host` header. How long
+`duban portal` keeps an idle connection: uvicorn's keep-alive timeout (slow clients are nginx's to absorb).
 
 The throttle is observed as a person meets it: after the plan's `failures_per_address` wrong sign-ins
 counted for one address, the next sign-in from that address answers 429."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import PLAN, Cli
-from portal import csrf_of, quick_home, running_portal
+from portal import csrf_of, free_port, quick_home, running_portal
 
 from duban import accounts
 from duban.plan import load_plan
@@ -83,3 +89,45 @@ def test_no_redirect_takes_its_host_from_the_request(home: Path, path: str) -> N
         assert "duban.example.net" not in response.text
         signed_out = client.get("/items", headers={"host": "duban.example.net"})
         assert (signed_out.status_code, signed_out.headers["location"]) == (303, "/login?next=/items")
+
+
+def test_duban_portal_closes_an_idle_connection(home: Path, tmp_path: Path) -> None:
+    """`duban portal`'s own uvicorn options: a kept-alive connection left idle is closed after the
+    keep-alive timeout (a few seconds), not held for as long as the client likes."""
+    port = free_port()
+    log = tmp_path / "portal.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "duban.cli", "portal", "--port", str(port)],
+            env=dict(os.environ),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        with connection:
+            connection.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+            answered = b""
+            while b"</html>" not in answered:
+                chunk = connection.recv(65536)
+                assert chunk, answered[:300]
+                answered += chunk
+            assert answered.startswith(b"HTTP/1.1 200 ")
+            idle = time.monotonic()
+            assert connection.recv(1) == b""  # closed by the server (the socket's own timeout is 30 s)
+            waited = time.monotonic() - idle
+        assert 4 < waited < 10  # the README's five seconds
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
