@@ -716,6 +716,7 @@ def outbox_dispatch(at: str | None) -> None:
     """Deliver what is due now (what the dispatch-outbox schedule runs)."""
     from datetime import datetime
 
+    from notifications.deadletters import unreachable
     from notifications.dispatch import dispatch
 
     clock = None
@@ -733,6 +734,8 @@ def outbox_dispatch(at: str | None) -> None:
     )
     for reason in dict.fromkeys(result.errors):
         out.print(f"  原因：{reason}")
+    if result.undeliverable:  # no message can tell the operator: the exit status and the file do
+        raise unreachable(result.undeliverable)
 
 
 @main.group()
