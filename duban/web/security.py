@@ -7,6 +7,7 @@ from collections import defaultdict, deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from duban.web.numbers import whole
 from duban.web.proxies import Proxies
 
 # No inline script or style anywhere: the pages use only /static files, so CSP forbids the rest.
@@ -41,7 +42,8 @@ class Guard:
             return
         self.proxies.believe(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        refused = declared is not None and (not declared.isdigit() or int(declared) > self.max_body)
+        size = whole(declared.decode("latin-1")) if declared is not None else 0
+        refused = size is None or size > self.max_body
         seen, started = 0, False
 
         async def limited() -> Message:
