@@ -6,8 +6,12 @@ from datetime import date, timedelta
 from functools import cache
 
 import chinese_calendar
+from chinese_calendar.constants import holidays as _official_days
 
 from duban.plan import CalendarRules
+
+OFFICIAL_YEARS = (min(_official_days).year, max(_official_days).year)
+WEEKEND_YEARS = 10  # with `unknown_year: weekends`, years past the last known ones still counted by weekends
 
 
 class UnknownYear(Exception):
@@ -45,6 +49,22 @@ class WorkingCalendar:
             "请在方案文件 calendar.extra_holidays / extra_workdays 中补充该年安排，"
             "或设置 calendar.unknown_year: weekends（仅按周末计算）"
         )
+
+    def years(self) -> tuple[int, int]:
+        """The first and last year this calendar counts working days in: the official calendar's, widened
+        by the plan's extra days; with `unknown_year: weekends`, WEEKEND_YEARS more (a programme's horizon,
+        not year 9999: counting to it would take minutes and overflow the date type)."""
+        named = [day.year for day in (*self._holidays, *self._workdays)]
+        first, last = min([OFFICIAL_YEARS[0], *named]), max([OFFICIAL_YEARS[1], *named])
+        return first, last + (WEEKEND_YEARS if self.rules.unknown_year == "weekends" else 0)
+
+    def outside(self, day: date, field: str) -> str | None:
+        """Why a date a person typed for `field` cannot be used: it lies outside the years this calendar
+        knows (None when it lies within)."""
+        first, last = self.years()
+        if first <= day.year <= last:
+            return None
+        return f"{field}（{day.isoformat()}）超出工作日历的年份范围，须在{first}年至{last}年之间"
 
     def working_days_after(self, start: date, end: date) -> int:
         """Working days in (start, end]; negative when end is before start."""

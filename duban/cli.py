@@ -718,6 +718,7 @@ def outbox_dispatch(at: str | None) -> None:
     """Deliver what is due now (what the dispatch-outbox schedule runs)."""
     from datetime import datetime
 
+    from notifications.deadletters import unreachable
     from notifications.dispatch import dispatch
 
     clock = None
@@ -735,6 +736,8 @@ def outbox_dispatch(at: str | None) -> None:
     )
     for reason in dict.fromkeys(result.errors):
         out.print(f"  原因：{reason}")
+    if result.undeliverable:  # no message can tell the operator: the exit status and the file do
+        raise unreachable(result.undeliverable)
 
 
 @main.group()
@@ -865,12 +868,15 @@ def portal(host: str, port: int, as_of: date | None, https: bool | None, workers
 
     from duban.db import session_scope
     from duban.programme import current_plan
+    from duban.web.proxies import trusted_proxies
+    from duban.web.serve import SERVER_LIMITS
 
     with session_scope() as session:
         current_plan(session)  # refused now, in Chinese, when the database is not initialised
         if session.get_bind().dialect.name == "sqlite":
             # readers go on while a clerk's report is written (kept in the file: the CLI then uses it too)
             session.exec(text("PRAGMA journal_mode=WAL"))
+    trusted_proxies()  # refused now, in Chinese, rather than in each worker
     if https is None:
         https = os.environ.get("DUBAN_PORTAL_URL", "").startswith("https://")
     os.environ["DUBAN_PORTAL_AS_OF"] = as_of.isoformat() if as_of else ""
@@ -883,11 +889,11 @@ def portal(host: str, port: int, as_of: date | None, https: bool | None, workers
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("DUBAN_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        proxy_headers=False,  # the app believes X-Forwarded-For from DUBAN_TRUSTED_PROXIES only (proxies.py)
         server_header=False,
         log_level="warning",
         access_log=False,
+        **SERVER_LIMITS,
     )
 
 

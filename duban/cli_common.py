@@ -29,6 +29,7 @@ from duban.reporting.periods import PeriodError
 from duban.reporting.reports import ReportError
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused, json_shown
+from duban.web.proxies import ProxySettingError
 from notifications.deadletters import OperatorUnreachable
 from notifications.outbox import OutboxError
 
@@ -52,6 +53,7 @@ USER_ERRORS = (
     EvidenceRefused,
     MechanismError,
     OutboxError,
+    ProxySettingError,
     OperatorUnreachable,  # through the engine, `tick` fails with the dispatch flow: say so, in Chinese
 )
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from notifications.deadletters import OperatorUnreachable
+from notifications.deadletters import unreachable
 from tasks.notifications import dispatch_batch
 
 
@@ -30,6 +30,5 @@ def dispatch_outbox(limit: int = 1000, at: datetime | None = None) -> dict[str, 
     }
     create_table_artifact(key="outbox-dispatch", table=[summary], description="本次消息投递情况（不含消息内容）")
     if result.undeliverable:
-        files = "、".join(str(path) for path in result.undeliverable)
-        raise OperatorUnreachable(f"{len(result.undeliverable)}份未送达消息报告未能送达操作员，详见 {files}")
+        raise unreachable(result.undeliverable)
     return summary

@@ -24,7 +24,14 @@ KIND = "dead_letters"
 
 
 class OperatorUnreachable(RuntimeError):
-    """Raised by the dispatch flow so that its run ends Failed (red in the Prefect UI)."""
+    """Raised by the dispatch flow so that its run ends Failed (red in the Prefect UI), and by `duban outbox
+    dispatch` so that it exits non-zero: the operator learns it from the run or the terminal."""
+
+
+def unreachable(files: list[Path]) -> OperatorUnreachable:
+    """What says that dead-letter reports reached nobody, naming the files that hold them."""
+    named = "、".join(str(path) for path in files)
+    return OperatorUnreachable(f"{len(files)}份未送达消息报告未能送达操作员，详见 {named}")
 
 
 def folder() -> Path:

@@ -154,6 +154,7 @@ def _expire_stale_claims(at: datetime, result: DispatchResult) -> None:
         ).all()
         for row in stale:
             row.status, row.claimed_by, row.claimed_until = "dead", None, None
+            row.attempts += 1  # the interrupted send was an attempt (it may even have been delivered)
             row.last_error = "发送过程中断（进程终止），投递结果未知；为免重复不再自动重发，请人工核实"
             session.add(row)
             result.dead += 1
@@ -253,11 +254,20 @@ def _send_group(
 def _record_failure(
     plan: Plan, rows: list[OutboxMessage], send_key: str, error: SendError, at: datetime, result: DispatchResult
 ) -> None:
-    """One outcome for the group's rows (they were one send); bound to the send if part of it was delivered."""
+    """One outcome for the group's rows (they were one send); bound to the send if part of it was delivered.
+    The transport says what went wrong; the reason kept says what happens next, which only this decides."""
     rules = plan.notifications
-    result.errors.append(error.reason)
     attempts = max(row.attempts for row in rows) + 1  # the group's most tried row decides for all
-    values: dict[str, object] = {"claimed_by": None, "claimed_until": None, "last_error": error.reason}
+    if error.defer:
+        reason = error.reason
+    elif error.retry and attempts < rules.max_attempts:
+        reason = f"{error.reason}，将重试"
+    elif error.retry:
+        reason = f"{error.reason}，已尝试{attempts}次，不再自动重试"
+    else:
+        reason = error.reason  # a permanent refusal or a configuration error says so itself
+    result.errors.append(reason)
+    values: dict[str, object] = {"claimed_by": None, "claimed_until": None, "last_error": reason}
     one_more = OutboxMessage.attempts + 1  # each row counts its own attempts
     if parts.delivered(send_key):
         values["send_key"] = send_key

@@ -103,7 +103,7 @@ class EmailTransport:
                 ),
                 retry=False,
             )
-        return SendError(self._scrub(f"邮件服务器 {self.where} 中途未应答（{error}），邮件未发出，将重试"), retry=True)
+        return SendError(self._scrub(f"邮件服务器 {self.where} 中途未应答（{error}），邮件未发出"), retry=True)
 
     def _named(self, exc: OSError) -> str:
         """The error's name; a timeout (which smtplib reports as a disconnection) with the time waited."""
@@ -151,7 +151,7 @@ def _stage(exc: smtplib.SMTPResponseException) -> str:
 def _refused(code: int, stage: str) -> SendError:
     """An SMTP refusal: 4xx is temporary (greylisting, a busy mailbox) and retried; 5xx is permanent."""
     if 400 <= code < 500:
-        return SendError(f"邮件服务器拒收（{code}）：{stage}，暂时性错误，将重试", retry=True)
+        return SendError(f"邮件服务器拒收（{code}）：{stage}，暂时性错误", retry=True)
     return SendError(f"邮件服务器拒收（{code}）：{stage}，永久性错误，不再重试", retry=False)
 
 

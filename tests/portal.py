@@ -59,9 +59,10 @@ def running_portal(as_of: date | None, *, https: bool = False) -> Iterator[Porta
     """The portal's base URL while the block runs (a `Portal`: also `.url` and `.set_day(day)`)."""
     port = free_port()
     guard = create_app(as_of=as_of, https=https)
-    config = uvicorn.Config(
-        guard, host="127.0.0.1", port=port, log_level="warning", access_log=False, server_header=False
-    )
+    config = uvicorn.Config(  # proxy_headers as `duban portal`: the app decides whom it believes
+        guard, host="127.0.0.1", port=port, log_level="warning", access_log=False, server_header=False,
+        proxy_headers=False,
+    )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

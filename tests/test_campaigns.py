@@ -14,6 +14,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+from chinese_calendar.constants import holidays
 from conftest import Cli, sample_rows
 from reporting_helpers import fill_form
 from sqlmodel import col, select
@@ -107,6 +108,21 @@ def test_key_items_campaign_selects_by_the_ledger(imported: Cli) -> None:
     assert f"{len(key)}项问题" in out
     with session_scope() as session:
         assert sorted(r.item_code for r in session.exec(select(CampaignItem))) == key
+
+
+def test_dates_beyond_the_working_calendar_are_refused(imported: Cli, tmp_path: Path) -> None:
+    years = f"须在{min(holidays).year}年至{max(holidays).year}年之间"
+    far = [*START[:-4], "--due", "9999-12-31", *START[-2:]]
+    out = imported(*far, status=2).output
+    assert f"反馈截止日期（9999-12-31）超出工作日历的年份范围，{years}" in out
+    imported(*START)
+    form = tmp_path / "城关街道.xlsx"
+    imported("campaign", "form", "1", "--unit", "城关街道", form)
+    fill_form(form, {"PT2022-0002": {"整改进展情况": "已协调。", "承诺完成时限": "9999-12-31"}}, sheet_name="督导反馈")
+    out = imported("campaign", "respond", "1", "--unit", "城关街道", form, "--as-of", "2022-04-13", status=2).output
+    assert f"城关街道.xlsx 第3行 J列“承诺完成时限”：承诺完成时限（9999-12-31）超出工作日历的年份范围，{years}" in out
+    with session_scope() as session:
+        assert all(r.responded_on is None for r in session.exec(select(CampaignItem)))
 
 
 def test_a_response_form_is_read_whole_or_refused_whole(imported: Cli, tmp_path: Path) -> None:

@@ -190,6 +190,40 @@ def test_an_unknown_mailbox_at_rcpt_is_dead_and_reported(live: SmtpServer, initi
     assert "邮件服务器拒收（550）" in report.get_body(("plain",)).get_content()
 
 
+def test_a_mailbox_busy_to_the_last_attempt_is_dead_and_says_it_is_not_retried(
+    live: SmtpServer, initialised: Cli
+) -> None:
+    queue("教体局", "always-busy")
+    live.fail_rcpt_next(6, 450)  # the plan's notifications.max_attempts
+    moment = MORNING
+    for n in range(1, 7):  # each an hour on, past the backoff (at most 60 * 2**4 s * 1.2)
+        dispatch(clock=at(moment))
+        moment += timedelta(hours=1)
+        [row] = rows(kind="test")
+        if n < 6:
+            assert (row.status, row.attempts) == ("failed", n)
+            assert row.last_error == "邮件服务器拒收（450）：收件地址 jtj@xxq.gov.cn，暂时性错误，将重试"
+    assert (row.status, row.attempts) == ("dead", 6)
+    assert row.last_error == "邮件服务器拒收（450）：收件地址 jtj@xxq.gov.cn，暂时性错误，已尝试6次，不再自动重试"
+    [(_, to, report)] = live.messages  # the operator's report, saying the same
+    assert to == ["ptb@xxq.gov.cn"]
+    text = report.get_body(("plain",)).get_content()
+    assert "已尝试6次，不再自动重试" in text and "将重试" not in text
+
+
+def test_a_claim_left_by_a_killed_dispatcher_is_dead_with_its_attempt_counted(
+    live: SmtpServer, initialised: Cli
+) -> None:
+    queue("教体局", "claimed-then-killed")
+    [group] = _due_groups(plan_in_force(), MORNING, 10, None)
+    assert len(_claim(group, MORNING)) == 1  # a dispatcher took it, then died before any outcome
+    assert dispatch(clock=at(MORNING + timedelta(minutes=10))).dead == 1  # past the five-minute lease
+    [row] = rows(kind="test")
+    assert (row.status, row.attempts) == ("dead", 1)
+    assert row.last_error == "发送过程中断（进程终止），投递结果未知；为免重复不再自动重发，请人工核实"
+    assert [m[1] for m in live.messages] == [["ptb@xxq.gov.cn"]]  # never sent again; the operator told
+
+
 # -- 7. SMTP timeouts: configurable, and honest about what happened
 
 
@@ -223,7 +257,7 @@ def test_a_server_that_never_greets_cannot_be_connected_to_within_the_timeout(
         assert time.monotonic() - started < 5  # not the 20 s default
     [row] = rows()
     assert (row.status, row.attempts) == ("failed", 1)
-    assert row.last_error == f"无法连接邮件服务器 127.0.0.1:{silent.port}（TimeoutError，等待0.5秒）"
+    assert row.last_error == f"无法连接邮件服务器 127.0.0.1:{silent.port}（TimeoutError，等待0.5秒），将重试"
 
 
 # -- 8. configuration errors are dead at once, with a clear reason and no secret
@@ -420,3 +454,20 @@ def test_an_undeliverable_report_fails_the_run_writes_a_file_and_warns(
     assert dispatch(clock=at(MORNING + timedelta(hours=2))).sent == 1
     assert bots.server.delivered[0]["content"].startswith('**<font color="warning">1条消息未能送达</font>**')
     assert warning not in cli("outbox").output
+
+
+def test_duban_outbox_dispatch_fails_and_names_the_file_when_the_operator_cannot_be_told(
+    bots: Bots, live: SmtpServer, home: Path, cli: Cli
+) -> None:
+    key = bots.bot("DUBAN_WECOM_OFFICE")
+    bots.init({"区配套办": wecom("DUBAN_WECOM_OFFICE")})  # the operator only on a WeCom group ...
+    bots.server.remove_bot(key)  # ... whose bot was removed
+    queue("教体局", "unknown-user")
+    live.fail_rcpt_next(1, 550)
+    out = cli("outbox", "dispatch", "--at", MORNING.isoformat(), status=2).output
+    [written] = (home / "outbox" / "undeliverable").iterdir()
+    assert "无法送达2条" in out  # the unit's message and the report of it
+    assert f"错误：1份未送达消息报告未能送达操作员，详见 {written}" in out
+    # a later dispatch has nothing new to say: it succeeds; `duban outbox` keeps warning
+    assert "无法送达0条" in cli("outbox", "dispatch", "--at", (MORNING + timedelta(hours=1)).isoformat()).output
+    assert "警告：1份未送达消息报告未能送达区配套办" in cli("outbox").output

@@ -338,6 +338,7 @@ def test_dispatcher_killed_mid_batch(bot: tuple[WecomServer, str], tmp_path: Pat
             assert counts.get(row.recipient) == 1, row.recipient
         else:
             assert row.status == "dead" and "投递结果未知" in row.last_error, (row.recipient, row.status)
+            assert row.attempts == 1  # the interrupted send counted
             assert counts.get(row.recipient, 0) <= 1
     assert max(counts.values()) == 1
     assert len(rows(kind="test", status="dead")) <= 1

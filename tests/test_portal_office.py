@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from chinese_calendar.constants import holidays
 from conftest import EVIDENCE, PLAN, SAMPLE, Cli
 from playwright.sync_api import Browser, BrowserContext
 from portal import PASSWORD, quick_home, running_portal, sign_in, token
@@ -162,8 +163,13 @@ def field_of(page: str, name: str) -> str:
             "due",
             "反馈截止日期（2022年6月15日）须晚于发起日期（2022年6月15日）",
         ),
+        (
+            {"title": "幼儿园专项督导", "due": "9999-12-31"},
+            "due",
+            f"反馈截止日期（9999-12-31）超出工作日历的年份范围，须在{min(holidays).year}年至{max(holidays).year}年之间",
+        ),
     ],
-    ids=["empty-title", "due-before-start", "due-on-start"],
+    ids=["empty-title", "due-before-start", "due-on-start", "due-beyond-the-calendar"],
 )
 def test_the_campaign_form_refuses_before_it_counts(world: World, typed: dict, field: str, error: str) -> None:
     before = query(world.home, "SELECT count(*) FROM campaign")

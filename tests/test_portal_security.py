@@ -1091,7 +1091,7 @@ def test_refusals_and_redirects_carry_the_headers(world: World, served: str) -> 
         (httpx.get(f"{served}/static/portal.css"), 200),
         (dc.get(f"{served}/dashboard"), 403),
         (dc.get(f"{served}/items/PT2022-0001"), 404),
-        (dc.get(f"{served}/items", params={"page": "x"}), 422),
+        (dc.get(f"{served}/campaigns/x"), 422),
         (dc.get(f"{served}/logout"), 405),
         (httpx.post(f"{served}/acknowledge", data={"kind": "round"}), 401),
         (dc.post(f"{served}/acknowledge", data={"kind": "round"}), 403),

@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from sqlmodel import Session, col, select
 
 from duban import audit
+from duban.calendar import WorkingCalendar
 from duban.campaign.scope import CampaignError
 from duban.campaign.start import get_campaign, items_of
 from duban.closeout import STATUS_LABELS
@@ -107,6 +108,7 @@ def read_response_form(session: Session, plan: Plan, campaign: Campaign, unit: s
     problems: list[Problem] = []
     answers: list[Answer] = []
     seen: dict[str, int] = {}
+    calendar = WorkingCalendar(plan.calendar)
     for number, values in form.rows:
         cells = dict(zip([c.key for c in COLUMNS], values, strict=False))
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells.values()):
@@ -130,7 +132,7 @@ def read_response_form(session: Session, plan: Plan, campaign: Campaign, unit: s
                     fail(column.key, f"此列为系统预填内容，不得修改（应为“{wanted}”）", shown or "（空）")
         if all(cells.get(k) in (None, "") for k in ("progress", "measures", "promised_by")):
             continue  # not answered yet
-        answer = _answer(code, cells, campaign, fail)
+        answer = _answer(code, cells, campaign, calendar, fail)
         if answer is not None:
             answers.append(answer)
     if not answers and not problems:
@@ -140,7 +142,9 @@ def read_response_form(session: Session, plan: Plan, campaign: Campaign, unit: s
     return answers
 
 
-def _answer(code: str, cells: dict, campaign: Campaign, fail) -> Answer | None:  # noqa: ANN001 - the row's reporter
+def _answer(  # noqa: ANN001 - fail: the row's reporter
+    code: str, cells: dict, campaign: Campaign, calendar: WorkingCalendar, fail
+) -> Answer | None:
     texts = {}
     for key in ("progress", "measures"):
         try:
@@ -160,15 +164,14 @@ def _answer(code: str, cells: dict, campaign: Campaign, fail) -> Answer | None: 
         fail("promised_by", str(exc), cells.get("promised_by"))
         return None
     if promised is None:
-        fail("promised_by", "承诺完成时限为必填项")
+        refusal = "承诺完成时限为必填项"
     elif promised < campaign.started_on:
-        fail("promised_by", f"承诺完成时限不能早于督导发起日期{campaign.started_on.isoformat()}", promised)
-    if (
-        not texts["progress"]
-        or promised is None
-        or promised < campaign.started_on
-        or len(texts["progress"]) > TEXT_LIMIT
-    ):
+        refusal = f"承诺完成时限不能早于督导发起日期{campaign.started_on.isoformat()}"
+    else:
+        refusal = calendar.outside(promised, "承诺完成时限")
+    if refusal:
+        fail("promised_by", refusal, promised)
+    if not texts["progress"] or refusal or len(texts["progress"]) > TEXT_LIMIT:
         return None
     return Answer(code, texts["progress"], texts["measures"], promised)
 
@@ -193,7 +196,7 @@ def respond_online(
     if any(code not in {row["code"] for row in shown} for code in entered):
         problems.append(Problem(ONLINE, None, "", "提交了不属于本单位本次督导的问题编号"))
     titles = {c.key: f"“{c.title}”" for c in COLUMNS}
-    answers = []
+    answers, calendar = [], WorkingCalendar(plan.calendar)
     for number, row in enumerate(shown, start=1):
         cells = entered.get(row["code"])
         if not cells or all(not (cells.get(k) or "").strip() for k in ("progress", "measures", "promised_by")):
@@ -202,7 +205,7 @@ def respond_online(
         def fail(key: str, message: str, value: object = None, row: int = number) -> None:
             problems.append(Problem(ONLINE, row, titles[key], message, value))
 
-        answer = _answer(row["code"], {k: v or None for k, v in cells.items()}, campaign, fail)
+        answer = _answer(row["code"], {k: v or None for k, v in cells.items()}, campaign, calendar, fail)
         if answer is not None:
             answers.append(answer)
     if not answers and not problems:

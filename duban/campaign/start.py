@@ -43,9 +43,12 @@ def check(*, plan: Plan, title: str, due: date, as_of: date) -> None:
     """What can be said wrong before anything is started (the CLI asks before it submits a flow run)."""
     if not textgate.clean(title, limit=textgate.TITLE_LIMIT, field="督导名称"):
         raise CampaignError("督导名称不能为空")
+    calendar = WorkingCalendar(plan.calendar)
+    if refusal := calendar.outside(due, "反馈截止日期"):
+        raise CampaignError(refusal)
     if due <= as_of:
         raise CampaignError(f"反馈截止日期（{cn_date(due)}）须晚于发起日期（{cn_date(as_of)}）")
-    if not WorkingCalendar(plan.calendar).is_working_day(due):
+    if not calendar.is_working_day(due):
         raise CampaignError(f"反馈截止日期（{cn_date(due)}）不是工作日，请改为工作日")
 
 

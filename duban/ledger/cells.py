@@ -8,8 +8,8 @@ from datetime import date, datetime
 from duban import textgate
 from duban.spreadsheet import FORMULA_STARTS, Cell
 
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_DATE = re.compile(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?$")  # ASCII digits: not ٣
+_COMPACT = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})$")
 _YES = {"是", "y", "yes", "true", "1", "√"}
 _NO = {"否", "n", "no", "false", "0", "×"}
 

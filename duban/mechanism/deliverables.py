@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
+from duban.calendar import WorkingCalendar
 from duban.evidence_files import checked_bytes, kind_of
 from duban.mechanism import MechanismError
 from duban.paths import under
@@ -109,6 +110,8 @@ def file_issued(
     document_no = textgate.clean(document_no, limit=60, field="文号")
     if not document_no:
         raise MechanismError("请填写印发文件的文号")
+    if refusal := WorkingCalendar(plan.calendar).outside(issued_on, "印发日期"):
+        raise MechanismError(refusal)
     if issued_on > as_of:
         raise MechanismError(f"印发日期{issued_on}晚于今天（{as_of}）")
     rules = plan.evidence

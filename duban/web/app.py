@@ -18,6 +18,7 @@ from duban.accounts import NameFailures
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.web.deps import CodeNeeded, EnrolmentNeeded, PasswordChangeNeeded, SignInNeeded, locked, login_url
+from duban.web.proxies import Proxies, trusted_proxies
 from duban.web.routes import (
     accounts,
     audit,
@@ -59,7 +60,9 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
         limit_pages(threads or PAGE_THREADS)
         yield
 
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=started)
+    # No redirect to the address with or without a trailing slash: Starlette builds it from the Host
+    # header (and //host/ would leave the site); the portal's links have none, so a slash answers 404.
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=started, redirect_slashes=False)
     with session_scope() as session:
         plan = current_plan(session)
         rules = plan.portal
@@ -121,4 +124,6 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
     def _invalid(request: Request, _exc: RequestValidationError):
         return error_page(request, 422, MESSAGES[422])
 
-    return Guard(app, max_body=rules.upload_max_bytes, https=https, too_large=TOO_LARGE)
+    return Guard(
+        app, max_body=rules.upload_max_bytes, https=https, too_large=TOO_LARGE, proxies=Proxies(trusted_proxies())
+    )

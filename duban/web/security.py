@@ -8,15 +8,16 @@ from collections import defaultdict, deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from duban.web.numbers import whole
+from duban.web.proxies import Proxies
+
 # No inline script or style anywhere: the pages use only /static files, so CSP forbids the rest.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
-# Evidence shown in the browser: nothing in it may run, whatever it is. A PDF is shown by the browser's
-# own viewer, which a sandboxed document cannot use; it gets the same policy without `sandbox`.
+# Evidence and filed documents, shown or downloaded: nothing in them may run, whatever they are.
 EVIDENCE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
-PDF_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; frame-ancestors 'self'"
 HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -29,17 +30,21 @@ HEADERS = {
 
 class Guard:
     """Security headers on every response; request bodies past the limit refused with 413, by the app's
-    page at `too_large` (in the layout, with the menu): the request goes there as a GET, its body unread."""
+    page at `too_large` (in the layout, with the menu): the request goes there as a GET, its body unread;
+    the client's address as the trusted proxies say (duban/web/proxies.py), else the socket's."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int, https: bool, too_large: str) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, https: bool, too_large: str, proxies: Proxies) -> None:
         self.app, self.max_body, self.https, self.too_large = app, max_body, https, too_large
+        self.proxies = proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.proxies.believe(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        refused = declared is not None and (not declared.isdigit() or int(declared) > self.max_body)
+        size = whole(declared.decode("latin-1")) if declared is not None else 0
+        refused = size is None or size > self.max_body
         seen, started = 0, False
 
         async def limited() -> Message:

@@ -81,7 +81,8 @@ def start_campaign(request: Request, who: Signed, form: Posted) -> Response:
             started = session.exec(select(Campaign.id).where(Campaign.key == key)).one()
     except (CampaignError, FieldRefused, TextRefused) as exc:
         kept = typed | {k: "1" for k, on in flags.items() if on}
-        query = urlencode([*kept.items(), *((k, v) for k in SCOPE_FIELDS for v in values[k])])
+        kept_in_url = [*kept.items(), *((k, v) for k in SCOPE_FIELDS for v in values[k])]  # the flash keeps the rest
+        query = urlencode([(k, v) for k, v in kept_in_url if len(v) <= TITLE_LIMIT])
         return back(request, f"/campaigns/new?{query}", error=str(exc), field=getattr(exc, "field", None), values=kept)
     return back(request, f"/campaigns/{started}", notice="专项督导已发起，已通知相关单位。")
 

@@ -28,18 +28,23 @@ from duban.textgate import TextRefused
 from duban.web import export
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, today
 from duban.web.flash import back
+from duban.web.numbers import PageAsked
 from duban.web.scope import hidden, may_see, visible_items
-from duban.web.security import EVIDENCE_CSP, PDF_CSP
+from duban.web.security import EVIDENCE_CSP
 from duban.web.uploads import received, uploads_in
 from models import Evidence, LedgerItem
 
 router = APIRouter()
 HISTORY_SHOWN = 5  # the latest entries an item page opens with; 展开全部 shows the rest
-SHOWN_INLINE = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png", "txt": "text/plain; charset=utf-8"}
+# Shown in the browser, sandboxed. Not a PDF: a browser's PDF viewer refuses a sandboxed document (Chromium
+# never shows it), and unsandboxed a PDF's scripts would run as the portal; it is downloaded, to be opened
+# by the device's own viewer, away from the portal's origin (and sandboxed all the same).
+SHOWN_INLINE = {"jpg": "image/jpeg", "png": "image/png", "txt": "text/plain; charset=utf-8"}
+DOWNLOADED = {"pdf": "application/pdf"}
 
 
 @router.get("/items")
-def items(request: Request, who: Signed, page: int = 1) -> Response:
+def items(request: Request, who: Signed, page: PageAsked) -> Response:
     """The unit's items, searched and filtered (kept in the URL), a page at a time."""
     day = today(request)
     with session_scope() as session:
@@ -242,14 +247,14 @@ def kept_file(stored_as: str, filename: str) -> FileResponse:
     except PathRefused:
         raise hidden() from None
     kind = path.suffix.lstrip(".")
-    media = SHOWN_INLINE.get(kind) or mimetypes.types_map.get(f".{kind}", "application/octet-stream")
+    media = (SHOWN_INLINE | DOWNLOADED).get(kind) or mimetypes.types_map.get(f".{kind}", "application/octet-stream")
     disposition = "inline" if kind in SHOWN_INLINE else "attachment"
     return FileResponse(
         path,
         media_type=media,
         headers={
             "content-disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
-            "content-security-policy": PDF_CSP if kind == "pdf" else EVIDENCE_CSP,
+            "content-security-policy": EVIDENCE_CSP,
             "cache-control": "private, no-store",
         },
     )

@@ -25,6 +25,7 @@ from duban.status import LIGHT_LABELS, Lights
 from duban.web import charts, flash
 from duban.web.deps import Posted, RowId, Signed, need, render, today
 from duban.web.flash import back
+from duban.web.numbers import PageAsked
 from duban.web.scope import hidden
 from duban.web.uploads import received, uploads_in
 from models import BulletinRecord, LedgerItem, OutboxMessage, ReportingPeriod, Submission
@@ -202,7 +203,7 @@ def shown_title(record: BulletinRecord) -> str:
 
 
 @router.get("/outbox")
-def outbox(request: Request, who: Signed, status: str = "", page: int = 1) -> Response:
+def outbox(request: Request, who: Signed, page: PageAsked, status: str = "") -> Response:
     need(who, kinds=("office",))
     with session_scope() as session:
         counts = dict(session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())

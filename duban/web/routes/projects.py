@@ -19,6 +19,7 @@ from duban.programme import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, Signed, need, render, retried, today
 from duban.web.flash import back
+from duban.web.numbers import PageAsked, whole
 from duban.web.scope import hidden
 from models import Project, Signature
 
@@ -30,7 +31,7 @@ FIELDS = {"conditions": "整改要求或附加条件", "reasons": "理由", "rea
 
 
 @router.get("/projects")
-def projects(request: Request, who: Signed, page: int = 1) -> Response:
+def projects(request: Request, who: Signed, page: PageAsked) -> Response:
     """Townships see their own projects; everyone else the whole register, a department its queue first;
     a page of `portal.page_rows` projects at a time."""
     day = today(request)
@@ -122,8 +123,7 @@ def waive(request: Request, code: str, who: Signed, form: Posted) -> Response:
 def _seen(form: FormData, name: str) -> int | None:
     """A number the page showed (the round signed, the shortfall waived), so that a page read before a
     colleague's change is refused rather than applied to what the person never saw."""
-    raw = str(form.get(name) or "")
-    return int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+    return whole(form.get(name))
 
 
 def _field_named(message: str, typed: dict[str, str]) -> str | None:

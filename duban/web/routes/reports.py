@@ -38,6 +38,7 @@ from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, retried, today
 from duban.web.flash import back
+from duban.web.numbers import PAGES, page_asked, whole
 from duban.web.scope import hidden
 from duban.web.uploads import received, removed, scratch, uploads_in
 from models import ReportCorrection, Review, Submission, SubmissionVersion
@@ -70,8 +71,7 @@ def report_page(request: Request, period: str, who: Signed) -> Response:
 def save_online(request: Request, period: str, who: Signed, form: Posted) -> Response:
     need(who, kinds=("township", "department"))
     draft = form.get("action") != "submit"
-    page = str(form.get("page") or "1")
-    here = f"/reports/{quote(period)}?page={page if page.isdecimal() and len(page) <= 6 else '1'}"
+    here = f"/reports/{quote(period)}?page={whole(form.get('page'), low=1, high=PAGES) or 1}"
     entered: dict[str, dict[str, str]] = {}
     for name in form:
         short, _, code = name.partition(".")
@@ -91,7 +91,7 @@ def save_online(request: Request, period: str, who: Signed, form: Posted) -> Res
                 summary=summary,
                 as_of=today(request),
                 draft=draft,
-                base=int(base) if (base := str(form.get("base") or "")).isdecimal() and len(base) <= 9 else None,
+                base=whole(form.get("base")),
             )
 
     try:
@@ -293,8 +293,7 @@ def _own(request: Request, who: Person, period: str) -> Response:
 
 def _page_of(request: Request, pages: int) -> int:
     """The page asked for, within the form's pages."""
-    asked = request.query_params.get("page") or "1"
-    return min(max(int(asked), 1), pages) if asked.isdecimal() and len(asked) <= 6 else 1
+    return min(page_asked(request), pages)
 
 
 def _townships_of(session, who: Person, period: str) -> list[Submission]:  # noqa: ANN001 - a Session
