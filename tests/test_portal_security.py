@@ -61,6 +61,7 @@ ACCOUNTS = {
     "zj-zhou": ("住建局", "reviewer"),
     "pt-admin": ("区配套办", "sysadmin"),
     "pt-sec": ("区配套办", "secadmin"),
+    "pt-aud": ("区配套办", "auditor"),
     "pt-staff": ("区配套办", None),
     "qz-liu": ("区长", None),
     "s-expire": ("西城街道", None),
@@ -74,7 +75,7 @@ ACCOUNTS = {
     "s-lock": ("南关街道", None),
     "s-throttle": ("南关街道", None),
 }
-SHARED = ["cg-zhang", "dc-li", "mz-wang", "mz-zhao", "zj-zhou", "pt-admin", "pt-sec", "pt-staff", "qz-liu"]
+SHARED = ["cg-zhang", "dc-li", "mz-wang", "mz-zhao", "zj-zhou", "pt-admin", "pt-sec", "pt-aud", "pt-staff", "qz-liu"]
 
 # What the portal says (Chinese, as a clerk reads it).
 SIGNED_OUT = "登录已失效，请重新登录后再操作"
@@ -214,6 +215,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/accounts/{login}/{action}"): Route("/accounts/cg-zhang/disable", "pt-admin"),
     ("GET", "/security"): Route("/security", "pt-sec"),
+    ("GET", "/audit"): Route("/audit?subject=account", "pt-aud"),
+    ("GET", "/audit/export.xlsx"): Route("/audit/export.xlsx?subject=account", "pt-aud"),
     ("POST", "/security/{login}/{action}"): Route("/security/cg-zhang/sessions", "pt-sec"),
     # signed in already: the code page leads on, and a code is not asked (tests/test_second_factor.py)
     ("GET", "/login/otp"): Route("/login/otp", "dc-li", status=303),
@@ -601,9 +604,12 @@ def test_a_township_reports_only_for_itself(world: World) -> None:
     response = dc.post(f"/reports/{PERIOD}", data=form | {"csrf_token": world.tokens["dc-li"]})
     assert response.status_code == 303  # refused, back to the form with the reason
     assert "提交了不属于本单位本期报送范围的问题编号" in error_of(dc.get(response.headers["location"]))
-    # 城关's own workbook (as 城关 downloads it), uploaded by 东城: refused, nothing kept
+    assert world.state() == before
+    # 城关's own workbook (as 城关 downloads it: the download is on the record), uploaded by 东城: refused,
+    # nothing kept
     workbook = cg.get(f"/reports/{PERIOD}/form.xlsx")
     assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+    before = world.state()
     files = [("form", ("城关街道-填报表.xlsx", workbook.content, XLSX))]
     response = dc.post(
         f"/reports/{PERIOD}/upload", data={"action": "submit", "csrf_token": world.tokens["dc-li"]}, files=files
@@ -776,6 +782,13 @@ FORBIDDEN_PAGES = [
     ("pt-sec", "POST", "/accounts/cg-zhang/reset"),
     ("pt-sec", "GET", "/items/PT2022-0012"),
     ("pt-sec", "GET", "/reports"),
+    ("pt-sec", "GET", "/audit"),
+    ("pt-admin", "GET", "/audit/export.xlsx"),
+    ("pt-staff", "GET", "/audit"),
+    ("pt-aud", "GET", "/accounts"),
+    ("pt-aud", "GET", "/security"),
+    ("pt-aud", "GET", "/dashboard"),
+    ("pt-aud", "GET", "/items/export.xlsx"),
     ("dc-li", "GET", "/security"),
     ("qz-liu", "GET", "/security"),
 ]
