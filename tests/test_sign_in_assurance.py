@@ -5,8 +5,8 @@ alike whatever is sent; the current password on the change form counts; each loc
 before; the address throttle counts before it checks. Passwords: the policy refuses the weak ones the
 issue lists, the last five are not used again, an old one must be changed, an unused account is
 disabled. The second factor: administrators enrol before anything else, sign in with a one-time code,
-a wrong or replayed code is refused, a recovery code works once; `duban user totp` enrols from the
-terminal and the database holds the secret sealed.
+a wrong or replayed code is refused and five wrong ones lock, a recovery code works once; `duban user
+totp` enrols from the terminal and the database holds the secret sealed.
 
 The plan is the sample's (second factor for sysadmin, secadmin and auditor; 5 failures, 15 minutes).
 """
@@ -43,6 +43,7 @@ ACCOUNTS = {  # login: (unit, role, name)
     "g-weak": ("城关街道", "clerk", "张三"),
     "g-old": ("西城街道", "clerk", "李四"),
     "g-idle": ("西城街道", "clerk", "周五"),
+    "g-code": ("西城街道", "clerk", "冯八"),
     "pt-sys": ("区配套办", "sysadmin", "吴六"),
     "pt-sec": ("区配套办", "secadmin", "郑七"),
 }
@@ -368,3 +369,28 @@ def test_the_terminal_enrols_and_the_security_administrator_resets(world: World)
     assert query(
         world, "SELECT actor, action FROM audit_entry WHERE subject_key = 'pt-sys' ORDER BY id DESC LIMIT 1"
     ) == [("区配套办", "second_factor_reset")]
+
+
+def test_wrong_codes_count_and_the_fifth_locks_and_ends_the_half_done_sign_in(world: World) -> None:
+    uri = re.search(r"otpauth://\S+", world.cli("user", "totp", "g-code").output).group(0)
+    secret = secret_of(uri)
+    with httpx.Client(base_url=world.base, timeout=30) as browser:
+        form = browser.get("/login")
+        sent = {"login": "g-code", "password": PASSWORD, "csrf_token": csrf_of(form.text)}
+        assert browser.post("/login", data=sent).headers["location"] == "/login/otp"
+        said = []
+        for _ in range(4):
+            answer = give_code(browser, "000000")
+            said.append(alert(browser.get(answer.headers["location"]).text))
+        assert said == [
+            "动态口令不正确",
+            "动态口令不正确",
+            "动态口令不正确。再输错2次，账号将被锁定",
+            "动态口令不正确。再输错1次，账号将被锁定",
+        ]
+        fifth = give_code(browser, "000000")
+        assert browser.get(fifth.headers["location"]).status_code == 303  # signed out: the half session ended
+    assert timedelta(minutes=14) < lock_left(world, "g-code") <= timedelta(minutes=15)
+    response, page = attempt(world.base, "g-code", PASSWORD)  # the right password, and a right code ready
+    assert alert(page) == LOCKED and "duban_session" not in response.cookies
+    assert code_at(secret, datetime.now(UTC))  # the code was never the problem: nothing is checked while locked
