@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
-from duban import audit, guessing, textgate
+from duban import audit, config, guessing, textgate
 from duban.db import session_scope
 from duban.glossary import ACCOUNT_ROLE as ROLE_LABELS
 from duban.guessing import NameFailures
@@ -227,10 +227,16 @@ def sign_in(plan: Plan, login: str, password: str, names: NameFailures, *, addre
         if account.disabled:
             _log_attempt(session, key, account, address, "disabled")
             return SignIn(None, "账号已停用，请联系领导小组办公室")
-        guessing.succeeded(session, account.id)
+        # with a second factor the count starts again only once the code is right (second_factor.py):
+        # a right password alone would otherwise let the codes be guessed four at a time for ever
+        if _second_factor_active(account):
+            guessing.give_back(session, account.id)
+        else:
+            guessing.succeeded(session, account.id)
+            account.failed_logins, account.lock_count = 0, 0
         if (refusal := _aged(session, plan, account, moment)) is not None:
             return SignIn(None, refusal)
-        account.failed_logins, account.lock_count, account.last_sign_in_at = 0, 0, moment
+        account.last_sign_in_at = moment
         if _hasher.check_needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)
         session.add(account)
@@ -249,6 +255,12 @@ def locked(session: Session, plan: Plan, account: Account, moment: datetime, *, 
         _log(session, account.unit, account, "locked", {"locked_until": until.isoformat()})
 
 
+def _second_factor_active(account: Account) -> bool:
+    from duban import second_factor  # it builds on this module
+
+    return second_factor.enrolled(account)
+
+
 def _aged(session: Session, plan: Plan, account: Account, moment: datetime) -> str | None:
     """An account unused for the plan's `inactive_days` is disabled at its next sign-in (the system
     administrator enables it); a password older than `password_max_age_days` must be changed now."""
@@ -260,7 +272,8 @@ def _aged(session: Session, plan: Plan, account: Account, moment: datetime) -> s
         session.add(account)
         end_sessions(session, account)
         _log(session, account.unit, account, "disable", {"disabled": True, "reason": "inactive"})
-        return f"账号已连续{rules.inactive_days}天未登录，已停用，请联系领导小组办公室系统管理员启用"
+        whom = "运维人员" if account.role in DUTIES else "领导小组办公室系统管理员"
+        return f"账号已连续{rules.inactive_days}天未登录，已停用，请联系{whom}启用"
     changed = account.password_changed_at or account.created_at
     if rules.password_max_age_days and moment - changed > timedelta(days=rules.password_max_age_days):
         account.must_change_password = True
@@ -275,7 +288,7 @@ def _log_attempt(session: Session, key: str, account: Account | None, address: s
         subject="account",
         key=textgate.shown(key)[:32],
         action="sign_in_refused",
-        effective_on=now().date(),
+        effective_on=config.today(),
         after={"address": address, "reason": why},
     )
 
@@ -344,6 +357,6 @@ def _log(session: Session, by: str, account: Account, action: str, after: dict) 
         subject="account",
         key=account.login,
         action=action,
-        effective_on=now().date(),
+        effective_on=config.today(),
         after=after,
     )

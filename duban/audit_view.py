@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from sqlalchemy import func
@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from duban import config, textgate
 from duban.audit import who
-from duban.glossary import AUDIT_ACTION, AUDIT_SUBJECT, cn_period, label
+from duban.glossary import ACCOUNT_ROLE, AUDIT_ACTION, AUDIT_SUBJECT, cn_period, label
 from duban.plan import Plan
 from models import AuditEntry
 
@@ -129,8 +129,34 @@ def shown(entry: AuditEntry, titles: dict[str, str]) -> dict:
         "subject": label(AUDIT_SUBJECT, entry.subject),
         "key": key_of(entry, titles),
         "action": label(AUDIT_ACTION, entry.action),
-        "note": entry.note,
+        "note": entry.note or details(entry),
     }
+
+
+REASONS = {
+    "wrong_password": "密码错误",
+    "locked": "账号锁定中",
+    "no_such_login": "无此登录名",
+    "disabled": "账号已停用",
+    "inactive": "长期未登录",
+}
+
+
+def details(entry: AuditEntry) -> str:
+    """An account entry's facts in words (the address a sign-in came from, why it was refused, a lock's
+    end, a role given); nothing else is shown of `after`."""
+    after = entry.after or {}
+    said = []
+    if after.get("address"):
+        said.append(f"登录地址{after['address']}")
+    if after.get("reason") in REASONS:
+        said.append(f"原因：{REASONS[after['reason']]}")
+    if after.get("locked_until"):
+        until = datetime.fromisoformat(after["locked_until"]).astimezone(config.TZ)
+        said.append(f"锁定至{until:%Y-%m-%d %H:%M}")
+    if entry.subject == "account" and after.get("role"):
+        said.append(f"角色：{label(ACCOUNT_ROLE, after['role'])}")
+    return "；".join(said)
 
 
 def cells(row: dict) -> list:

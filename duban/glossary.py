@@ -79,6 +79,7 @@ AUDIT_ACTION = ITEM_ACTION | {
     "second_factor_refused": "动态口令验证失败",
     "second_factor_reset": "重置动态口令",
     "recovery_code_used": "使用恢复码",
+    "second_factor_unreadable": "动态口令无法核验",
     "open": "开启报送",
     "draft": "保存草稿",
     "submit": "报送",

@@ -86,6 +86,17 @@ def lock_span(plan: Plan, locks: int) -> timedelta:
     return timedelta(minutes=minutes)
 
 
+def give_back(session: Session, account_id: int) -> None:
+    """A right password on an account with a second factor: not a failure, but the count goes on until
+    the code is right too (a right password cannot start the codes' count again)."""
+    table = Account.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == account_id, table.c.failed_logins > 0)
+        .values(failed_logins=table.c.failed_logins - 1)
+    )
+
+
 def succeeded(session: Session, account_id: int) -> None:
     table = Account.__table__
     session.execute(update(table).where(table.c.id == account_id).values(failed_logins=0, lock_count=0))

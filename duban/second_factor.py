@@ -21,6 +21,7 @@ import pyotp
 import segno
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
+from sqlalchemy import update
 from sqlmodel import Session
 
 from duban import audit, config, guessing
@@ -29,13 +30,14 @@ from duban.plan import Plan
 from models import Account
 
 ISSUER = "督办平台"
+UNREADABLE = "动态口令暂时无法核验（服务器密钥与绑定时不一致），请联系运维人员或领导小组办公室安全管理员"
 RECOVERY_CODES = 8
 STEP_SECONDS = 30
 WINDOW = 1  # a code of the step before or after is accepted too (a phone's clock a little off)
 
 
 def enrolled(account: Account) -> bool:
-    return _state(account).get("active", False)
+    return bool(_state(account).get("active"))
 
 
 def pending(session: Session, account: Account) -> str:
@@ -98,7 +100,7 @@ def enrol_now(session: Session, login: str, *, by: str) -> str:
 def check(session: Session, account: Account, code: str, moment: datetime) -> bool:
     """A code from the app (each accepted once: a replayed one is refused) or an unused recovery code."""
     state = _state(account)
-    if not state or not state["active"]:
+    if not state.get("active") or state.get("unreadable"):
         return False
     typed = "".join(code.split()).lower()
     step = _matching_step(state["secret"], typed, moment, after=account.totp_last_step)
@@ -121,10 +123,19 @@ def second_step(session: Session, plan: Plan, account: Account, code: str) -> st
     moment = now()
     place = guessing.take_place(session, plan, account.id, moment)
     session.commit()
-    if place.checked and check(session, account, code, moment):
-        guessing.succeeded(session, account.id)
-        _log(session, account.unit, account, "second_factor_passed")
-        return None
+    if place.checked:
+        # the row held before it is read again: two requests with one code cannot both find it unused
+        table = Account.__table__
+        session.execute(update(table).where(table.c.id == account.id).values(totp_last_step=table.c.totp_last_step))
+        session.refresh(account)
+        if _state(account).get("unreadable"):
+            _log(session, account.unit, account, "second_factor_unreadable")
+            session.commit()
+            return UNREADABLE
+        if check(session, account, code, moment):
+            guessing.succeeded(session, account.id)
+            _log(session, account.unit, account, "second_factor_passed")
+            return None
     if place.number > 0 and place.last:
         locked(session, plan, account, moment)
     _log(session, account.unit, account, "second_factor_refused")
@@ -160,7 +171,10 @@ def _state(account: Account) -> dict:
     try:
         return json.loads(_fernet().decrypt(account.totp_secret.encode()))
     except InvalidToken:
-        return {}  # sealed with another key: as if never enrolled (the security administrator resets it)
+        # sealed with another key (a machine without DUBAN_SECRET_KEY, a lost key file): still enrolled,
+        # so the sign-in asks for a code it cannot check and refuses, until the key is put right or the
+        # security administrator resets the factor; never as if there were none
+        return {"active": True, "unreadable": True}
 
 
 def _seal(state: dict) -> str:
@@ -196,5 +210,5 @@ def _fernet_for(given: str, home: str) -> Fernet:
 
 def _log(session: Session, by: str, account: Account, action: str) -> None:
     audit.record(
-        session, actor=by, subject="account", key=account.login, action=action, effective_on=now().date(), after={}
+        session, actor=by, subject="account", key=account.login, action=action, effective_on=config.today(), after={}
     )

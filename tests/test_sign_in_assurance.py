@@ -44,6 +44,9 @@ ACCOUNTS = {  # login: (unit, role, name)
     "g-old": ("西城街道", "clerk", "李四"),
     "g-idle": ("西城街道", "clerk", "周五"),
     "g-code": ("西城街道", "clerk", "冯八"),
+    "g-again": ("西城街道", "clerk", "陈九"),
+    "g-twin": ("西城街道", "clerk", "褚十"),
+    "g-key": ("西城街道", "clerk", "卫十一"),
     "pt-sys": ("区配套办", "sysadmin", "吴六"),
     "pt-sec": ("区配套办", "secadmin", "郑七"),
 }
@@ -394,3 +397,55 @@ def test_wrong_codes_count_and_the_fifth_locks_and_ends_the_half_done_sign_in(wo
     response, page = attempt(world.base, "g-code", PASSWORD)  # the right password, and a right code ready
     assert alert(page) == LOCKED and "duban_session" not in response.cookies
     assert code_at(secret, datetime.now(UTC))  # the code was never the problem: nothing is checked while locked
+
+
+def half_signed_in(base: str, login: str, password: str = PASSWORD) -> httpx.Client:
+    browser = httpx.Client(base_url=base, timeout=60)
+    form = browser.get("/login")
+    sent = {"login": login, "password": password, "csrf_token": csrf_of(form.text)}
+    assert browser.post("/login", data=sent).headers["location"] == "/login/otp"
+    return browser
+
+
+def test_a_right_password_does_not_start_the_codes_count_again(world: World) -> None:
+    world.cli("user", "totp", "g-again")
+    with closing(half_signed_in(world.base, "g-again")) as browser:
+        for _ in range(4):
+            give_code(browser, "000000")
+    assert query(world, "SELECT failed_logins, locked_until FROM account WHERE login = 'g-again'") == [(4, None)]
+    with closing(half_signed_in(world.base, "g-again")) as browser:  # the password is right: still four in a row
+        give_code(browser, "000000")
+    assert timedelta(minutes=14) < lock_left(world, "g-again") <= timedelta(minutes=15)
+
+
+def test_one_code_sent_twice_at_once_signs_in_once(world: World) -> None:
+    secret = secret_of(re.search(r"otpauth://\S+", world.cli("user", "totp", "g-twin").output).group(0))
+    browsers = [half_signed_in(world.base, "g-twin") for _ in range(2)]
+    forms = [csrf_of(b.get("/login/otp").text) for b in browsers]
+    code = code_at(secret, datetime.now(UTC))
+    go = threading.Barrier(2, timeout=30)
+    answers: list = [None, None]
+
+    def send(n: int) -> None:
+        go.wait()
+        answers[n] = browsers[n].post("/login/otp", data={"otp": code, "csrf_token": forms[n]})
+
+    threads = [threading.Thread(target=send, args=(n,), daemon=True) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(a.headers["location"] for a in answers) == ["/", "/login/otp"]  # one in, one refused
+    for b in browsers:
+        b.close()
+
+
+def test_a_second_factor_sealed_with_another_key_refuses_rather_than_disappears(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = secret_of(re.search(r"otpauth://\S+", world.cli("user", "totp", "g-key").output).group(0))
+    monkeypatch.setenv("DUBAN_SECRET_KEY", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=")  # another machine's key
+    with closing(half_signed_in(world.base, "g-key")) as browser:  # still asked for the code
+        answer = give_code(browser, code_at(secret, datetime.now(UTC)))
+        said = alert(browser.get(answer.headers["location"]).text)
+    assert said == "动态口令暂时无法核验（服务器密钥与绑定时不一致），请联系运维人员或领导小组办公室安全管理员"

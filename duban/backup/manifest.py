@@ -49,7 +49,12 @@ def copied(source: Path, target: Path | None = None) -> Entry:
     digest = hashes.Hash(hashes.SM3())
     size = 0
     with source.open("rb") as reading:
-        writing = target.open("xb") if target is not None else None
+        # created with the source's permissions: a key file readable by its owner only stays so
+        writing = (
+            os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, source.stat().st_mode & 0o777), "wb")
+            if target is not None
+            else None
+        )
         try:
             while chunk := reading.read(CHUNK):
                 digest.update(chunk)

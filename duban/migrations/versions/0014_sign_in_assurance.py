@@ -26,6 +26,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("recovery_codes", sa.JSON(), nullable=False, server_default="[]"))
     op.execute("UPDATE account SET role = 'sysadmin' WHERE role = 'admin'")
+    # counted from the upgrade: an account in use is not taken for an unused one (portal.inactive_days)
+    op.execute("UPDATE account SET last_sign_in_at = CURRENT_TIMESTAMP")
     with op.batch_alter_table("web_session") as batch_op:
         batch_op.add_column(sa.Column("awaiting_code", sa.Boolean(), nullable=False, server_default=sa.false()))
 
