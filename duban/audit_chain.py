@@ -1,5 +1,8 @@
 """The audit log's hash chain: each entry's SM3 digest covers the previous entry's and its own columns, so a
-row changed, removed or inserted afterwards, even by someone with the database's own rights, shows.
+row changed, removed or inserted afterwards shows. Someone with the database's own rights could still
+rewrite the log from some entry on, or cut its end, and write a new head: an anchor recorded outside the
+database (`duban audit verify` and `duban backup` print the head; `verify --anchor SEQ:SM3` checks it)
+shows that too.
 
 Appends are serialised through the one row of `audit_head` (the newest sequence number and digest): the
 first append of a transaction takes it with `UPDATE ... RETURNING` (the row lock on PostgreSQL, the write
@@ -15,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
@@ -106,8 +109,9 @@ class Verified:
     broken: Broken | None
 
 
-def verify(session: Session) -> Verified:
-    """Walk the chain in sequence order, recomputing every digest."""
+def verify(session: Session, anchor: tuple[int, str] | None = None) -> Verified:
+    """Walk the chain in sequence order, recomputing every digest; with an `anchor` (a head recorded
+    outside the database: sequence number and digest), the entry of that number must still have it."""
     previous, expected, count = GENESIS, 1, 0
     for entry in _in_order(session):
         if entry.seq != expected:
@@ -115,12 +119,27 @@ def verify(session: Session) -> Verified:
             return Verified(count, previous, Broken(entry.seq, reason, entry))
         if entry.sm3 != digest(previous, entry.seq, entry.model_dump()):
             return Verified(count, previous, Broken(entry.seq, "内容与校验值不符", entry))
+        if anchor is not None and entry.seq == anchor[0] and entry.sm3 != anchor[1]:
+            reason = "与另行记录的链头不符：此前的日志已被改写"
+            return Verified(count, previous, Broken(entry.seq, reason, entry))
         previous, expected, count = entry.sm3, expected + 1, count + 1
+    if anchor is not None and anchor[0] > count:
+        reason = f"日志止于序号{count}，另行记录的链头为序号{anchor[0]}：末尾的条目已被删除"
+        return Verified(count, previous, Broken(anchor[0], reason, None))
     head_seq, head_hash = session.execute(text("SELECT seq, sm3 FROM audit_head WHERE id = 1")).one()
     if head_seq != count or head_hash != previous:
         reason = f"日志末尾缺少条目：链头记录至序号{head_seq}，日志止于序号{count}"
         return Verified(count, previous, Broken(head_seq, reason, None))
     return Verified(count, previous, None)
+
+
+def head(session: Session) -> tuple[int, str] | None:
+    """The newest sequence number and digest, to be written down outside the database (None for a
+    database from before the chain: a backup of one is taken all the same)."""
+    if not inspect(session.get_bind()).has_table("audit_head"):
+        return None
+    seq, sm3 = session.execute(text("SELECT seq, sm3 FROM audit_head WHERE id = 1")).one()
+    return seq, sm3
 
 
 def _in_order(session: Session) -> Iterator[AuditEntry]:

@@ -19,17 +19,24 @@ from duban.glossary import CHECK_RESULT, DATABASE_KIND, label
 @user_errors
 def backup(to: Path, as_json: bool) -> None:
     """Copy the database and the files under DUBAN_HOME, with an SM3 manifest, while everything runs."""
+    from duban.audit_chain import head
     from duban.backup.take import take
+    from duban.db import session_scope
 
     taken = take(to)
     made = taken.manifest
+    with session_scope() as session:
+        anchor = head(session)  # at or after the copy: its entries up to that number never change
+    written = f"{anchor[0]}:{anchor[1]}" if anchor else ""
     if as_json:
-        print_json({"folder": str(taken.folder), **made.as_dict()})
+        print_json({"folder": str(taken.folder), **made.as_dict(), "audit_head": written})
         return
     out.print(
         f"已备份到 {taken.folder}：{label(DATABASE_KIND, made.database)}数据库（结构版本 {made.revision}），"
         f"共{len(made.files)}个文件、{_size(made.size)}，清单 manifest.json 含各文件的 SM3 摘要"
     )
+    if anchor:
+        out.print(f"审计日志链头：{written}（请另行记录，日后用 duban audit verify --anchor 核对）")
 
 
 @click.command()

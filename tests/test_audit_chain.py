@@ -118,7 +118,7 @@ def _tampered_and_named(cli: Cli, unguarded: tuple[str, ...]) -> None:
     head = _chain_recomputed(entries)
     assert _verify(cli, 0) == {"entries": len(entries), "head": head, "broken": None}
     clean = cli("audit", "verify").output
-    assert clean == f"审计日志完整：共{len(entries)}条，逐条校验一致。最新校验值：{head}\n"
+    assert clean == f"审计日志完整：共{len(entries)}条，逐条校验一致。链头：{len(entries)}:{head}（请另行记录）\n"
 
     # the refusal stays for duban itself
     for statement in ("UPDATE audit_entry SET note = 'x'", "DELETE FROM audit_entry"):
@@ -187,6 +187,31 @@ def test_the_newest_entries_removed_are_named_by_the_head(cli: Cli) -> None:
         "seq": count,
         "reason": f"日志末尾缺少条目：链头记录至序号{count}，日志止于序号{count - 2}",
     }
+
+
+def test_a_log_cut_and_its_head_rewritten_by_the_database_is_shown_by_an_anchor_kept_outside(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
+    taken = json.loads(cli("backup", "--to", tmp_path / "backups", "--json").output)
+    entries = _entries()
+    anchor = f"{len(entries)}:{_chain_recomputed(entries)}"
+    assert taken["audit_head"] == anchor  # what the backup prints, to be written down elsewhere
+    assert _verify(cli, 0)["entries"] == len(entries)
+    # as a database administrator: the last two entries gone and the head rewritten to match
+    for statement in SQLITE_UNGUARDED:
+        _sql(statement)
+    _sql("DELETE FROM audit_entry WHERE seq > :kept", kept=len(entries) - 2)
+    _sql("UPDATE audit_head SET seq = :seq, sm3 = :sm3 WHERE id = 1", seq=len(entries) - 2, sm3=entries[-3]["sm3"])
+    assert _verify(cli, 0)["broken"] is None  # the chain alone cannot tell
+    found = json.loads(cli("audit", "verify", "--json", "--anchor", anchor, status=1).output)["broken"]
+    assert found == {
+        "seq": len(entries),
+        "reason": f"日志止于序号{len(entries) - 2}，另行记录的链头为序号{len(entries)}：末尾的条目已被删除",
+    }
+    refused = cli("audit", "verify", "--anchor", "12:x", status=2).output
+    assert "格式应为 序号:64位校验值" in refused
 
 
 # -- the migration ------------------------------------------------------------------------------------

@@ -63,9 +63,13 @@ def take(to: Path, *, source: Source | None = None, now: datetime | None = None)
 
 
 def _claim(to: Path, created: datetime) -> tuple[str, Path]:
-    """A name no backup in `to` has, and its unfinished folder (hidden, so never taken for a backup)."""
+    """A name no backup in `to` has, after every one of the same second (one pruned since must not be
+    taken again: the new backup would sort before the ones kept, and be the next pruned), and its
+    unfinished folder (hidden, so never taken for a backup)."""
     stamp = created.strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 1000):
+    same = [NAME.match(p.name.strip(".").removesuffix(".partial")) for p in to.iterdir()]
+    after = max((int(m.group(2) or 1) for m in same if m and m.group(1) == stamp), default=0)
+    for n in range(after + 1, 1000):
         name = stamp if n == 1 else f"{stamp}-{n}"
         if (to / name).exists():
             continue
