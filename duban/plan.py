@@ -322,6 +322,7 @@ class Portal(_Strict):
     password_max_age_days: int = Field(default=90, ge=0, le=366)  # then changed at the next sign-in; 0: never
     inactive_days: int = Field(default=90, ge=0, le=366)  # unused this long: disabled at the next sign-in; 0: never
     second_factor_roles: list[str] = Field(default_factory=lambda: ["sysadmin", "secadmin", "auditor"])
+    code_minutes: int = Field(default=5, ge=1, le=30)  # a sign-in awaiting its one-time code ends after this
     lockout_after_failures: int = Field(default=5, ge=3, le=20)
     lockout_minutes: int = Field(default=15, ge=1, le=1440)
     lockout_max_minutes: int = Field(default=1440, ge=1, le=10080)  # each lock twice the last, up to this

@@ -13,7 +13,9 @@ The plan is the sample's (second factor for sysadmin, secadmin and auditor; 5 fa
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 import sqlite3
 import threading
@@ -47,6 +49,7 @@ ACCOUNTS = {  # login: (unit, role, name)
     "g-again": ("西城街道", "clerk", "陈九"),
     "g-twin": ("西城街道", "clerk", "褚十"),
     "g-key": ("西城街道", "clerk", "卫十一"),
+    "g-wait": ("西城街道", "clerk", "蒋十二"),
     "pt-sys": ("区配套办", "sysadmin", "吴六"),
     "pt-sec": ("区配套办", "secadmin", "郑七"),
 }
@@ -322,6 +325,10 @@ def test_an_administrator_enrols_first_then_signs_in_with_a_code_used_once(world
     recovery = re.search(r'<h2 id="codes-title">.*?<code>([^<]+)</code>', shown, re.S).group(1).split()
     assert len(recovery) == 8 and all(re.fullmatch(r"[0-9a-f]{10}", c) for c in recovery)
     assert "恢复码（仅显示这一次）" not in client.get("/account/second-factor").text  # shown once
+    ((kept,),) = query(world, "SELECT recovery_codes FROM account WHERE login = 'pt-sys'")
+    kept = json.loads(kept)
+    plain = {hashlib.new("sm3", c.encode()).hexdigest() for c in recovery}  # a database copy alone gives nothing
+    assert len(kept) == 8 and not plain & set(kept) and not any(c in str(kept) for c in recovery)
     assert client.get("/accounts").status_code == 200
     # next time: the password, then the code; the same code again is refused (replayed)
     with httpx.Client(base_url=world.base, timeout=30) as browser:
@@ -449,3 +456,19 @@ def test_a_second_factor_sealed_with_another_key_refuses_rather_than_disappears(
         answer = give_code(browser, code_at(secret, datetime.now(UTC)))
         said = alert(browser.get(answer.headers["location"]).text)
     assert said == "动态口令暂时无法核验（服务器密钥与绑定时不一致），请联系运维人员或领导小组办公室安全管理员"
+
+
+def test_a_sign_in_waiting_for_its_code_ends_after_the_plans_minutes(world: World) -> None:
+    world.cli("user", "totp", "g-wait")
+    with closing(half_signed_in(world.base, "g-wait")) as browser:
+        assert browser.get("/login/otp").status_code == 200
+        six_minutes_ago = (datetime.now(UTC) - timedelta(minutes=6)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        execute(
+            world,
+            "UPDATE web_session SET created_at = ? WHERE account_id = (SELECT id FROM account WHERE login = 'g-wait')",
+            six_minutes_ago,
+        )
+        assert browser.get("/login/otp").headers["location"] == "/login?next=/login/otp"  # the plan: 5 minutes
+    assert query(
+        world, "SELECT count(*) FROM web_session WHERE account_id = (SELECT id FROM account WHERE login = 'g-wait')"
+    ) == [(0,)]

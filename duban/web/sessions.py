@@ -53,7 +53,12 @@ def find(session: Session, plan: Plan, token: str | None) -> tuple[WebSession, A
     if row is None:
         return None
     moment = now()
-    if row.expires_at <= moment or row.last_seen_at + timedelta(minutes=plan.portal.idle_minutes) <= moment:
+    half_done = row.awaiting_code and row.created_at + timedelta(minutes=plan.portal.code_minutes) <= moment
+    if (
+        half_done
+        or row.expires_at <= moment
+        or row.last_seen_at + timedelta(minutes=plan.portal.idle_minutes) <= moment
+    ):
         session.delete(row)
         return None
     account = session.get(Account, row.account_id)
