@@ -73,7 +73,8 @@ demo: install
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 民政局 --login mz-reviewer --name 李四 --role reviewer
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 教体局 --login jt-reviewer --name 赵六 --role reviewer
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 自然资分局 --login zrz-reviewer --name 钱七 --role reviewer
-	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 区配套办 --login office-admin --name 王五 --role admin
+	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 区配套办 --login office-staff --name 王五
+	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 区配套办 --login office-admin --name 周九 --role sysadmin
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 区长 --login leader --name 孙八
 	$(DUBAN) user list
 	@echo "--- the portal on the demo's last day:  DUBAN_HOME=$(DEMO_HOME) $(BIN)/duban portal --as-of 2023-01-16"
