@@ -179,7 +179,7 @@ def change_password(session: Session, plan: Plan, account: Account, *, current: 
         if place.number > 0 and place.last:
             locked(session, plan, account, moment)
         session.commit()
-        raise AccountError(guessing.refusal(plan, place).replace(guessing.WRONG, "当前密码不正确"), "current_password")
+        raise AccountError(guessing.refusal(plan, place, "当前密码不正确"), "current_password")
     guessing.succeeded(session, account.id)
     session.commit()  # the right current password is a success even when the new one is refused below
     if new != confirm:

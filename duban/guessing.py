@@ -102,14 +102,15 @@ def succeeded(session: Session, account_id: int) -> None:
     session.execute(update(table).where(table.c.id == account_id).values(failed_logins=0, lock_count=0))
 
 
-def refusal(plan: Plan, place: Place) -> str:
-    """The same words for an account and for a name nobody has, at the same place."""
+def refusal(plan: Plan, place: Place, wrong: str = WRONG) -> str:
+    """The same words for an account and for a name nobody has, at the same place; `wrong` names what
+    was wrong (the sign-in never says which of login and password)."""
     if not place.checked or place.last:
         return locked_text(plan)
     left = place.limit - place.number
     if place.number >= min(WARN_FROM, place.limit - 1):
-        return f"{WRONG}。再输错{left}次，账号将被锁定"
-    return WRONG
+        return f"{wrong}。再输错{left}次，账号将被锁定"
+    return wrong
 
 
 def locked_text(plan: Plan) -> str:

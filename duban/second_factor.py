@@ -140,7 +140,7 @@ def second_step(session: Session, plan: Plan, account: Account, code: str) -> st
         locked(session, plan, account, moment)
     _log(session, account.unit, account, "second_factor_refused")
     session.commit()
-    return guessing.refusal(plan, place).replace(guessing.WRONG, "动态口令不正确")
+    return guessing.refusal(plan, place, "动态口令不正确")
 
 
 def reset(session: Session, login: str, *, by: str) -> Account:

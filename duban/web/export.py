@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from duban import audit
 from duban.spreadsheet import Cell, put, table_workbook
-from duban.web.deps import Person
+from duban.web.deps import Person, today
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_TITLE_LIMIT = 31  # what Excel allows a worksheet's name
@@ -30,16 +30,16 @@ def on_record(session: Session, request: Request, who: Person, action: str, titl
     """Every export is an audit entry: which list (`action`, named in glossary.AUDIT_ACTION), its title,
     the address it was asked at (its filters readable), who took it."""
     asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    audit.taken(
-        session,
-        actor=who.unit,
-        person=who.name,
-        subject="export",
-        key=title,
-        action=action,
-        on=day,
-        note=unquote_plus(asked),
-    )
+    _taken(session, who, "export", action, title, day, unquote_plus(asked))
+
+
+def downloaded(session: Session, request: Request, who: Person, action: str, key: str, name: str) -> None:
+    """Every file taken away is an audit entry too: which kind (`action`), which one (`key`), its name."""
+    _taken(session, who, "download", action, key, today(request), name)
+
+
+def _taken(session: Session, who: Person, subject: str, action: str, key: str, day: date, note: str) -> None:
+    audit.taken(session, actor=who.unit, person=who.name, subject=subject, key=key, action=action, on=day, note=note)
 
 
 def xlsx(title: str, header: list[str], rows: Iterable[list[Cell]], *, total: int, limit: int, day: date) -> Response:

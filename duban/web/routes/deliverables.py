@@ -18,6 +18,7 @@ from duban.glossary import DELIVERABLE_STATE
 from duban.mechanism import MechanismError, deliverables
 from duban.programme import current_plan
 from duban.textgate import TextRefused
+from duban.web import export
 from duban.web.deps import Person, Posted, Signed, need, render, retried, today
 from duban.web.flash import back
 from duban.web.routes.items import SHOWN_INLINE, kept_file, upload_hint
@@ -108,16 +109,7 @@ def document(request: Request, milestone: str, owner: str, who: Signed) -> Respo
         raise hidden()
     served = kept_file(row.stored_as, row.filename)
     with session_scope() as session:
-        audit.taken(
-            session,
-            actor=who.unit,
-            person=who.name,
-            subject="download",
-            key=f"{milestone}:{owner}",
-            action="document",
-            on=today(request),
-            note=row.filename,
-        )
+        export.downloaded(session, request, who, "document", f"{milestone}:{owner}", row.filename)
     return served
 
 

@@ -227,16 +227,7 @@ def evidence_file(request: Request, code: str, evidence_id: RowId, who: Signed) 
         if found is None or found.item_id != item.id:
             raise hidden()
         served = kept_file(found.stored_as, found.filename)
-        audit.taken(
-            session,
-            actor=who.unit,
-            person=who.name,
-            subject="download",
-            key=f"{item.code}/{found.id}",
-            action="evidence",
-            on=today(request),
-            note=found.filename,
-        )
+        export.downloaded(session, request, who, "evidence", f"{item.code}/{found.id}", found.filename)
     return served
 
 

@@ -22,7 +22,7 @@ from duban.programme import current_plan
 from duban.reporting.view import LEVEL_LABELS
 from duban.spreadsheet import RefusedFile, SheetError, read_sheet
 from duban.status import LIGHT_LABELS, Lights
-from duban.web import charts, flash
+from duban.web import charts, export, flash
 from duban.web.deps import Posted, RowId, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.numbers import PageAsked
@@ -180,16 +180,7 @@ def bulletin_file(request: Request, bulletin_id: RowId, name: str, who: Signed) 
         raise hidden()
     with session_scope() as session:
         key = f"{bulletin_id}/{'annex' if annex else kind}"
-        audit.taken(
-            session,
-            actor=who.unit,
-            person=who.name,
-            subject="download",
-            key=key,
-            action="bulletin",
-            on=today(request),
-            note=named,
-        )
+        export.downloaded(session, request, who, "bulletin", key, named)
     return FileResponse(
         path,
         media_type=FILES["xlsx" if annex else kind],

@@ -36,6 +36,7 @@ from duban.reporting.reports import ReportError, get_submission, items_led_by, l
 from duban.reporting.view import period_view
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused
+from duban.web import export
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, retried, today
 from duban.web.flash import back
 from duban.web.numbers import PAGES, page_asked, whole
@@ -122,16 +123,7 @@ def download_form(request: Request, period: str, who: Signed) -> Response:
     try:
         with session_scope() as session:
             write_form(session, current_plan(session), period=period, unit=who.unit, path=path)
-            audit.taken(
-                session,
-                actor=who.unit,
-                person=who.name,
-                subject="download",
-                key=f"{period}:{who.unit}",
-                action="report_form",
-                on=today(request),
-                note=path.name,
-            )
+            export.downloaded(session, request, who, "report_form", f"{period}:{who.unit}", path.name)
     except REFUSALS as exc:
         removed(folder)
         return render(request, "error.html", 400, message=str(exc))
