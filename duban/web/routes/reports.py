@@ -12,8 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
-from starlette.background import BackgroundTask
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from duban import audit
 from duban.db import session_scope
@@ -120,18 +119,19 @@ def download_form(request: Request, period: str, who: Signed) -> Response:
     need(who, kinds=("township", "department"))
     folder = scratch()
     path = folder / f"{period}-{who.unit}-填报表.xlsx"
-    try:
+    try:  # read whole and removed before answering: no scratch file outlives the request
         with session_scope() as session:
             write_form(session, current_plan(session), period=period, unit=who.unit, path=path)
             export.downloaded(session, request, who, "report_form", f"{period}:{who.unit}", path.name)
+        content = path.read_bytes()
     except REFUSALS as exc:
-        removed(folder)
         return render(request, "error.html", 400, message=str(exc))
-    return FileResponse(
-        path,
+    finally:
+        removed(folder)
+    return Response(
+        content,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"},
-        background=BackgroundTask(removed, folder),
     )
 
 
