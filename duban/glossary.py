@@ -59,6 +59,7 @@ AUDIT_SUBJECT = {
     "acknowledgement": "签收",
     "project": "新建住宅项目",
     "deliverable": "长效机制文件",
+    "summary": "年度工作情况报告",
     "account": "账号",
     "export": "导出",
     "download": "下载",
@@ -107,6 +108,7 @@ AUDIT_ACTION = ITEM_ACTION | {
     "deliverable_issued": "报送印发文件",
     "deliverable_verified": "核验通过",
     "deliverable_returned": "核验退回",
+    "summary_issued": "印发年度工作情况报告",
     # exports (subject "export"): which list
     "items": "问题清单",
     "reports": "月度报送情况",
@@ -181,6 +183,14 @@ DUTY_PAGES = {
     "auditor": ("/audit", "审计日志"),
 }
 UNIT_KIND = {"township": "镇办", "department": "牵头部门", "office": "领导小组办公室", "leader": "区领导"}
+
+# The year-end report: where an item not finished in the year stands at the year's end.
+CARRIED = {
+    "next_year": "完成时限在下一年度",
+    "overdue": "逾期未完成",
+    "pending": "本年度到期、尚未完成",
+    "no_deadline": "未定完成时限",
+}
 
 # Messages and documents.
 OUTBOX_STATUS = {"queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败待重试", "dead": "无法送达"}

@@ -240,6 +240,18 @@ class Notifications(_Strict):
         return value
 
 
+class SummaryRules(_Strict):
+    """The year-end report (年度工作情况报告) to the leadership group: its fixed wording and who receives it.
+    `title` and `opening` may name {district} and {year}; `requirements` also the year's figures (duban/summary)."""
+
+    title: str = "关于{district}{year}年社区配套设施问题整治工作情况的报告"
+    addressees: str = ""  # 主送; empty: the leadership group's full name
+    cc: str = ""  # 抄送
+    distribution: tuple[str, ...] = ()  # empty: the leadership group's leaders and the Office
+    opening: str = "现将{district}{year}年社区配套设施问题整治工作情况报告如下。"
+    requirements: tuple[str, ...] = ()  # 下一年度工作安排, one paragraph each
+
+
 class BulletinRules(_Strict):
     """The bulletin's fixed parts: who issues it, its number, who receives it, what it requires next."""
 
@@ -255,6 +267,7 @@ class BulletinRules(_Strict):
     # Rows a list of items shows in the body; the full list goes to the annex workbook. Strict, so that
     # `true` or "30" in the plan is refused rather than read as 1 or 30.
     max_list_rows: int = Field(default=30, ge=1, strict=True)
+    summary: SummaryRules = SummaryRules()
 
 
 class EvidenceRules(_Strict):
@@ -516,6 +529,11 @@ def _reference_problems(plan: Plan) -> list[str]:
                 )
     problems += _mechanism_problems(plan, names, departments)
     problems += [f"bulletin.distribution：“{u}”不是方案中的单位" for u in plan.bulletin.distribution if u not in names]
+    problems += [
+        f"bulletin.summary.distribution：“{u}”不是方案中的单位"
+        for u in plan.bulletin.summary.distribution
+        if u not in names
+    ]
     if plan.notifications.operator not in names:
         problems.append(f"notifications.operator：“{plan.notifications.operator}”不是方案中的单位")
     if plan.reporting.first_period > plan.reporting.last_period:

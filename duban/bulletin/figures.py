@@ -27,7 +27,8 @@ def rate(closed: int, total: int) -> float | None:
     return round(100 * closed / total, 1) if total else None
 
 
-def _tally(states: list[ItemState], as_of: date) -> dict:
+def tally(states: list[ItemState], as_of: date) -> dict:
+    """The counts of a group of items on `as_of` (cancelled ones left out), and its completion rate."""
     live = [s for s in states if s.status != "cancelled"]
     closed = sum(s.status == "closed" for s in live)
     return {
@@ -53,6 +54,16 @@ def rank(rows: list[dict], key: str = "rate") -> list[dict]:
     return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0))
 
 
+def report_standing(row: dict | None) -> str:
+    """A unit's report for a round (a row of `period_view`'s submissions), as a bulletin issued after the
+    deadline judges it: 按时报送, 迟报, 未报送; 无报送任务 when the unit was not asked."""
+    if row is None:
+        return "无报送任务"
+    if row["overdue"] or row["status"] in ("requested", "draft", "returned"):
+        return "未报送"
+    return "迟报" if row["late"] else "按时报送"
+
+
 def compute(
     session: Session,
     plan: Plan,
@@ -71,21 +82,16 @@ def compute(
     before_departments = {r["unit"]: r["rank"] for r in (previous or {}).get("departments", [])}
 
     def report_state(unit: str) -> str:
-        row = reports.get(unit)
-        if row is None:
-            return "无报送任务"
-        if row["overdue"] or row["status"] in ("requested", "draft", "returned"):
-            return "未报送"
-        return "迟报" if row["late"] else "按时报送"
+        return report_standing(reports.get(unit))
 
     townships = []
     for name in plan.township_names():
-        tally = _tally([s for s in states if s.township == name], as_of)
-        townships.append({"unit": name, **tally, "report": report_state(name)})
+        counts = tally([s for s in states if s.township == name], as_of)
+        townships.append({"unit": name, **counts, "report": report_state(name)})
     departments = []
     for name in plan.department_names():
-        tally = _tally([s for s in states if s.lead_department == name], as_of)
-        departments.append({"unit": name, **tally, "report": report_state(name)})
+        counts = tally([s for s in states if s.lead_department == name], as_of)
+        departments.append({"unit": name, **counts, "report": report_state(name)})
     townships, departments = rank(townships), rank(departments)
     for rows, earlier in ((townships, before), (departments, before_departments)):
         for row in rows:
@@ -93,7 +99,7 @@ def compute(
             row["change"] = None if old is None or row["rank"] is None else old - row["rank"]
 
     categories = [
-        {"code": c.code, "name": c.name, **_tally([s for s in states if s.category == c.code], as_of)}
+        {"code": c.code, "name": c.name, **tally([s for s in states if s.category == c.code], as_of)}
         for c in plan.categories
     ]
     overdue = [
@@ -126,7 +132,7 @@ def compute(
     return {
         "period": period,
         "as_of": as_of.isoformat(),
-        "overall": _tally(states, as_of) | {"cancelled": sum(s.status == "cancelled" for s in states)},
+        "overall": tally(states, as_of) | {"cancelled": sum(s.status == "cancelled" for s in states)},
         "categories": categories,
         "townships": townships,
         "departments": departments,
