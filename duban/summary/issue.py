@@ -67,6 +67,7 @@ def issue_summary(
             action="summary_issued",
             effective_on=as_of,
             after={"number": files.document.doc_number, "title": record.title, "cutoff": record.figures["cutoff"]},
+            note=f"{files.document.doc_number}（第{record.edition}版）",
         )
         distribute(session, plan, record, files)
     return files.issued(record, new=new)
