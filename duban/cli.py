@@ -35,6 +35,7 @@ from duban.mechanism.commands import deliverable, project
 from duban.paths import output_dir
 from duban.programme import plan_in_force
 from duban.reporting.reports import ReportError
+from duban.reassign.commands import COMMANDS as REASSIGN_COMMANDS
 from duban.user_commands import user
 
 LISTED = 20  # codes named on the console; the ledger export has them all
@@ -904,6 +905,8 @@ main.add_command(user)
 main.add_command(backup)
 main.add_command(restore)
 main.add_command(audit)
+for command in REASSIGN_COMMANDS:  # duban item reassign, reassign-decide, reassignments
+    item.add_command(command)
 
 if __name__ == "__main__":
     main()
