@@ -34,8 +34,8 @@ from duban.console import styled
 from duban.mechanism.commands import deliverable, project
 from duban.paths import output_dir
 from duban.programme import plan_in_force
-from duban.reporting.reports import ReportError
 from duban.reassign.commands import COMMANDS as REASSIGN_COMMANDS
+from duban.reporting.reports import ReportError
 from duban.user_commands import user
 
 LISTED = 20  # codes named on the console; the ledger export has them all
