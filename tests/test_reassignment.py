@@ -225,3 +225,70 @@ def test_the_bulletin_lists_the_move_and_counts_the_item_where_it_was_that_day(e
     ]
     page = next((home / "bulletins").glob("*special*.html")).read_text(encoding="utf-8")
     assert "（五）调整责任单位" in page and "&lt;img src=x" in page and "<img src=x" not in page
+
+
+# --- the portal ------------------------------------------------------------------------------------------
+
+
+def test_portal_proposal_decision_notice_and_scope(imported: Cli, home: Path) -> None:
+    """城关街道 proposes on the item's page, the Office decides on /reassignments; 东城街道 then sees the item
+    and a notice to sign for, and 城关街道 gets 404 for it. Every POST answers 303; the reason shows as text."""
+    import httpx
+    from portal import PASSWORD, quick_home, running_portal, sign_in, token
+
+    from duban import accounts
+
+    users = {"cg-zhang": "城关街道", "dc-wang": "东城街道", "pt-staff": "区配套办"}
+    with quick_home(home):
+        for login, unit in users.items():
+            imported("user", "add", "--unit", unit, "--login", login, "--name", f"{login}名")
+        with closing(sqlite3.connect(home / "duban.db")) as db, db:
+            db.execute("UPDATE account SET must_change_password = 0")
+        from datetime import date
+
+        with running_portal(date(2022, 7, 6)) as portal:
+            clients: dict[str, httpx.Client] = {u: sign_in(portal, u, PASSWORD, change_to=None) for u in users}
+            try:
+                cg, dc, office = clients["cg-zhang"], clients["dc-wang"], clients["pt-staff"]
+                page = cg.get(f"/items/{CODE}").text
+                assert "申请调整责任单位" in page and 'action="/items/PT2022-0001/reassign"' in page
+                assert dc.get(f"/items/{CODE}").status_code == 404
+                form = {"township": "东城街道", "responsible": "", "lead": "", "reason": HOSTILE}
+                refused = cg.post(f"/items/{CODE}/reassign", data={**form, "reason": "", "csrf_token": token(cg)})
+                assert refused.status_code == 303
+                assert "须说明理由" in cg.get(refused.headers["location"]).text
+                done = cg.post(f"/items/{CODE}/reassign", data={**form, "csrf_token": token(cg)})
+                assert done.status_code == 303
+                assert "已提交第1号调整责任单位申请" in cg.get(done.headers["location"]).text
+                listed = office.get("/reassignments").text
+                assert "&lt;script&gt;" in listed and "<script>" not in listed
+                assert "待决定的调整责任单位申请（1）" in office.get("/").text
+                assert cg.get("/reassignments").status_code == 403
+                decided = office.post(
+                    "/reassignments/1/decide", data={"decision": "approve", "answer": "", "csrf_token": token(office)}
+                )
+                assert decided.status_code == 303
+                assert "已同意调整" in office.get(decided.headers["location"]).text
+                assert (
+                    office.post(
+                        "/reassignments/99/decide", data={"decision": "approve", "csrf_token": token(office)}
+                    ).status_code
+                    == 303
+                )
+                assert cg.get(f"/items/{CODE}").status_code == 404
+                mine = dc.get(f"/items/{CODE}").text
+                assert "东城街道" in mine and "调整责任单位" in mine
+                notice = dc.get("/notices/reassignment/1")
+                assert notice.status_code == 200 and "问题PT2022-0001调整责任单位通知" in notice.text
+                assert "&lt;script&gt;" in notice.text and "<script>" not in notice.text
+                assert cg.get("/notices/reassignment/1").status_code == 404
+                assert "问题PT2022-0001调整责任单位通知" in dc.get("/").text
+                signed = dc.post("/notices/reassignment/1/sign", data={"csrf_token": token(dc)})
+                assert signed.status_code == 303
+                assert query(home, "SELECT request_kind, request_key, unit FROM acknowledgement") == [
+                    ("reassignment", "1", "东城街道")
+                ]
+            finally:
+                for client in clients.values():
+                    client.close()
+                accounts._dummy.cache_clear()
