@@ -69,9 +69,10 @@ def proposals(request: Request, who: Signed) -> Response:
     )
 
 
-@router.post("/reassignments/{number}/decide")
-def decide(request: Request, number: RowId, who: Signed, form: Posted) -> Response:
+@router.post("/reassignments/{reassignment_id}/decide")
+def decide(request: Request, reassignment_id: RowId, who: Signed, form: Posted) -> Response:
     need(who, kinds=("office",))
+    number = reassignment_id
     decision = str(form.get("decision") or "")
     kept = {"answer": str(form.get("answer") or ""), "deadline": str(form.get("deadline") or ""), "id": str(number)}
     try:
