@@ -292,3 +292,49 @@ def test_portal_proposal_decision_notice_and_scope(imported: Cli, home: Path) ->
                 for client in clients.values():
                     client.close()
                 accounts._dummy.cache_clear()
+
+
+def test_phone_proposal_and_decision_stay_in_the_viewport(imported: Cli, home: Path, browser, people) -> None:  # noqa: ANN001
+    """At 390x844: 城关街道 fills the form on the item page, the Office approves on /reassignments; nothing
+    lies beyond the right edge and the hostile reason stays inert. Screenshots: reassign-*.png."""
+    from datetime import date
+
+    from portal import PASSWORD, quick_home, running_portal
+    from test_portal_browser import PHONE, device, inert, press, shot
+
+    from duban import accounts
+
+    with quick_home(home):
+        for login, unit in (("cg-zhang", "城关街道"), ("pt-staff", "区配套办")):
+            imported("user", "add", "--unit", unit, "--login", login, "--name", f"{login}名")
+        with closing(sqlite3.connect(home / "duban.db")) as db, db:
+            db.execute("UPDATE account SET must_change_password = 0")
+        try:
+            with running_portal(date(2022, 7, 6)) as portal:
+                for login in ("cg-zhang", "pt-staff"):
+                    page = device(browser, people, PHONE)
+                    page.goto(f"{portal}/login")
+                    page.get_by_label("登录名").fill(login)
+                    page.get_by_label("密码", exact=True).fill(PASSWORD)
+                    press(page, page.get_by_role("button", name="登录"))
+                    if login == "cg-zhang":
+                        page.goto(f"{portal}/items/{CODE}#reassign")
+                        page.get_by_label("调整到镇办").select_option("东城街道")
+                        page.get_by_label("调整理由（必填）").fill(HOSTILE)
+                        shot(page, "reassign-form-phone.png")
+                        press(page, page.get_by_role("button", name="提交申请"))
+                        assert "已提交第1号调整责任单位申请" in page.locator("main").inner_text()
+                    else:
+                        page.goto(f"{portal}/reassignments")
+                        inert(page)
+                        assert HOSTILE in page.locator("main").inner_text()
+                        shot(page, "reassign-decide-phone.png", full_page=True)
+                        press(page, page.get_by_role("button", name="同意调整"))
+                        assert "已同意调整" in page.locator("main").inner_text()
+                        shot(page, "reassign-decided-phone.png", full_page=True)
+                    width = page.evaluate("document.documentElement.scrollWidth")
+                    assert width <= 390, f"{login}: {width}px wide"
+                    assert page.context.page_errors == []  # type: ignore[attr-defined]
+        finally:
+            accounts._dummy.cache_clear()
+    assert query(home, "SELECT township FROM ledger_item WHERE code = ?", CODE) == [("东城街道",)]
