@@ -21,6 +21,7 @@ from duban.db import insert_once
 from duban.glossary import cn_period
 from duban.mechanism.deliverables import WORKING_STATES
 from duban.plan import Plan
+from duban.reassign import notices as reassignment_notices
 from duban.reporting.escalation import OUTSTANDING, Cause, resolve_cause
 from duban.reporting.periods import add_working_days
 from duban.reporting.view import LEVEL_LABELS
@@ -39,7 +40,7 @@ from notifications.outbox import notify
 
 RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
 SIGNED_BATCH = 500  # keys per IN (...) list
-KINDS = ("round", "campaign", "escalation", "gate", "deliverable")
+KINDS = ("round", "campaign", "escalation", "gate", "deliverable", "reassignment")
 LADDERED = ("round", "campaign", "escalation")  # a gate or a document late is escalated as such
 
 
@@ -70,6 +71,7 @@ def requests(session: Session, as_of: date, unit: str | None = None) -> list[Req
     """The requests open on `as_of` (for one unit, or every unit), with their acknowledgements."""
     found = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit) + _escalations(session, as_of, unit)
     found += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
+    found += reassignment_notices.requests(session, as_of, unit)
     done = _signed(session, found)
     shown = []
     for request in found:
@@ -122,6 +124,7 @@ def count_unsigned(session: Session, as_of: date, unit: str) -> int:
     escalations = session.exec(query.where(~signed)).one()
     others = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit)
     others += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
+    others += reassignment_notices.requests(session, as_of, unit)
     if not others:
         return escalations
     done = set(

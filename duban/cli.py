@@ -34,6 +34,7 @@ from duban.console import styled
 from duban.mechanism.commands import deliverable, project
 from duban.paths import output_dir
 from duban.programme import plan_in_force
+from duban.reassign.commands import COMMANDS as REASSIGN_COMMANDS
 from duban.reporting.reports import ReportError
 from duban.summary_commands import summary
 from duban.user_commands import user
@@ -906,6 +907,8 @@ main.add_command(backup)
 main.add_command(restore)
 main.add_command(audit)
 main.add_command(summary)
+for command in REASSIGN_COMMANDS:  # duban item reassign, reassign-decide, reassignments
+    item.add_command(command)
 
 if __name__ == "__main__":
     main()

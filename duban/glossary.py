@@ -26,6 +26,7 @@ ITEM_ACTION = {
     "transition": "状态变更",
     "progress": "月度进展",
     "repair": "数据修复",
+    "reassign": "调整责任单位",
 }
 ITEM_FIELD = {
     "township": "镇办",
@@ -63,6 +64,7 @@ AUDIT_SUBJECT = {
     "account": "账号",
     "export": "导出",
     "download": "下载",
+    "reassignment": "调整责任单位申请",
 }
 AUDIT_ACTION = ITEM_ACTION | {
     "add": "开通账号",
@@ -121,6 +123,10 @@ AUDIT_ACTION = ITEM_ACTION | {
     "bulletin": "通报",
     "document": "长效机制印发文件",
     "report_form": "填报表",
+    # reassignments (subject "reassignment")
+    "propose": "申请调整责任单位",
+    "approve": "同意调整",
+    "refuse": "不同意调整",
 }
 
 # Monthly reporting and escalation.
@@ -152,7 +158,12 @@ NOTICE_KIND = {  # what a unit signs for (签收)
     "escalation": "督办通知",
     "gate": "会签通知",
     "deliverable": "文件印发提醒",
+    "reassignment": "调整责任单位通知",
 }
+
+# Reassignment (调整责任单位): a proposal's state, and the units it moves.
+REASSIGNMENT_STATE = {"pending": "待决定", "approved": "已同意调整", "refused": "不同意调整"}
+REASSIGNED_ROLE = {"township": "镇办", "responsible": "责任单位", "lead": "牵头部门"}
 
 # The long-term mechanism.
 GATE_STATE = {

@@ -55,7 +55,7 @@ def replay(session: Session, until: date | None = None) -> dict[str, LoggedItem]
         item = items.get(code)
         if item is None:
             item = items[code] = LoggedItem(code=code)
-        if action in ("create", "update"):
+        if action in ("create", "update", "reassign"):  # a reassignment moves the units
             item.fields.update({k: after[k] for k in ITEM_FIELDS if k in after})
         if action == "plan":
             item.deadline = date.fromisoformat(after["deadline"])

@@ -18,6 +18,7 @@ from duban import acknowledge, supervision
 from duban.calendar import WorkingCalendar
 from duban.glossary import ESCALATION_CAUSE, LEVEL, NOTICE_KIND, cn_date, cn_period
 from duban.plan import Plan
+from duban.reassign import notices as reassignment_notices
 from duban.reporting.periods import add_working_days
 from models import (
     Acknowledgement,
@@ -332,4 +333,5 @@ BUILDERS: dict[str, Callable[[Session, Plan, str, str, date], Notice | None]] = 
     "escalation": _escalation,
     "gate": _gate,
     "deliverable": _deliverable,
+    "reassignment": reassignment_notices.notice,
 }

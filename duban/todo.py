@@ -31,6 +31,7 @@ from models import (
     LedgerItem,
     Project,
     ProjectGate,
+    Reassignment,
     ReportCorrection,
     ReportingPeriod,
     Review,
@@ -61,6 +62,7 @@ class Owed:
     filed: int = 0
     held: int = 0
     corrections: int = 0
+    reassignments: int = 0  # proposals for the Office to decide
 
     @property
     def total(self) -> int:
@@ -120,6 +122,9 @@ def owed(session: Session, plan: Plan, unit: str, kind: str, as_of: date, known:
         else 0,
         held=given("held", lambda: len(held_by_shortfalls(session, plan))) if office else 0,
         corrections=given("corrections", lambda: len(pending_corrections(session, unit))) if department else 0,
+        reassignments=count(select(func.count()).select_from(Reassignment).where(Reassignment.state == "pending"))
+        if office
+        else 0,
     )
 
 

@@ -9,6 +9,7 @@ from models.ledger import Evidence, LedgerItem, PlanMilestone, RectificationPlan
 from models.mechanism import Deliverable, Project, ProjectGate, Signature, Waiver
 from models.outbox import DeliveredPart, OutboxMessage, WecomSend
 from models.programme import Category, ProgrammeRecord, UnitRecord
+from models.reassignment import Reassignment
 from models.reporting import (
     MilestoneDone,
     ReportCorrection,
@@ -39,6 +40,7 @@ __all__ = [
     "Project",
     "ProjectGate",
     "ProgrammeRecord",
+    "Reassignment",
     "RectificationPlan",
     "ReportCorrection",
     "ReportingPeriod",

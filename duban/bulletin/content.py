@@ -14,6 +14,7 @@ from duban.closeout import STATUS_LABELS
 from duban.glossary import DELIVERABLE_STATE as DELIVERABLE_STATES
 from duban.glossary import cn_date, cn_period
 from duban.plan import Plan
+from duban.reassign.bulletin import section as reassignment_section
 
 NUMERALS = "一二三四五六七八九十"
 LEVELS = {1: "督办", 2: "挂牌督办", 3: "提请分管副区长督办"}
@@ -173,6 +174,7 @@ def build(
         if key_rows
         else Paragraph("台账中无重点难点问题。")
     )
+    blocks += reassignment_section(figures.get("reassignments"), "（五）调整责任单位")  # absent before they were kept
     must = figures["must_finish"]
     blocks.append(Heading(1, "四、必须完成事项和时间节点"))
     if must["total"]:

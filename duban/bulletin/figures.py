@@ -14,6 +14,7 @@ from duban.bulletin import mechanism
 from duban.bulletin.mechanism import Standing
 from duban.closeout import TERMINAL
 from duban.plan import Milestone, Plan
+from duban.reassign.bulletin import rows as reassignment_rows
 from duban.reporting.view import period_view
 from duban.status import ItemState, is_overdue, item_states
 from models import Escalation, LedgerItem, RectificationPlan
@@ -186,6 +187,7 @@ def compute(
         ],
         "milestones": _milestones(session, plan, states, held, as_of),
         "mechanism": mechanism.figures(session, plan, held, window, as_of),
+        "reassignments": reassignment_rows(session, window[0], min(window[1], as_of)),
     }
 
 

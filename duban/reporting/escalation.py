@@ -20,6 +20,7 @@ from duban.closeout import TERMINAL
 from duban.db import insert_once
 from duban.glossary import cn_period
 from duban.plan import Ladder, Plan
+from duban.reassign.keys import suffix, times_moved
 from duban.status import item_states, kept_state_answers, must_finish_lookup
 from models import (
     Escalation,
@@ -98,6 +99,7 @@ def overdue_work(session: Session, plan: Plan, as_of: date) -> list[Cause]:
     late = _late_today(session, as_of) if kept_state_answers(session, as_of) else _late_then(session, plan, as_of)
     must = must_finish_lookup(plan)
     names = {c.code: c.name for c in plan.categories}
+    moved = times_moved(session, as_of)  # a moved item is chased afresh for its new units
     causes = []
     for code, community, category, facility_type, unit, lead, key, due, title in late:
         cause = "overdue_milestone" if title is not None else "overdue_item"
@@ -107,9 +109,12 @@ def overdue_work(session: Session, plan: Plan, as_of: date) -> list[Cause]:
         causes.append(
             Cause(
                 cause=cause,
-                key=f"item:{code}@{due}"
-                if title is None
-                else f"milestone:{code}@{due}:{hashlib.sha1(title.encode()).hexdigest()[:8]}",
+                key=(
+                    f"item:{code}@{due}"
+                    if title is None
+                    else f"milestone:{code}@{due}:{hashlib.sha1(title.encode()).hexdigest()[:8]}"
+                )
+                + suffix(moved.get(code, 0)),
                 unit=unit,
                 superiors=(lead,) if lead != unit else (),
                 missed_due=due,

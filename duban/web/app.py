@@ -32,6 +32,7 @@ from duban.web.routes import (
     notices,
     office,
     projects,
+    reassignments,
     reports,
     security,
 )
@@ -84,6 +85,7 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
         accounts,
         audit,
         notices,
+        reassignments,
         security,
         help_routes,
         errors,

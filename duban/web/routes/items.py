@@ -23,6 +23,7 @@ from duban.item_search import FilterRefused, Filters
 from duban.item_view import close_request, item_view, summary_card
 from duban.paths import PathRefused, under
 from duban.programme import current_plan
+from duban.reassign.view import form_context
 from duban.status import LIGHT_LABELS, Lights
 from duban.textgate import TextRefused
 from duban.web import export
@@ -279,6 +280,7 @@ def _item(request: Request, who: Person, code: str, *, all_history: bool = False
         asked = close_request(session, item)
         evidence = session.exec(select(Evidence).where(Evidence.item_id == item.id)).all()
         moves = _moves(plan, item, who)
+        reassign = form_context(session, plan, item, who.unit, who.acts)
     history = list(reversed(view["history"]))
     return render(
         request,
@@ -288,6 +290,7 @@ def _item(request: Request, who: Person, code: str, *, all_history: bool = False
         asked=asked,
         evidence=evidence,
         moves=moves,
+        reassign=reassign,
         kinds=SHOWN_INLINE,
         history=history if all_history else history[:HISTORY_SHOWN],
         history_total=len(history),
