@@ -39,7 +39,7 @@ from notifications.outbox import notify
 
 RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
 SIGNED_BATCH = 500  # keys per IN (...) list
-KINDS = ("round", "campaign", "escalation", "gate", "deliverable")
+KINDS = ("round", "campaign", "escalation", "gate", "deliverable", "extension")
 LADDERED = ("round", "campaign", "escalation")  # a gate or a document late is escalated as such
 
 
@@ -69,7 +69,7 @@ class Request:
 def requests(session: Session, as_of: date, unit: str | None = None) -> list[Request]:
     """The requests open on `as_of` (for one unit, or every unit), with their acknowledgements."""
     found = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit) + _escalations(session, as_of, unit)
-    found += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
+    found += _gates(session, as_of, unit) + _deliverables(session, as_of, unit) + _extensions(session, as_of, unit)
     done = _signed(session, found)
     shown = []
     for request in found:
@@ -121,7 +121,7 @@ def count_unsigned(session: Session, as_of: date, unit: str) -> int:
     query = select(func.count()).select_from(Escalation).where(*_escalation_terms(as_of), Escalation.unit == unit)
     escalations = session.exec(query.where(~signed)).one()
     others = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit)
-    others += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
+    others += _gates(session, as_of, unit) + _deliverables(session, as_of, unit) + _extensions(session, as_of, unit)
     if not others:
         return escalations
     done = set(
@@ -387,3 +387,10 @@ def _deliverables(session: Session, as_of: date, unit: str | None) -> list[Reque
         for row in session.exec(rows.order_by(col(Deliverable.due), col(Deliverable.milestone)))
         if (row.milestone, row.owner) in first
     ]
+
+
+def _extensions(session: Session, as_of: date, unit: str | None) -> list[Request]:
+    """Extension requests awaiting the unit's decision, and their answers to the asking unit."""
+    from duban.extensions.messages import requests as extension_requests
+
+    return extension_requests(session, as_of, unit)

@@ -31,6 +31,7 @@ from duban.cli_common import (
 )
 from duban.closeout import STATUS_LABELS, ClosureError
 from duban.console import styled
+from duban.extensions.commands import extension
 from duban.mechanism.commands import deliverable, project
 from duban.paths import output_dir
 from duban.programme import plan_in_force
@@ -904,6 +905,7 @@ main.add_command(user)
 main.add_command(backup)
 main.add_command(restore)
 main.add_command(audit)
+main.add_command(extension)
 
 if __name__ == "__main__":
     main()

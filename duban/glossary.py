@@ -59,6 +59,7 @@ AUDIT_SUBJECT = {
     "acknowledgement": "签收",
     "project": "新建住宅项目",
     "deliverable": "长效机制文件",
+    "extension": "延期申请",
     "account": "账号",
     "export": "导出",
     "download": "下载",
@@ -107,6 +108,11 @@ AUDIT_ACTION = ITEM_ACTION | {
     "deliverable_issued": "报送印发文件",
     "deliverable_verified": "核验通过",
     "deliverable_returned": "核验退回",
+    "request": "申请延期",
+    "approve": "审批同意",
+    "refuse": "审批不同意",
+    "granted": "准予延期",
+    "refused": "不予延期",
     # exports (subject "export"): which list
     "items": "问题清单",
     "reports": "月度报送情况",
@@ -150,7 +156,12 @@ NOTICE_KIND = {  # what a unit signs for (签收)
     "escalation": "督办通知",
     "gate": "会签通知",
     "deliverable": "文件印发提醒",
+    "extension": "延期申请通知",
 }
+# Extension requests (延期申请): their state, who decides each step, each decision.
+EXTENSION_STATE = {"pending": "审批中", "granted": "已批准延期", "refused": "未批准延期"}
+EXTENSION_ROLE = {"lead_department": "牵头部门", "office": "领导小组办公室", "leadership_group": "报领导小组"}
+EXTENSION_DECISION = {"approved": "同意", "refused": "不同意"}
 
 # The long-term mechanism.
 GATE_STATE = {
