@@ -386,6 +386,7 @@ def as_dict(row: ExtensionRequest, made: list[ExtensionDecision]) -> dict:
         "state": row.state,
         "state_label": EXTENSION_STATE[row.state],
         "granted_until": row.granted_until.isoformat() if row.granted_until else None,
+        "proposed": proposed(row, made).isoformat(),
         "decided_on": row.decided_on.isoformat() if row.decided_on else None,
         "plan_revision": row.plan_revision,
         "next": None if row.state != "pending" else row.steps[row.step],
@@ -401,4 +402,30 @@ def as_dict(row: ExtensionRequest, made: list[ExtensionDecision]) -> dict:
             }
             for n, s in enumerate(row.steps)
         ],
+    }
+
+
+def item_panel(session: Session, plan: Plan, item: LedgerItem, unit: str | None) -> dict:
+    """What the item's page shows: its requests, and whether `unit` (None: a reader) may ask, with the
+    rule as a clerk reads it."""
+    query = select(ExtensionRequest).where(ExtensionRequest.item_code == item.code)
+    rows = list(session.exec(query.order_by(col(ExtensionRequest.id))))
+    plan_in = in_force(session, [item.id]).get(item.id)
+    may = (
+        unit is not None
+        and bool(roles_of(plan, item, unit) & {"responsible", "lead"})
+        and item.status not in TERMINAL
+        and plan_in is not None
+    )
+    left = max(0, plan.extensions.max_per_item - len(rows))
+    return {
+        "requests": [as_dict(r, []) for r in rows],
+        "may_ask": may and left > 0,
+        "left": left,
+        "max": plan.extensions.max_per_item,
+        "deadline": plan_in.deadline if plan_in else None,
+        "milestones": [{"seq": n, "title": t, "due": d} for n, (d, t) in enumerate(plan_in.milestones, 1)]
+        if plan_in
+        else [],
+        "protected": plan.extensions.protected(item.category, item.facility_type),
     }
