@@ -20,8 +20,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from conftest import PLAN, SAMPLE, Cli
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from portal import Portal, quick_home, running_portal, sign_in, token
+from test_portal_browser import add_users, device, follow, inert, press, rows_of, shot
+from test_portal_browser import sign_in as browser_sign_in
+from test_portal_pages import DESKTOP, PHONE
 
 from duban import accounts
 
@@ -85,7 +90,7 @@ def post(world: World, login: str, path: str, **data: str) -> httpx.Response:
     return response
 
 
-def follow(world: World, login: str, response: httpx.Response) -> str:
+def landed(world: World, login: str, response: httpx.Response) -> str:
     return world.clients[login].get(response.headers["location"].split("#")[0]).text
 
 
@@ -108,14 +113,14 @@ def test_a_township_asks_and_the_lead_department_and_the_office_decide(world: Wo
         world, "cg-zhang", "/items/PT2022-0003/extension", until="2022-12-20", reason=HOSTILE, progress="已完成设计"
     )
     assert asked.headers["location"] == "/extensions/1"
-    page = follow(world, "cg-zhang", asked)
+    page = landed(world, "cg-zhang", asked)
     assert said(page, NOTICE) == "已提出延期申请，待民政局审批。"
     assert SHOWN in page and "<script>alert(1)" not in page
     # the same form sent again files nothing new
     again = post(
         world, "cg-zhang", "/items/PT2022-0003/extension", until="2022-12-20", reason=HOSTILE, progress="已完成设计"
     )
-    assert said(follow(world, "cg-zhang", again), NOTICE) == "该延期申请已提出，本次未重复申请。"
+    assert said(landed(world, "cg-zhang", again), NOTICE) == "该延期申请已提出，本次未重复申请。"
     assert query(world, "SELECT count(*), person FROM extension_request") == [(1, "cg-zhang名（城关街道）")]
     # another township: not there
     assert world.clients["hd-zhao"].get("/extensions/1").status_code == 404
@@ -130,13 +135,13 @@ def test_a_township_asks_and_the_lead_department_and_the_office_decide(world: Wo
     listing = world.clients["mz-wang"].get("/extensions").text
     assert "待本单位审批（1）" in listing and 'value="2022-12-20"' in listing  # the date asked, by default
     refused = post(world, "mz-wang", "/extensions/1/decide", decision="refuse", reason="")
-    assert said(follow(world, "mz-wang", refused)) == "不同意延期须说明理由"
+    assert said(landed(world, "mz-wang", refused)) == "不同意延期须说明理由"
     late = post(world, "mz-wang", "/extensions/1/decide", decision="approve", until="2022-12-31")
-    page = follow(world, "mz-wang", late)
+    page = landed(world, "mz-wang", late)
     assert said(page) == "批准的日期（2022年12月31日）不能晚于申请延期至的日期（2022年12月20日）"
     assert 'value="2022-12-31"' in page  # what was typed comes back
     approved = post(world, "mz-wang", "/extensions/1/decide", decision="approve", until="2022-12-15", reason="")
-    assert said(follow(world, "mz-wang", approved), NOTICE) == "已同意，转下一审批单位审批。"
+    assert said(landed(world, "mz-wang", approved), NOTICE) == "已同意，转下一审批单位审批。"
     # the township sees whom it waits for
     assert "区配套办审批" in world.clients["cg-zhang"].get("/").text
     # the Office decides; the plan is revised
@@ -144,7 +149,7 @@ def test_a_township_asks_and_the_lead_department_and_the_office_decide(world: Wo
     office = world.clients["pt-staff"].get("/extensions/1").text
     assert 'value="2022-12-15"' in office  # the date the lead department approved
     granted = post(world, "pt-staff", "/extensions/1/decide", decision="approve", until="2022-12-15")
-    assert said(follow(world, "pt-staff", granted), NOTICE) == "已批准延期，整治方案已修订。"
+    assert said(landed(world, "pt-staff", granted), NOTICE) == "已批准延期，整治方案已修订。"
     assert query(world, "SELECT deadline, plan_revision FROM ledger_item WHERE code = 'PT2022-0003'") == [
         ("2022-12-15", 2)
     ]
@@ -159,7 +164,7 @@ def test_a_township_asks_and_the_lead_department_and_the_office_decide(world: Wo
     # the answer is the township's notice to sign
     assert "问题PT2022-0003延期申请审批结果通知" in world.clients["cg-zhang"].get("/notices").text
     signed = post(world, "cg-zhang", "/notices/extension/1:answer/sign")
-    assert said(follow(world, "cg-zhang", signed), NOTICE) == "已签收。"
+    assert said(landed(world, "cg-zhang", signed), NOTICE) == "已签收。"
     assert query(world, "SELECT unit FROM acknowledgement WHERE request_kind = 'extension'") == [("城关街道",)]
 
 
@@ -169,7 +174,7 @@ def test_a_request_after_the_deadline_comes_back_with_what_was_typed(world: Worl
         world, "cg-zhang", "/items/PT2022-0007/extension", until="2022-09-30", reason="资金未到位", progress="已招标"
     )
     assert refused.headers["location"] == "/items/PT2022-0007#extension"
-    page = follow(world, "cg-zhang", refused)
+    page = landed(world, "cg-zhang", refused)
     assert said(page) == (
         "问题PT2022-0007的完成时限为2022年8月31日，已过期限，不能再申请延期：延期申请须在期限届满前（最迟于期限当日）提出"
     )
@@ -191,3 +196,76 @@ def test_who_may_ask_and_decide(world: World) -> None:
     )
     assert other.status_code == 404
     assert "提交延期申请" not in world.clients["pt-staff"].get("/items/PT2022-0007").text
+
+
+# -- in a real browser, on a phone and on an office PC ---------------------------------------------------
+
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+
+def serious(page: Page) -> list[str]:
+    """axe-core's findings of impact serious or critical on the page."""
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} {v['impact']}" for v in found if v["impact"] in ("serious", "critical")]
+
+
+def test_in_a_browser_a_township_asks_and_the_lead_department_and_the_office_decide(
+    imported: Cli, monkeypatch: pytest.MonkeyPatch, browser: Browser, people: list[BrowserContext]
+) -> None:
+    add_users(
+        imported,
+        monkeypatch,
+        ("城关街道", "cg-zhang", "张三"),
+        ("民政局", "mz-li", "李四", "reviewer"),
+        ("区配套办", "pt-wang", "王五"),
+    )
+    with running_portal(date(2022, 11, 1)) as portal:
+        township = device(browser, people, PHONE)
+        browser_sign_in(township, portal.url, "cg-zhang", first=True)
+        township.goto(portal.url + "/items/PT2022-0003")
+        expect(township.locator("#extension")).to_be_visible()
+        township.get_by_label("申请延期至").fill("2022-12-20")
+        township.get_by_label("延期理由").fill(XSS)
+        township.get_by_label("目前进展").fill("已完成改造设计，正在办理施工许可。")
+        shot(township, "extension-ask-phone.png", full_page=True)
+        press(township, township.get_by_role("button", name="提交延期申请"))
+        assert township.url.endswith("/extensions/1")
+        expect(township.locator("p.notice")).to_have_text("已提出延期申请，待民政局审批。")
+        expect(township.locator("dd.pre").first).to_have_text(XSS)
+        inert(township)
+        assert serious(township) == []
+        shot(township, "extension-asked-phone.png", full_page=True)
+
+        portal.set_day(date(2022, 11, 2))
+        department = device(browser, people, DESKTOP)
+        browser_sign_in(department, portal.url, "mz-li", first=True)
+        follow(department, department.locator("nav.menu").get_by_role("link", name="延期申请"))
+        expect(department.locator("main h2").first).to_have_text("待本单位审批（1）")
+        assert department.get_by_label("同意延期至").input_value() == "2022-12-20"
+        department.get_by_label("同意延期至").fill("2022-12-15")
+        inert(department)
+        assert serious(department) == []
+        shot(department, "extension-decide-desktop.png", full_page=True)
+        press(department, department.get_by_role("button", name="同意", exact=True))
+        expect(department.locator("p.notice")).to_have_text("已同意，转下一审批单位审批。")
+
+        portal.set_day(date(2022, 11, 3))
+        office = device(browser, people, PHONE)
+        browser_sign_in(office, portal.url, "pt-wang", first=True)
+        office.goto(portal.url + "/extensions/1")
+        assert office.get_by_label("同意延期至").input_value() == "2022-12-15"
+        assert serious(office) == []
+        shot(office, "extension-office-phone.png", full_page=True)
+        press(office, office.get_by_role("button", name="同意", exact=True))
+        expect(office.locator("p.notice")).to_have_text("已批准延期，整治方案已修订。")
+        expect(office.locator("h1 .tag").first).to_have_text("已批准延期")
+
+        township.goto(portal.url + "/items/PT2022-0003")
+        expect(township.locator("section.summary")).to_contain_text("2022年12月15日")
+        steps = rows_of(township.locator("#extension ~ .table-wrap table").first)
+        assert steps == [
+            ["第1号", "PT2022-0003", "城关街道", "2022-11-30", "2022-12-20", "2022-12-15", "已批准延期", "—"]
+        ]
+        shot(township, "extension-granted-phone.png", full_page=True)
+        for page in (township, department, office):
+            assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
