@@ -202,7 +202,7 @@ def build(
     if figures.get("mechanism"):  # a bulletin issued before the mechanism was tracked is reprinted without it
         blocks += mechanism_section(figures["mechanism"], NUMERALS[after], date.fromisoformat(figures["as_of"]))
         after += 1
-    if figures.get("extensions"):  # a bulletin issued before extension requests is reprinted without them
+    if (figures.get("extensions") or {}).get("rows"):  # none in the period, or a bulletin issued before them
         blocks += extension_section(figures["extensions"], NUMERALS[after], blocks)
         after += 1
     blocks.append(Heading(1, f"{NUMERALS[after]}、下步工作要求"))
