@@ -347,3 +347,38 @@ def test_hostile_text_is_text_in_messages_and_the_bulletin(wecom: Cli, home: Pat
     cells = {c.value: c.data_type for row in sheet.iter_rows() for c in row if c.value}
     assert cells[FORMULA] == "s"  # a string, never a formula
     assert cells[SCRIPT + MARKDOWN] == "s"
+
+
+def test_on_postgresql_twice_changes_nothing_and_the_notices_follow(pg_url: str, cli: Cli) -> None:
+    from datetime import date
+
+    from duban import acknowledge
+    from duban.db import engine, session_scope
+
+    assert engine().dialect.name == "postgresql"
+    cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
+    ask(cli, "PT2022-0005", "2023-03-31", "2022-12-01")
+    assert ask(cli, "PT2022-0005", "2023-03-31", "2022-12-01") == "第1号延期申请已于2022年12月1日提出，本次未重复申请。"
+    with session_scope() as session:
+        asked = [
+            (r.kind, r.key, r.unit) for r in acknowledge.requests(session, date(2022, 12, 1)) if r.kind == "extension"
+        ]
+    assert asked == [("extension", "1:s0", "教体局")]
+    decide(cli, 1, "教体局", "2022-12-02", "--approve")
+    decide(cli, 1, "区配套办", "2022-12-05", "--refuse", "--reason", "领导小组研究不同意延期")
+    assert decide(cli, 1, "区配套办", "2022-12-05", "--refuse", "--reason", "领导小组研究不同意延期") == (
+        "区配套办已审批第1号延期申请，本次未重复登记。"
+    )
+    with session_scope() as session:
+        asked = [
+            (r.kind, r.key, r.unit) for r in acknowledge.requests(session, date(2022, 12, 5)) if r.kind == "extension"
+        ]
+        acknowledge.acknowledge(
+            session, unit="城关街道", kind="extension", key="1:answer", as_of=date(2022, 12, 5), person="张三"
+        )
+    assert asked == [("extension", "1:answer", "城关街道")]
+    with session_scope() as session:
+        assert [r for r in acknowledge.requests(session, date(2022, 12, 6)) if r.kind == "extension"] == []
+    (row,) = listed(cli)
+    assert (row["state"], row["protected"], row["decided_on"]) == ("refused", True, "2022-12-05")
