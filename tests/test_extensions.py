@@ -267,6 +267,8 @@ def test_a_kindergarten_deadline_goes_to_the_leadership_group(imported: Cli, hom
     assert decide(cli, 1, "区配套办", "2022-12-09", "--approve", "--until", "2023-01-31") == (
         "第1号延期申请已批准：问题PT2022-0005延至2023年1月31日（整治方案第2版）。"
     )
+    (answer,) = query(home, "SELECT body FROM outbox WHERE idempotency_key LIKE 'extension:1:answer|城关街道|%'")[0]
+    assert "第1号延期申请经领导小组审批同意，问题PT2022-0005的完成时限由2022年12月31日延至2023年1月31日" in answer
     # a lead department asking for an item it leads does not decide its own request: the Office does
     assert ask(cli, "PT2022-0006", "2022-10-31", "2022-09-01", by="民政局") == (
         "已提出第2号延期申请：问题PT2022-0006申请延至2022年10月31日，待区配套办审批。"
@@ -382,3 +384,26 @@ def test_on_postgresql_twice_changes_nothing_and_the_notices_follow(pg_url: str,
         assert [r for r in acknowledge.requests(session, date(2022, 12, 6)) if r.kind == "extension"] == []
     (row,) = listed(cli)
     assert (row["state"], row["protected"], row["decided_on"]) == ("refused", True, "2022-12-05")
+
+
+def test_the_plan_section_is_checked() -> None:
+    from duban.plan import PlanError, parse_plan
+
+    text = PLAN.read_text(encoding="utf-8")
+    bad = text.replace(
+        "    - {category: education, facility_type: 幼儿园}\n    - {category: community_premises}\n",
+        "    - {category: schools}\n    - {category: education, facility_type: 大学}\n",
+    )
+    bad = bad.replace("approvers: [lead_department, office]", "approvers: [office, office]")
+    with pytest.raises(PlanError) as refused:
+        parse_plan(bad, "plan.yaml")
+    assert str(refused.value) == (
+        "方案文件 plan.yaml 有误：\n  - extensions.approvers：审批单位不能重复（值：['office', 'office']）"
+    )
+    with pytest.raises(PlanError) as refused:
+        parse_plan(bad.replace("approvers: [office, office]", "approvers: [office]"), "plan.yaml")
+    assert str(refused.value) == (
+        "方案文件 plan.yaml 有误：\n"
+        "  - extensions.leadership_group_only[0].category：未知类别“schools”；"
+        "extensions.leadership_group_only[1].facility_type：“大学”不是教育设施的设施类型"
+    )
