@@ -40,7 +40,7 @@ from notifications.outbox import notify
 
 RECENT_ROUNDS = 2  # a round older than the two latest is answered or escalated already
 SIGNED_BATCH = 500  # keys per IN (...) list
-KINDS = ("round", "campaign", "escalation", "gate", "deliverable", "reassignment")
+KINDS = ("round", "campaign", "escalation", "gate", "deliverable", "reassignment", "extension")
 LADDERED = ("round", "campaign", "escalation")  # a gate or a document late is escalated as such
 
 
@@ -72,6 +72,7 @@ def requests(session: Session, as_of: date, unit: str | None = None) -> list[Req
     found = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit) + _escalations(session, as_of, unit)
     found += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
     found += reassignment_notices.requests(session, as_of, unit)
+    found += _extensions(session, as_of, unit)
     done = _signed(session, found)
     shown = []
     for request in found:
@@ -125,6 +126,7 @@ def count_unsigned(session: Session, as_of: date, unit: str) -> int:
     others = _rounds(session, as_of, unit) + _campaigns(session, as_of, unit)
     others += _gates(session, as_of, unit) + _deliverables(session, as_of, unit)
     others += reassignment_notices.requests(session, as_of, unit)
+    others += _extensions(session, as_of, unit)
     if not others:
         return escalations
     done = set(
@@ -390,3 +392,10 @@ def _deliverables(session: Session, as_of: date, unit: str | None) -> list[Reque
         for row in session.exec(rows.order_by(col(Deliverable.due), col(Deliverable.milestone)))
         if (row.milestone, row.owner) in first
     ]
+
+
+def _extensions(session: Session, as_of: date, unit: str | None) -> list[Request]:
+    """Extension requests awaiting the unit's decision, and their answers to the asking unit."""
+    from duban.extensions.messages import requests as extension_requests
+
+    return extension_requests(session, as_of, unit)

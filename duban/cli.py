@@ -31,6 +31,7 @@ from duban.cli_common import (
 )
 from duban.closeout import STATUS_LABELS, ClosureError
 from duban.console import styled
+from duban.extensions.commands import extension
 from duban.mechanism.commands import deliverable, project
 from duban.paths import output_dir
 from duban.programme import plan_in_force
@@ -909,6 +910,7 @@ main.add_command(audit)
 main.add_command(summary)
 for command in REASSIGN_COMMANDS:  # duban item reassign, reassign-decide, reassignments
     item.add_command(command)
+main.add_command(extension)
 
 if __name__ == "__main__":
     main()

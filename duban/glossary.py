@@ -61,6 +61,7 @@ AUDIT_SUBJECT = {
     "project": "新建住宅项目",
     "deliverable": "长效机制文件",
     "summary": "年度工作情况报告",
+    "extension": "延期申请",
     "account": "账号",
     "export": "导出",
     "download": "下载",
@@ -111,6 +112,11 @@ AUDIT_ACTION = ITEM_ACTION | {
     "deliverable_verified": "核验通过",
     "deliverable_returned": "核验退回",
     "summary_issued": "印发年度工作情况报告",
+    "request": "申请延期",
+    "approve": "审批同意",
+    "refuse": "审批不同意",
+    "granted": "准予延期",
+    "refused": "不予延期",
     # exports (subject "export"): which list
     "items": "问题清单",
     "reports": "月度报送情况",
@@ -124,9 +130,7 @@ AUDIT_ACTION = ITEM_ACTION | {
     "document": "长效机制印发文件",
     "report_form": "填报表",
     # reassignments (subject "reassignment")
-    "propose": "申请调整责任单位",
-    "approve": "同意调整",
-    "refuse": "不同意调整",
+    "propose": "申请调整责任单位",  # its "approve" and "refuse" read as the extensions' 审批同意, 审批不同意
 }
 
 # Monthly reporting and escalation.
@@ -159,7 +163,12 @@ NOTICE_KIND = {  # what a unit signs for (签收)
     "gate": "会签通知",
     "deliverable": "文件印发提醒",
     "reassignment": "调整责任单位通知",
+    "extension": "延期申请通知",
 }
+# Extension requests (延期申请): their state, who decides each step, each decision.
+EXTENSION_STATE = {"pending": "审批中", "granted": "已批准延期", "refused": "未批准延期"}
+EXTENSION_ROLE = {"lead_department": "牵头部门", "office": "领导小组办公室", "leadership_group": "报领导小组"}
+EXTENSION_DECISION = {"approved": "同意", "refused": "不同意"}
 
 # Reassignment (调整责任单位): a proposal's state, and the units it moves.
 REASSIGNMENT_STATE = {"pending": "待决定", "approved": "已同意调整", "refused": "不同意调整"}

@@ -327,6 +327,12 @@ def _deliverable(session: Session, plan: Plan, unit: str, key: str, as_of: date)
     )
 
 
+def _extension(session: Session, plan: Plan, unit: str, key: str, as_of: date) -> Notice | None:
+    from duban.extensions.messages import notice as extension_notice  # it builds on this module
+
+    return extension_notice(session, plan, unit, key, as_of)
+
+
 BUILDERS: dict[str, Callable[[Session, Plan, str, str, date], Notice | None]] = {
     "round": _round,
     "campaign": _campaign,
@@ -334,4 +340,5 @@ BUILDERS: dict[str, Callable[[Session, Plan, str, str, date], Notice | None]] = 
     "gate": _gate,
     "deliverable": _deliverable,
     "reassignment": reassignment_notices.notice,
+    "extension": _extension,
 }

@@ -422,6 +422,31 @@ class Mechanism(_Strict):
         return next((s for s in self.standards if s.code == code), None)
 
 
+class Extensions(_Strict):
+    """延期申请: who decides, in order (the item's lead department, the Office), how many requests an item
+    may have, and the scopes whose final date only the leadership group may move (the Office records its
+    decision, the request marked 报领导小组)."""
+
+    approvers: tuple[Literal["lead_department", "office"], ...] = Field(
+        default=("lead_department", "office"), min_length=1
+    )
+    max_per_item: int = Field(default=2, ge=1, le=10)
+    leadership_group_only: tuple[Scope, ...] = ()
+
+    @field_validator("approvers")
+    @classmethod
+    def _once_each(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("审批单位不能重复")
+        return value
+
+    def protected(self, category: str, facility_type: str | None) -> bool:
+        """Whether only the leadership group may move the final date of an item of this category (and type)."""
+        return any(
+            s.category == category and s.facility_type in (None, facility_type) for s in self.leadership_group_only
+        )
+
+
 class Programme(_Strict):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -450,6 +475,7 @@ class Plan(_Strict):
     portal: Portal = Portal()
     mechanism: Mechanism = Mechanism()
     backup: Backup = Backup()
+    extensions: Extensions = Extensions()
 
     @model_validator(mode="after")
     def _references(self) -> Plan:
@@ -528,6 +554,7 @@ def _reference_problems(plan: Plan) -> list[str]:
                     f"不是{category.name}的设施类型"
                 )
     problems += _mechanism_problems(plan, names, departments)
+    problems += _scope_problems(plan, "extensions.leadership_group_only", plan.extensions.leadership_group_only)
     problems += [f"bulletin.distribution：“{u}”不是方案中的单位" for u in plan.bulletin.distribution if u not in names]
     problems += [
         f"bulletin.summary.distribution：“{u}”不是方案中的单位"
@@ -540,6 +567,17 @@ def _reference_problems(plan: Plan) -> list[str]:
         problems.append("reporting：first_period 晚于 last_period")
     if plan.programme.start > plan.programme.end:
         problems.append("programme：start 晚于 end")
+    return problems
+
+
+def _scope_problems(plan: Plan, key: str, scopes: tuple[Scope, ...]) -> list[str]:
+    problems = []
+    for j, scope in enumerate(scopes):
+        category = next((c for c in plan.categories if c.code == scope.category), None)
+        if category is None:
+            problems.append(f"{key}[{j}].category：未知类别“{scope.category}”")
+        elif scope.facility_type and scope.facility_type not in category.facility_types:
+            problems.append(f"{key}[{j}].facility_type：“{scope.facility_type}”不是{category.name}的设施类型")
     return problems
 
 

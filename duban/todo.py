@@ -17,7 +17,9 @@ from sqlmodel import Session, col, select
 
 from duban import acknowledge
 from duban.db import engine, session_scope
-from duban.glossary import CORRECTION_STATE, GATE_STATE, ITEM_STATUS, REPORT_STATUS, cn_period
+from duban.extensions.requests import awaiting as extension_queue
+from duban.extensions.requests import listed as extension_requests
+from duban.glossary import CORRECTION_STATE, EXTENSION_STATE, GATE_STATE, ITEM_STATUS, REPORT_STATUS, cn_period
 from duban.mechanism import gates
 from duban.mechanism.follow import ready_to_settle
 from duban.plan import Plan
@@ -63,6 +65,7 @@ class Owed:
     held: int = 0
     corrections: int = 0
     reassignments: int = 0  # proposals for the Office to decide
+    extensions: int = 0  # extension requests awaiting this unit's decision
 
     @property
     def total(self) -> int:
@@ -125,6 +128,7 @@ def owed(session: Session, plan: Plan, unit: str, kind: str, as_of: date, known:
         reassignments=count(select(func.count()).select_from(Reassignment).where(Reassignment.state == "pending"))
         if office
         else 0,
+        extensions=given("extensions", lambda: len(extension_queue(session, unit))),
     )
 
 
@@ -279,6 +283,18 @@ def waiting_on_others(session: Session, plan: Plan, unit: str, kind: str, limit:
                 CORRECTION_STATE["pending"],
             )
         )
+    for row in extension_requests(session, unit=unit, state="pending")[:limit]:
+        if row.unit == unit:
+            step = row.steps[row.step]
+            found.append(
+                Waiting(
+                    f"问题{row.item_code}延期申请（第{row.id}号，申请延至{row.until.isoformat()}）",
+                    f"/extensions/{row.id}",
+                    row.requested_on,
+                    f"{step['unit']}审批",
+                    EXTENSION_STATE["pending"],
+                )
+            )
     leads = [g.code for g in plan.mechanism.gates if g.lead == unit]
     if leads:
         query = (

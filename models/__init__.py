@@ -5,6 +5,7 @@ from models.audit import AuditEntry, AuditHead
 from models.bulletin import BulletinRecord
 from models.campaign import Campaign, CampaignItem
 from models.escalation import Escalation
+from models.extension import ExtensionDecision, ExtensionRequest
 from models.ledger import Evidence, LedgerItem, PlanMilestone, RectificationPlan
 from models.mechanism import Deliverable, Project, ProjectGate, Signature, Waiver
 from models.outbox import DeliveredPart, OutboxMessage, WecomSend
@@ -32,6 +33,8 @@ __all__ = [
     "DeliveredPart",
     "Deliverable",
     "Escalation",
+    "ExtensionDecision",
+    "ExtensionRequest",
     "Evidence",
     "LedgerItem",
     "MilestoneDone",

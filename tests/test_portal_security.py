@@ -171,6 +171,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         "dc-li",
         {"g.PT2022-0012": "已清退两户商户", "m.PT2022-0012": "6月底前全部收回", "d.PT2022-0012": "2022-06-30"},
     ),
+    ("GET", "/extensions"): Route("/extensions", "dc-li"),
+    ("GET", "/extensions/{request_id}"): Route("/extensions/1", "dc-li", status=404),  # none asked
+    ("POST", "/extensions/{request_id}/decide"): Route(
+        "/extensions/1/decide", "mz-wang", {"decision": "refuse", "reason": "理由不充分"}
+    ),
+    ("POST", "/items/{code}/extension"): Route(
+        "/items/PT2022-0012/extension", "dc-li", {"until": "2022-08-31", "reason": "资金未到位", "progress": "已设计"}
+    ),
     ("GET", "/projects"): Route("/projects", "dc-li"),
     ("GET", "/projects/export.xlsx"): Route("/projects/export.xlsx", "dc-li"),
     ("GET", "/projects/{code}"): Route("/projects/XM2022-002", "dc-li"),

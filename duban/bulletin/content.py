@@ -11,6 +11,7 @@ from duban.bulletin.annex import Draft, LongList, LongTable, day, settle
 from duban.bulletin.document import Annex, Block, Chart, Document, Heading, Paragraph, Table, Value
 from duban.bulletin.mechanism import RESULTS
 from duban.closeout import STATUS_LABELS
+from duban.extensions.report import section as extension_section
 from duban.glossary import DELIVERABLE_STATE as DELIVERABLE_STATES
 from duban.glossary import cn_date, cn_period
 from duban.plan import Plan
@@ -202,6 +203,9 @@ def build(
     after = 4  # the sections 一 to 四 above
     if figures.get("mechanism"):  # a bulletin issued before the mechanism was tracked is reprinted without it
         blocks += mechanism_section(figures["mechanism"], NUMERALS[after], date.fromisoformat(figures["as_of"]))
+        after += 1
+    if (figures.get("extensions") or {}).get("rows"):  # none in the period, or a bulletin issued before them
+        blocks += extension_section(figures["extensions"], NUMERALS[after], blocks)
         after += 1
     blocks.append(Heading(1, f"{NUMERALS[after]}、下步工作要求"))
     values = {

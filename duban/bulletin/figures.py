@@ -13,6 +13,7 @@ from sqlmodel import Session, col, or_, select
 from duban.bulletin import mechanism
 from duban.bulletin.mechanism import Standing
 from duban.closeout import TERMINAL
+from duban.extensions.report import figures as extension_figures
 from duban.plan import Milestone, Plan
 from duban.reassign.bulletin import rows as reassignment_rows
 from duban.reporting.view import period_view
@@ -188,6 +189,7 @@ def compute(
         "milestones": _milestones(session, plan, states, held, as_of),
         "mechanism": mechanism.figures(session, plan, held, window, as_of),
         "reassignments": reassignment_rows(session, window[0], min(window[1], as_of)),
+        "extensions": extension_figures(session, window, as_of),
     }
 
 

@@ -1,7 +1,7 @@
 """reassignment (转办 / 调整责任单位): proposals to move an item to other units, and their decisions
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-20
 """
 
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from duban import acknowledge, audit, supervision, todo
 from duban.acknowledge import AcknowledgeError
 from duban.db import session_scope
+from duban.extensions.requests import awaiting
 from duban.glossary import DELIVERABLE_STATE, LEVEL
 from duban.glossary import REPORT_STATUS as REPORT_LABELS
 from duban.mechanism import deliverables, view
@@ -42,7 +43,9 @@ def todo_page(request: Request, who: Signed) -> Response:
         reviews = todo.to_review(session, who.unit) if department else []
         held = todo.held_by_shortfalls(session, plan) if office else []
         corrections = pending_corrections(session, who.unit) if department else []
+        extensions = awaiting(session, who.unit)
         known = {"unsigned": len(asks), "to_review": len(reviews), "held": len(held), "corrections": len(corrections)}
+        known["extensions"] = len(extensions)
         owed = todo.counted(session, plan, who.unit, who.kind, day, known)
         gate_queue = view.queue(session, plan, who.unit, day)
         every = deliverables.deliverables(session) if office else []
@@ -63,6 +66,7 @@ def todo_page(request: Request, who: Signed) -> Response:
             "held": held[:LISTED],
             "waiting": todo.waiting_on_others(session, plan, who.unit, who.kind, LISTED),
             "corrections": corrections[:LISTED],
+            "extensions": extensions[:LISTED],
         }
     return render(
         request,

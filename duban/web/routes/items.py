@@ -18,6 +18,7 @@ from duban.calendar import WorkingCalendar
 from duban.closeout import RULES, STATUS_LABELS, ClosureError, roles_of, transition
 from duban.db import session_scope
 from duban.evidence_files import EvidenceRefused
+from duban.extensions.requests import item_panel
 from duban.glossary import EVIDENCE_KIND, YES_NO, file_size, percent
 from duban.item_search import FilterRefused, Filters
 from duban.item_view import close_request, item_view, summary_card
@@ -281,6 +282,7 @@ def _item(request: Request, who: Person, code: str, *, all_history: bool = False
         evidence = session.exec(select(Evidence).where(Evidence.item_id == item.id)).all()
         moves = _moves(plan, item, who)
         reassign = form_context(session, plan, item, who.unit, who.acts)
+        extensions = item_panel(session, plan, item, who.unit if who.acts else None)
     history = list(reversed(view["history"]))
     return render(
         request,
@@ -295,6 +297,7 @@ def _item(request: Request, who: Person, code: str, *, all_history: bool = False
         history=history if all_history else history[:HISTORY_SHOWN],
         history_total=len(history),
         upload_hint=upload_hint(plan),
+        extensions=extensions,
         **message,
     )
 
