@@ -338,3 +338,21 @@ def test_phone_proposal_and_decision_stay_in_the_viewport(imported: Cli, home: P
         finally:
             accounts._dummy.cache_clear()
     assert query(home, "SELECT township FROM ledger_item WHERE code = ?", CODE) == [("东城街道",)]
+
+
+def test_an_item_waits_for_its_pending_extension_before_it_moves(imported: Cli, home: Path) -> None:
+    """The extension's approvers were fixed when it was filed (the old lead department, then the Office):
+    the move waits until they have answered."""
+    imported(
+        "extension", "request", CODE, "--until", "2022-08-31", "--by", "城关街道", "--as-of", "2022-06-20",
+        "--reason", "施工单位变更", "--progress", "已完成设计",
+    )  # fmt: skip
+    propose(imported, "--township", "东城街道", "--by", "城关街道", day="2022-06-21")
+    before = db_digest(home)
+    said = imported("item", "reassign-decide", "1", "--approve", "--as-of", "2022-06-22", status=2).output
+    assert "问题PT2022-0001有待审批的第1号延期申请，须审批完毕后再同意调整责任单位" in said
+    assert db_digest(home) == before
+    day = ["--as-of", "2022-06-22"]
+    imported("extension", "decide", "1", "--refuse", "--reason", "理由不充分", "--by", "民政局", *day)
+    assert "已同意第1号调整申请" in imported("item", "reassign-decide", "1", "--approve", *day).output
+    assert units_on(imported, "2022-06-22") == ("东城街道", "东城街道", "民政局")

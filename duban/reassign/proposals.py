@@ -14,7 +14,7 @@ from duban.glossary import REASSIGNED_ROLE, cn_date
 from duban.plan import Plan
 from duban.reassign import ReassignError
 from duban.reporting.escalation import resolve_item
-from models import LedgerItem, Reassignment
+from models import ExtensionRequest, LedgerItem, Reassignment
 from notifications.outbox import notify
 
 ROLES = ("township", "responsible", "lead")
@@ -205,6 +205,11 @@ def decide(
         raise ReassignError(f"问题{item.code}已{'销号' if item.status == 'closed' else '撤销'}，不能再调整责任单位")
     if Units.of(item) != before(r):
         raise ReassignError(f"问题{item.code}的单位在申请后已有变更，请不同意本申请并重新提出")
+    waiting = session.exec(
+        select(ExtensionRequest.id).where(ExtensionRequest.item_code == item.code, ExtensionRequest.state == "pending")
+    ).first()
+    if waiting is not None:  # its approvers were the old units': decided first, by them
+        raise ReassignError(f"问题{item.code}有待审批的第{waiting}号延期申请，须审批完毕后再同意调整责任单位")
     ensure_in_order(session, item, as_of)
     in_force = rectification.in_force(session, [item.id]).get(item.id)
     if deadline is not None:
