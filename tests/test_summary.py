@@ -202,5 +202,39 @@ def test_a_section_whose_figures_are_missing_is_left_out(year: Cli, tmp_path: Pa
         "二、各镇办、各牵头部门整治情况",
         "三、长效机制建设情况",
         "四、进度报送和督办情况",
-        "五、下一年度工作安排",
+        "五、延期申请和调整责任单位办理情况",
+        "六、下一年度工作安排",
     ]
+
+
+def test_the_years_extensions_and_reassignments(year: Cli, tmp_path: Path) -> None:
+    """S-4 (体育设施, 教体局, 河西镇, due 09-15): asked to 10-31 on 09-01, 教体局 agreed, the Office refused.
+    S-2 (a kindergarten, due 12-31): asked on 12-01, 教体局 agreed on 12-02, the leadership group had not
+    answered by the year's end. S-5 (re-planned on 11-20) moved from 青山镇 to 石桥镇 on 12-12."""
+    cli = year
+    ask = ["extension", "request", "--progress", "已完成方案设计"]
+    cli(*ask, "S-4", "--until", "2022-10-31", "--by", "河西镇", "--reason", EVIL, "--as-of", "2022-09-01")
+    cli("extension", "decide", "1", "--approve", "--by", "教体局", "--as-of", "2022-09-02")
+    cli("extension", "decide", "1", "--refuse", "--reason", "理由不充分", "--by", "区配套办", "--as-of", "2022-09-05")
+    cli(*ask, "S-2", "--until", "2023-03-31", "--by", "河东镇", "--reason", "产权未移交", "--as-of", "2022-12-01")
+    cli("extension", "decide", "2", "--approve", "--by", "教体局", "--as-of", "2022-12-02")
+    move = ["--township", "石桥镇", "--reason", "误记", "--by", "青山镇"]
+    cli("item", "reassign", "S-5", *move, "--as-of", "2022-12-09")
+    cli("item", "reassign-decide", "1", "--approve", "--as-of", "2022-12-12")
+    issued = _issue(tmp_path / "out")
+    requests = issued.record.figures["requests"]
+    e = requests["extensions"]
+    assert (e["granted"], e["refused"], e["pending"]) == (0, 1, 1)
+    assert [(r["item"], r["state"], r["old"], r["asked"], r["protected"]) for r in e["rows"]] == [
+        ("S-4", "refused", "2022-09-15", "2022-10-31", False),
+        ("S-2", "pending", "2022-12-31", "2023-03-31", True),
+    ]
+    assert [(m["code"], m["decided_on"]) for m in requests["reassignments"]] == [("S-5", "2022-12-12")]
+    assert "石桥镇" in requests["reassignments"][0]["to"] and "青山镇" in requests["reassignments"][0]["from"]
+    word = WordDocument(str(issued.docx))
+    texts = [p.text for p in word.paragraphs if p.text.strip()]
+    assert any(t.endswith("、延期申请和调整责任单位办理情况") for t in texts)
+    assert "本年度批准延期0项，不予延期1项；截至2022年12月31日，尚在审批中的延期申请1项。" in texts
+    assert "本年度经领导小组办公室同意，调整责任单位的问题1项。" in texts
+    cells = {c.text for t in word.tables for r in t.rows for c in r.cells}
+    assert {"S-4", "未批准延期", "S-2", "审批中（报领导小组）", "2023-03-31", "2022-12-12"} <= cells

@@ -47,7 +47,6 @@ def shortened(text: str, limit: int = REASON_SHOWN) -> str:
 
 def section(moved: list[dict] | None, heading: str) -> list:
     """The paragraph and table of a bulletin; nothing for a bulletin issued before reassignments were kept."""
-    from duban.bulletin.annex import LongTable, day
     from duban.bulletin.document import Heading, Paragraph
 
     if moved is None:
@@ -56,12 +55,16 @@ def section(moved: list[dict] | None, heading: str) -> list:
     if not moved:
         return [*blocks, Paragraph("本期无调整责任单位的问题。")]
     blocks.append(Paragraph(f"本期经领导小组办公室同意，调整责任单位的问题{len(moved)}项。"))
-    blocks.append(
-        LongTable(
-            "本期调整责任单位的问题",
-            ("问题编号", "调整前", "调整后", "调整理由", "同意日期"),
-            tuple((m["code"], m["from"], m["to"], m["reason"], day(m["decided_on"])) for m in moved),
-            annex="调整责任单位问题清单",
-        )
+    return [*blocks, table(moved, "本期调整责任单位的问题")]
+
+
+def table(moved: list[dict], title: str):  # noqa: ANN201 - a LongTable, imported late like the section's blocks
+    """The moved items' table (the year-end report's too), in full in the annex when long."""
+    from duban.bulletin.annex import LongTable, day
+
+    return LongTable(
+        title,
+        ("问题编号", "调整前", "调整后", "调整理由", "同意日期"),
+        tuple((m["code"], m["from"], m["to"], m["reason"], day(m["decided_on"])) for m in moved),
+        annex="调整责任单位问题清单",
     )
-    return blocks

@@ -21,7 +21,9 @@ from sqlmodel import Session, select
 from duban.bulletin.document import BulletinError
 from duban.bulletin.figures import compute, report_standing, tally
 from duban.closeout import TERMINAL
+from duban.extensions.report import figures as extension_figures
 from duban.plan import Plan
+from duban.reassign.bulletin import rows as reassignment_rows
 from duban.reporting.periods import month_end_of, period_of
 from duban.reporting.view import period_view
 from duban.status import ItemState, is_overdue, item_states
@@ -173,11 +175,22 @@ def _discipline(scope: Scope) -> dict:
     }
 
 
+def _requests(scope: Scope) -> dict:
+    """The year's extension requests (decided in it, or pending at the cutoff) and reassignments approved,
+    by the bulletins' own queries."""
+    start, cutoff = scope.year.start, scope.year.cutoff
+    return {
+        "extensions": extension_figures(scope.session, (start, cutoff), scope.year.as_of),
+        "reassignments": reassignment_rows(scope.session, start, cutoff),
+    }
+
+
 COLLECTORS: tuple[tuple[str, Callable[[Scope], object]], ...] = (
     ("stages", _stages),
     ("carried", _carried),
     ("trend", _trend),
     ("discipline", _discipline),
+    ("requests", _requests),
 )
 
 

@@ -19,8 +19,11 @@ from duban.bulletin.content import LEVELS, NUMERALS, official_document, pct
 from duban.bulletin.document import Chart, Document, Heading, Paragraph, Table
 from duban.bulletin.mechanism import RESULTS
 from duban.closeout import STATUS_LABELS
+from duban.extensions.report import HEADER as EXTENSION_HEADER
+from duban.extensions.report import table_rows as extension_rows
 from duban.glossary import CARRIED, ESCALATION_CAUSE, cn_date, label
 from duban.plan import Plan
+from duban.reassign.bulletin import table as moved_table
 from models import BulletinRecord
 
 
@@ -315,6 +318,29 @@ def discipline(f: dict, ctx: Context) -> list[Draft]:
     return blocks
 
 
+def requests(f: dict, ctx: Context) -> list[Draft]:
+    """Extensions and reassignments of the year, in the bulletins' tables."""
+    e, moved = f["requests"]["extensions"], f["requests"]["reassignments"]
+    blocks: list[Draft] = [
+        Heading(2, "（一）延期申请"),
+        Paragraph(
+            f"本年度批准延期{e['granted']}项，不予延期{e['refused']}项；截至{_on(f)}，尚在审批中的延期申请{e['pending']}项。"
+        ),
+    ]
+    if e["rows"]:
+        blocks.append(
+            LongTable(
+                ctx.table("延期申请办理情况"), EXTENSION_HEADER, extension_rows(e["rows"]), annex="延期申请办理情况清单"
+            )
+        )
+    blocks.append(Heading(2, "（二）调整责任单位"))
+    if not moved:
+        return [*blocks, Paragraph("本年度无调整责任单位的问题。")]
+    blocks.append(Paragraph(f"本年度经领导小组办公室同意，调整责任单位的问题{len(moved)}项。"))
+    blocks.append(moved_table(moved, ctx.table("调整责任单位的问题")))
+    return blocks
+
+
 def requirements(f: dict, ctx: Context) -> list[Draft]:
     return [Paragraph(f"（{NUMERALS[n]}）{text}") for n, text in enumerate(f["requirements"])]
 
@@ -327,6 +353,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("carried", "结转下一年度的问题", carried),
     Section("mechanism", "长效机制建设情况", mechanism),
     Section("discipline", "进度报送和督办情况", discipline),
+    Section("requests", "延期申请和调整责任单位办理情况", requests),
     Section("requirements", "下一年度工作安排", requirements),
 )
 
