@@ -15,6 +15,7 @@ import click
 from rich.table import Table
 
 from duban import config
+from duban.assessment.commands import assess
 from duban.audit_commands import audit
 from duban.backup_commands import backup, restore
 from duban.campaign.commands import campaign
@@ -904,6 +905,7 @@ main.add_command(user)
 main.add_command(backup)
 main.add_command(restore)
 main.add_command(audit)
+main.add_command(assess)
 
 if __name__ == "__main__":
     main()
