@@ -50,7 +50,8 @@ class Window:
     start: date
     end: date  # the last day counted: the period's end or the as-of date, whichever is first
     as_of: date
-    month_ends: tuple[date, ...]
+    month_ends: tuple[date, ...]  # the month ends passed by `end`: when items stand overdue
+    periods: tuple[str, ...]  # the reporting months begun by `end`
 
 
 class Source(NamedTuple):
@@ -83,15 +84,11 @@ def _report_events(plan: Plan, window: Window, asked: Iterable[tuple[str, str, d
     return events
 
 
-def _periods(window: Window) -> list[str]:
-    return [f"{end.year:04d}-{end.month:02d}" for end in window.month_ends]
-
-
 def reports_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
     query = (
         select(Submission.period, Submission.unit, Submission.due_on, Submission.first_submitted_on)
         .join(ReportingPeriod)
-        .where(col(Submission.period).in_(_periods(window)), ReportingPeriod.opened_on <= window.as_of)
+        .where(col(Submission.period).in_(window.periods), ReportingPeriod.opened_on <= window.as_of)
         .order_by(col(Submission.period), col(Submission.unit))
     )
     return _report_events(plan, window, session.exec(query).all())
@@ -100,7 +97,7 @@ def reports_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
 def reports_logged(session: Session, plan: Plan, window: Window) -> list[Event]:
     """What each round asked (its `open` entry: the units and due dates) and each report's first `submit`."""
     calendar = WorkingCalendar(plan.calendar)
-    periods = _periods(window)
+    periods = window.periods
     asked: dict[tuple[str, str], date] = {}
     sent: dict[tuple[str, str], date] = {}
     for subject, key, action, day, after in _entries(session, ("period", "submission"), window.as_of):

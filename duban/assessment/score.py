@@ -174,7 +174,8 @@ def trend(session: Session, plan: Plan, unit: str, year: int, as_of: date) -> li
 
 def _window(span: Span, as_of: date) -> Window:
     end = min(span.end, as_of)
-    return Window(span.start, end, as_of, tuple(day for day in span.month_ends() if day <= end))
+    ends = tuple(day for day in span.month_ends() if day <= end)
+    return Window(span.start, end, as_of, ends, tuple(m.code for m in span.months() if m.start <= end))
 
 
 def _events(session: Session, plan: Plan, span: Span, as_of: date, source: str) -> list:
