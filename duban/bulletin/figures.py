@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
+from duban.assessment import bulletin as assessment
 from duban.bulletin import mechanism
 from duban.bulletin.mechanism import Standing
 from duban.closeout import TERMINAL
@@ -180,6 +181,7 @@ def compute(
         ],
         "milestones": _milestones(session, plan, states, held, as_of),
         "mechanism": mechanism.figures(session, plan, held, window, as_of),
+        "assessment": assessment.figures(session, plan, period, as_of),
     }
 
 
