@@ -222,3 +222,28 @@ def test_hostile_reason_is_text_in_json_and_xlsx(october: Cli, tmp_path: Path) -
 def test_bad_period_and_unknown_unit(october: Cli) -> None:
     assert "格式有误" in october("assess", "--period", "2022-13", status=2).output
     assert "不是考核对象" in october("assess", "--period", "2022-10", "--unit", "某某镇", status=2).output
+
+
+def test_monthly_bulletin_has_the_assessment_table(october: Cli, tmp_path: Path) -> None:
+    import re
+
+    from models import BulletinRecord
+
+    # the 10-13 sweep issued October's bulletin as of that day; a new edition as of the month's last day
+    out = tmp_path / "out"
+    october("bulletin", "--period", "2022-10", "--as-of", "2022-10-31", "--out", out, "--new-edition", "--no-engine")
+    with session_scope() as session:
+        records = session.exec(select(BulletinRecord).order_by(BulletinRecord.edition)).all()
+        first, figures = records[0].figures["assessment"], records[-1].figures["assessment"]
+    # as known on 10-13: no month end passed yet, so 河东镇 had 87 + 2 (A-1 and A-2 at 10-31)
+    assert {u["unit"]: u["score"] for u in first["units"]}["河东镇"] == 89.0
+    units = {u["unit"]: u for u in figures["units"]}
+    assert (figures["period"], units["河东镇"]["score"], units["河东镇"]["rank"]) == ("2022-10", 87.0, 11)
+    # 河东镇 lost 13 (as counted by hand in the test above), gained nothing, and had one red, one yellow card
+    assert (units["河东镇"]["deducted"], units["河东镇"]["added"]) == (-13.0, 0.0)
+    assert sorted(c["card"] for c in units["河东镇"]["cards"]) == ["red", "yellow"]
+    html = next(out.glob("*第2版.html")).read_text(encoding="utf-8")
+    flat = re.sub(r"\s+", "", re.sub(r"<[^>]+>", " ", html))
+    assert "六、考核情况" in flat and re.search(r"表\d+2022年10月考核得分及排名", flat)
+    assert "镇办11河东镇87-130黄牌（问题A-2：问题逾期）、红牌（长效机制文件逾期）" in flat
+    assert "镇办12河西镇78.5-21.50黄牌" in flat and "本期给予河东镇、河西镇、教体局黄牌警示" in flat

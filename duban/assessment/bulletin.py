@@ -24,8 +24,8 @@ def section(assessment: dict, numeral: str, table_number: int) -> list:
     """考核情况: who lost most, the cards of the period, then every unit's score and rank."""
     units = assessment["units"]
     cards = [(u["unit"], c) for u in units for c in u["cards"]]
-    red = sorted({unit for unit, c in cards if c["card"] == "red"})
-    yellow = sorted({unit for unit, c in cards if c["card"] == "yellow"})
+    red = list(dict.fromkeys(unit for unit, c in cards if c["card"] == "red"))  # in the table's order
+    yellow = list(dict.fromkeys(unit for unit, c in cards if c["card"] == "yellow"))
     said = f"按照考核办法，{assessment['label']}各镇办、各牵头部门考核得分及排名见表{table_number}。"
     if red or yellow:
         parts = []

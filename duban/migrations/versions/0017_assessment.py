@@ -39,8 +39,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_assessment_appeal_unit", "assessment_appeal", ["unit"], unique=False)
     op.create_index("ix_assessment_appeal_state", "assessment_appeal", ["state"], unique=False)
-    with op.batch_alter_table("ledger_item") as batch_op:
-        batch_op.add_column(sa.Column("closed_on", sa.Date(), nullable=True))
+    op.add_column("ledger_item", sa.Column("closed_on", sa.Date(), nullable=True))
     op.create_index("ix_ledger_item_closed_on", "ledger_item", ["closed_on"], unique=False)
     _fill_closed_on()
 
@@ -77,8 +76,8 @@ def _fill_closed_on() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_ledger_item_closed_on", table_name="ledger_item")
-    with op.batch_alter_table("ledger_item") as batch_op:
-        batch_op.drop_column("closed_on")
+    # not a batch: SQLite's copy-and-move of ledger_item fails on the foreign keys that point at it
+    op.drop_column("ledger_item", "closed_on")
     op.drop_index("ix_assessment_appeal_state", table_name="assessment_appeal")
     op.drop_index("ix_assessment_appeal_unit", table_name="assessment_appeal")
     op.drop_table("assessment_appeal")
