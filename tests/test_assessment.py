@@ -4,6 +4,9 @@ state and from the replayed log, appeals, and hostile text in an appeal's reason
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,8 +15,10 @@ from openpyxl import load_workbook
 from reporting_helpers import load_small_ledger, review, submit
 from sqlmodel import select
 
+from duban.assessment import trend
 from duban.db import session_scope
-from models import AssessmentAppeal, AuditEntry, OutboxMessage
+from duban.programme import current_plan
+from models import AssessmentAppeal, AuditEntry, BulletinRecord, OutboxMessage
 
 HEDONG = {"A-1": {"整改进度（%）": 40, "工作状态": "推进中"}, "A-2": {"整改进度（%）": 60, "工作状态": "推进中"}}
 HOSTILE = '=HYPERLINK("http://evil.example","点我")<script>alert(1)</script>'
@@ -121,6 +126,10 @@ def test_three_units_over_october_by_hand(october: Cli) -> None:
     early = {u["unit"]: u for u in assess_json(october, "--period", "2022-10", "--as-of", "2022-10-12")["units"]}
     assert lines_of(early["河东镇"]) == [("2022-10-11", "report_late", -1.5), ("2022-10-12", "report_returned", -0.5)]
     assert lines_of(early["河西镇"]) == []
+    # month by month: nothing before October (no round opened, nothing escalated, A-2 due on 09-30 itself)
+    with session_scope() as session:
+        months = trend(session, current_plan(session), "河东镇", 2022, date(2022, 10, 31))
+    assert months == [(f"2022-{m:02d}", Decimal(100), 1) for m in range(1, 10)] + [("2022-10", Decimal(87), 11)]
     # the quarter and the year hold the same lines here (nothing happened before October or after)
     quarter = {u["unit"]: u for u in assess_json(october, "--period", "2022-Q4", "--as-of", "2022-10-31")["units"]}
     assert lines_of(quarter["河西镇"]) == sorted(hexi)
@@ -225,10 +234,6 @@ def test_bad_period_and_unknown_unit(october: Cli) -> None:
 
 
 def test_monthly_bulletin_has_the_assessment_table(october: Cli, tmp_path: Path) -> None:
-    import re
-
-    from models import BulletinRecord
-
     # the 10-13 sweep issued October's bulletin as of that day; a new edition as of the month's last day
     out = tmp_path / "out"
     october("bulletin", "--period", "2022-10", "--as-of", "2022-10-31", "--out", out, "--new-edition", "--no-engine")
