@@ -218,6 +218,11 @@ def test_hostile_reason_is_text_in_json_and_xlsx(october: Cli, tmp_path: Path) -
     assert len(unit) == 1
     line = next(line for line in unit[0]["lines"] if line["key"] == key)
     assert line["appeal"]["reason"] == HOSTILE and line["appeal"]["state"] == "pending"
+    with session_scope() as session:  # the Office's message: text as typed, the HTML escaped, the markdown inert
+        sent = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "assessment_appeal")).all()
+        emails = [m for m in sent if m.body_html]
+        assert emails and all("<script>" not in m.body_html and "&lt;script&gt;" in m.body_html for m in emails)
+        assert all("<script>alert(1)</script>" not in m.body for m in sent if m.channel == "wecom")
     path = tmp_path / "考核.xlsx"
     cli("assess", "--period", "2022-10", "--as-of", "2022-11-01", "--out", path)
     workbook = load_workbook(path)
