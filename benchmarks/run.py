@@ -59,6 +59,7 @@ CYCLE = ("2022-06-01", "2022-06-30")
 CYCLE_PERIOD = "2022-06"
 REVISED_ON = "2022-07-01"  # a tenth of the plans revised by a re-import: later changes for a past date
 PAST = "2022-06-15"
+YEAR_END = "2022-12-31"  # the year's assessment: every month end's overdue items counted from the state of July
 DEFAULT_RUNS = "300:sqlite,30000:sqlite,30000:postgresql"
 BACKENDS = ("sqlite", "postgresql")
 
@@ -73,6 +74,8 @@ STEPS: list[tuple[str, str, str]] = [
     ("revise", f"ledger import --as-of {REVISED_ON}: a tenth of the deadlines moved", ""),
     ("status-today", f"status --json --as-of {REVISED_ON} (the kept state)", "< 1 s"),
     ("status-past", f"status --json --as-of {PAST} (the audit log replayed)", "< 5 s"),
+    ("assess-year", f"assess --period 2022 --as-of {YEAR_END} --json (the kept state)", "< 30 s"),
+    ("assess-log", f"assess --period 2022 --as-of {YEAR_END} --json --from-log (the audit log replayed)", ""),
     ("bulletin", f"bulletin --period {CYCLE_PERIOD} --as-of {CYCLE[1]} (reprint, from the log)", "< 10 s"),
     ("bulletin-new", f"bulletin --period {CYCLE_PERIOD} --as-of {REVISED_ON} --new-edition", "< 10 s"),
     ("sweep", f"overdue_work on {REVISED_ON} beside the bare SQL, one process", "<= 3x SQL"),
@@ -158,6 +161,20 @@ class Postgres:
         finally:
             admin.dispose()
         return self.cluster.url(name)
+
+
+def _assess_note(measured: Step, out: Path) -> None:
+    """The lines and units the year's assessment printed, and a digest to hold the two sources together."""
+    import hashlib
+
+    data = out.read_bytes()
+    units = json.loads(data)["units"]
+    measured.extra = {
+        "units": len(units),
+        "lines": sum(len(u["lines"]) for u in units),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    measured.note = f"{measured.extra['lines']:,} lines for {len(units)} units"
 
 
 def counts(url: str) -> dict[str, Any]:
@@ -313,6 +330,15 @@ def bench(
     step("revise", "ledger", "import", str(revised), "--as-of", REVISED_ON, "--no-engine", then=_import_note)
     step("status-today", "status", "--json", "--as-of", REVISED_ON, then=_status_note(None))
     step("status-past", "status", "--json", "--as-of", PAST, then=_status_note(None))
+    year = ("assess", "--period", "2022", "--as-of", YEAR_END, "--json")
+    step("assess-year", *year, then=_assess_note)
+    step("assess-log", *year, "--from-log", then=_assess_note)
+    kept, logged = run.steps.get("assess-year"), run.steps.get("assess-log")
+    if kept is not None and logged is not None and kept.extra and logged.extra:
+        same = kept.extra["sha256"] == logged.extra["sha256"]
+        run.ratios["assessment"] = {"kept_s": kept.wall_s, "log_s": logged.wall_s, "same": same}
+        if not same:
+            raise RuntimeError("the assessment from the kept state and from the log differ")
     step("bulletin", "bulletin", "--period", CYCLE_PERIOD, "--as-of", CYCLE[1], "--no-engine")
     step("bulletin-new", "bulletin", "--period", CYCLE_PERIOD, "--as-of", REVISED_ON, "--no-engine", "--new-edition")
     sweep = step("sweep", argv=[sys.executable, str(ROOT / "benchmarks" / "sweep.py"), REVISED_ON], then=_sweep_note)

@@ -15,6 +15,7 @@ import click
 from rich.table import Table
 
 from duban import config
+from duban.assessment.commands import assess
 from duban.audit_commands import audit
 from duban.backup_commands import backup, restore
 from duban.campaign.commands import campaign
@@ -911,6 +912,7 @@ main.add_command(summary)
 for command in REASSIGN_COMMANDS:  # duban item reassign, reassign-decide, reassignments
     item.add_command(command)
 main.add_command(extension)
+main.add_command(assess)
 
 if __name__ == "__main__":
     main()

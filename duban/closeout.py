@@ -234,6 +234,8 @@ def status_change(
         before["progress"], after["progress"] = item.progress, 100
         item.progress = 100
     item.status = target
+    if target in TERMINAL:
+        item.closed_on = as_of
     if files:
         after["evidence"] = files
     return {

@@ -66,6 +66,7 @@ AUDIT_SUBJECT = {
     "export": "导出",
     "download": "下载",
     "reassignment": "调整责任单位申请",
+    "assessment_appeal": "考核申诉",
 }
 AUDIT_ACTION = ITEM_ACTION | {
     "add": "开通账号",
@@ -117,6 +118,10 @@ AUDIT_ACTION = ITEM_ACTION | {
     "refuse": "审批不同意",
     "granted": "准予延期",
     "refused": "不予延期",
+    "appeal": "提出申诉",
+    "appeal_upheld": "申诉不予支持（维持扣分）",
+    "appeal_struck": "申诉成立（撤销扣分）",
+    "assessment": "考核结果",
     # exports (subject "export"): which list
     "items": "问题清单",
     "reports": "月度报送情况",
@@ -156,6 +161,24 @@ ESCALATION_CAUSE = {
     "overdue_deliverable": "长效机制文件逾期",
 }
 LEVEL = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
+# 考核: the cause of each line of a unit's score, the cards, a line's role, an appeal's state
+ASSESSMENT_CAUSE = {
+    "report_late": "报表逾期报送",
+    "report_missing": "报表未报送",
+    "report_returned": "报表被退回",
+    "item_overdue": "问题逾期未完成整改",
+    "escalation": "被督办",
+    "unacknowledged": "逾期未签收",
+    "late_countersign": "会签逾期",
+    "overdue_deliverable": "长效机制文件逾期",
+    "extension_refused": "延期申请未获批准",
+    "closed_early": "提前完成整改销号",
+    "card_yellow": "黄牌警示",
+    "card_red": "红牌警示",
+}
+CARD = {"yellow": "黄牌", "red": "红牌"}
+ASSESSMENT_ROLE = {"lead": "主办", "co": "协办"}
+APPEAL_STATE = {"pending": "待裁定", "upheld": "维持扣分", "struck": "撤销扣分"}
 NOTICE_KIND = {  # what a unit signs for (签收)
     "round": "报送通知",
     "campaign": "专项督导通知",

@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -447,6 +448,53 @@ class Extensions(_Strict):
         )
 
 
+class CardCosts(_Strict):
+    yellow: Decimal = Field(le=0)
+    red: Decimal = Field(le=0)
+
+
+class LevelPoints(_Strict):
+    level1: Decimal = Field(le=0)
+    level2: Decimal = Field(le=0)
+    level3: Decimal = Field(le=0)
+
+
+class LatePoints(_Strict):
+    per_working_day: Decimal = Field(le=0)
+    cap: Decimal = Field(le=0)  # the most one late report costs
+
+
+class RoleWeights(_Strict):
+    lead: Decimal = Field(ge=0)  # 主办: the responsible unit (or the unit that owed the report, the signature...)
+    co: Decimal = Field(ge=0)  # 协办: the lead department of an item another unit is responsible for
+
+
+class AssessmentRules(_Strict):
+    """考核: every number of the score (duban/assessment). Deductions are negative, bonuses positive."""
+
+    base: Decimal
+    floor: Decimal
+    ceiling: Decimal
+    weights: RoleWeights
+    report_late: LatePoints
+    report_missing: Decimal = Field(le=0)
+    report_returned: Decimal = Field(le=0)
+    item_overdue: Decimal = Field(le=0)
+    escalation: LevelPoints
+    unacknowledged: Decimal = Field(le=0)
+    late_countersign: Decimal = Field(le=0)
+    overdue_deliverable: Decimal = Field(le=0)
+    extension_refused: Decimal = Field(le=0)
+    closed_early: Decimal = Field(ge=0)
+    cards: CardCosts
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AssessmentRules:
+        if not self.floor <= self.base <= self.ceiling:
+            raise ValueError("考核分值须满足 floor ≤ base ≤ ceiling")
+        return self
+
+
 class Programme(_Strict):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -476,6 +524,8 @@ class Plan(_Strict):
     mechanism: Mechanism = Mechanism()
     backup: Backup = Backup()
     extensions: Extensions = Extensions()
+
+    assessment: AssessmentRules | None = None  # no section: no assessment
 
     @model_validator(mode="after")
     def _references(self) -> Plan:

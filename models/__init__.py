@@ -1,6 +1,7 @@
 """duban's tables, in one place so the shape of the data is seen at a glance."""
 
 from models.account import Account, Acknowledgement, WebSession
+from models.assessment import AssessmentAppeal
 from models.audit import AuditEntry, AuditHead
 from models.bulletin import BulletinRecord
 from models.campaign import Campaign, CampaignItem
@@ -24,6 +25,7 @@ from models.reporting import (
 __all__ = [
     "Account",
     "Acknowledgement",
+    "AssessmentAppeal",
     "AuditEntry",
     "AuditHead",
     "BulletinRecord",

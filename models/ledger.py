@@ -40,6 +40,8 @@ class LedgerItem(SQLModel, table=True):
     deadline: date | None = Field(default=None, index=True)  # of the plan revision in force
     plan_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 0: no plan yet
     created_on: date
+    # the day it was closed or cancelled (考核: whether it stood overdue at a month end, or closed early)
+    closed_on: date | None = Field(default=None, index=True)
 
 
 class RectificationPlan(SQLModel, table=True):

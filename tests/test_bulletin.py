@@ -144,7 +144,8 @@ def test_word_pdf_html_and_markdown(district: Cli, tmp_path: Path) -> None:
         "各镇办，区教体局",
         "一、总体进展情况",
         "五、长效机制建设和运行情况",  # the tick made the plan's deliverables
-        "六、下步工作要求",
+        "六、考核情况",
+        "七、下步工作要求",
         "2022年10月31日",
         "抄送：区长，分管副区长",
     ]

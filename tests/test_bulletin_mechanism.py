@@ -283,7 +283,7 @@ def test_october_milestones_and_mechanism_section(district: Cli, tmp_path: Path)
             GROUPS_ROW,
         ],
     ]
-    assert _section(word, "五、长效机制建设和运行情况", "六、下步工作要求") == OCTOBER_SECTION
+    assert _section(word, "五、长效机制建设和运行情况", "六、考核情况") == OCTOBER_SECTION
     texts = [p.text for p in word.paragraphs]
     assert FALLBACK not in texts and all(FALLBACK not in c.text for t in word.tables for r in t.rows for c in r.cells)
     # The escalations of the mechanism name what they are about (they have no item code).
@@ -320,7 +320,7 @@ def test_october_milestones_and_mechanism_section(district: Cli, tmp_path: Path)
     for part in OCTOBER_SECTION:
         cells = [part] if isinstance(part, str) else [cell for row in part for cell in row]
         assert all("".join(cell.split()) in flat for cell in cells), part
-    assert "六、下步工作要求" in flat and FALLBACK not in flat
+    assert "七、下步工作要求" in flat and FALLBACK not in flat
     for part in OCTOBER_SECTION:
         if isinstance(part, str):
             assert part.replace("-", "\\-").replace("(", "\\(").replace(")", "\\)") in issued.markdown
@@ -345,7 +345,7 @@ def test_an_earlier_day_counts_what_was_so_then_and_the_next_bulletin_takes_over
         OCTOBER_DOCUMENTS[1],
         *OCTOBER_DOCUMENTS[3:5],
     ]
-    assert _section(word, "五、长效机制建设和运行情况", "六、下步工作要求") == [
+    assert _section(word, "五、长效机制建设和运行情况", "六、考核情况") == [
         "五、长效机制建设和运行情况",
         "（一）长效机制文件制定情况",
         "截至2022年9月14日，实施方案确定的长效机制文件共23份（以印发文件经核验确认为完成），"
@@ -379,7 +379,7 @@ def test_an_earlier_day_counts_what_was_so_then_and_the_next_bulletin_takes_over
         "其中同意18份、不同意1份；通过审查环节2个。",  # nothing happened from 09-15 to 09-30
         *OCTOBER_SECTION[window + 1 :],
     ]
-    assert _section(october, "五、长效机制建设和运行情况", "六、下步工作要求") == expected
+    assert _section(october, "五、长效机制建设和运行情况", "六、考核情况") == expected
 
 
 def test_without_deliverable_rows_the_milestones_fall_back_and_old_bulletins_reprint_as_issued(
@@ -395,7 +395,7 @@ def test_without_deliverable_rows_the_milestones_fall_back_and_old_bulletins_rep
         ["未到期", FALLBACK],
         ["已逾期", FALLBACK],
     ]
-    assert _section(word, "五、长效机制建设和运行情况", "六、下步工作要求") == [
+    assert _section(word, "五、长效机制建设和运行情况", "六、考核情况") == [
         "五、长效机制建设和运行情况",
         "（一）长效机制文件制定情况",
         "长效机制文件尚未纳入督办平台跟踪。",
@@ -408,9 +408,9 @@ def test_without_deliverable_rows_the_milestones_fall_back_and_old_bulletins_rep
         "截至2022年5月31日，项目库中尚无新建居住区项目。",
         "本期未记录配建缺口豁免。",
     ]
-    # A bulletin issued before the mechanism was tracked keeps its sections as issued.
+    # A bulletin issued before the mechanism (and the assessment) was tracked keeps its sections as issued.
     record = issued.record
-    figures = {k: v for k, v in record.figures.items() if k != "mechanism"}
+    figures = {k: v for k, v in record.figures.items() if k not in ("mechanism", "assessment")}
     with session_scope() as session:
         document = build(
             current_plan(session),

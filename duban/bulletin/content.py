@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from itertools import count
 from pathlib import Path
 
+from duban.assessment.bulletin import section as assessment_section
 from duban.bulletin.annex import Draft, LongList, LongTable, day, settle
 from duban.bulletin.document import Annex, Block, Chart, Document, Heading, Paragraph, Table, Value
 from duban.bulletin.mechanism import RESULTS
@@ -18,6 +20,7 @@ from duban.plan import Plan
 from duban.reassign.bulletin import section as reassignment_section
 
 NUMERALS = "一二三四五六七八九十"
+TABLE_NUMBER = re.compile(r"^表(\d+)")
 LEVELS = {1: "督办", 2: "挂牌督办", 3: "提请分管副区长督办"}
 MATTERS = {  # escalations without an item
     "missing_submission": "进度报送",
@@ -205,7 +208,10 @@ def build(
         blocks += mechanism_section(figures["mechanism"], NUMERALS[after], date.fromisoformat(figures["as_of"]))
         after += 1
     if (figures.get("extensions") or {}).get("rows"):  # none in the period, or a bulletin issued before them
-        blocks += extension_section(figures["extensions"], NUMERALS[after], blocks)
+        blocks += extension_section(figures["extensions"], NUMERALS[after], next_table_number(blocks))
+        after += 1
+    if figures.get("assessment"):  # a bulletin issued before the assessment was kept is reprinted without it
+        blocks += assessment_section(figures["assessment"], NUMERALS[after], next_table_number(blocks))
         after += 1
     blocks.append(Heading(1, f"{NUMERALS[after]}、下步工作要求"))
     values = {
@@ -228,6 +234,12 @@ def build(
         blocks=body,
         annexes=annexes,
     )
+
+
+def next_table_number(blocks: list[Draft]) -> int:
+    """The number after the highest 表N among the blocks' titles."""
+    numbers = [int(m.group(1)) for b in blocks if (m := TABLE_NUMBER.match(getattr(b, "title", "") or ""))]
+    return max(numbers, default=0) + 1
 
 
 def mechanism_section(m: dict, numeral: str, as_of: date) -> list[Draft]:

@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
+from duban.assessment import bulletin as assessment
 from duban.bulletin import mechanism
 from duban.bulletin.mechanism import Standing
 from duban.closeout import TERMINAL
@@ -190,6 +191,7 @@ def compute(
         "mechanism": mechanism.figures(session, plan, held, window, as_of),
         "reassignments": reassignment_rows(session, window[0], min(window[1], as_of)),
         "extensions": extension_figures(session, window, as_of),
+        "assessment": assessment.figures(session, plan, period, as_of),
     }
 
 

@@ -6,19 +6,17 @@ days given, and those still pending at the end of them, each as it stood on `as_
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
 from duban.bulletin.annex import Draft, LongTable, day
-from duban.bulletin.document import Heading, Paragraph, Table, Value
+from duban.bulletin.document import Heading, Paragraph, Value
 from duban.glossary import EXTENSION_STATE, cn_date
 from models import ExtensionRequest
 
 REASON_SHOWN = 40  # characters of a reason in a bulletin's table
 STATES = ("granted", "refused", "pending")
-_TABLE_NUMBER = re.compile(r"^表(\d+)")
 
 
 def rows(session: Session, start: date, end: date, as_of: date) -> list[dict]:
@@ -87,12 +85,9 @@ def table_rows(listed: list[dict]) -> tuple[tuple[Value, ...], ...]:
 HEADER = ("问题编号", "申请单位", "原定期限", "申请延至", "批准延至", "审批状态", "延期理由")
 
 
-def section(e: dict, numeral: str, blocks: list[Draft]) -> list[Draft]:
-    """延期申请情况: the counts of the period and its table, numbered after the tables in `blocks`."""
+def section(e: dict, numeral: str, table_number: int) -> list[Draft]:
+    """延期申请情况: the counts of the period and its table (表`table_number`)."""
     start, end = (date.fromisoformat(d) for d in e["window"])
-    numbers = [
-        int(m.group(1)) for b in blocks if isinstance(b, Table | LongTable) and (m := _TABLE_NUMBER.match(b.title))
-    ]
     out: list[Draft] = [Heading(1, f"{numeral}、延期申请情况")]
     out.append(
         Paragraph(
@@ -103,7 +98,7 @@ def section(e: dict, numeral: str, blocks: list[Draft]) -> list[Draft]:
     if e["rows"]:
         out.append(
             LongTable(
-                f"表{max(numbers, default=0) + 1}  延期申请情况",
+                f"表{table_number}  延期申请情况",
                 HEADER,
                 table_rows(e["rows"]),
                 annex="延期申请情况清单",

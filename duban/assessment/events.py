@@ -1,0 +1,306 @@
+"""The events a score is made of, from two sources that must agree for any past date.
+
+`kept` reads the tables that keep each fact with its day (submissions, reviews, items with their plan
+revisions and closing day, escalations): a few indexed queries, linear in the rows. `logged` replays the
+audit log up to the date instead (as duban/status.py answers a past date), for what the log records: the
+rounds opened, reports sent and returned, items filed, planned and closed. Escalations are not audit
+entries: their table is itself a dated record (a row per cause and level, inserted once, `raised_on`
+never changed), so both sources read it up to the date.
+
+Each source is a small function pair in SOURCES; one more cause (an extension refused) is one more pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlmodel import Session, col, select
+
+from duban.calendar import WorkingCalendar
+from duban.glossary import cn_date, cn_period
+from duban.plan import Plan
+from duban.reporting.periods import month_end_of, township_due
+from duban.supervision import page_of, title_of
+from models import AuditEntry, Escalation, LedgerItem, RectificationPlan, ReportingPeriod, Review, Submission
+
+LEAD, CO = "lead", "co"
+ONCE_CAUSES = ("unacknowledged", "late_countersign", "overdue_deliverable")  # once per cause, when first escalated
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a unit did or failed to do, on a day; `units` are (unit, role) pairs it counts for."""
+
+    cause: str
+    day: date
+    subject: str  # what it is about: an item code, a report period, an escalation's cause and level
+    link: str
+    units: tuple[tuple[str, str], ...]
+    detail: str
+    amount: int = 1  # working days late, for report_late
+    level: int = 0  # for escalation
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date  # the last day counted: the period's end or the as-of date, whichever is first
+    as_of: date
+    month_ends: tuple[date, ...]  # the month ends passed by `end`: when items stand overdue
+    periods: tuple[str, ...]  # the reporting months begun by `end`
+
+
+class Source(NamedTuple):
+    name: str
+    kept: Callable[[Session, Plan, Window], Iterable[Event]]
+    logged: Callable[[Session, Plan, Window], Iterable[Event]]
+
+
+# -- reports: late, missing, returned -------------------------------------------------------------
+
+
+def _report_events(plan: Plan, window: Window, asked: Iterable[tuple[str, str, date, date | None]]) -> list[Event]:
+    """(period, unit, due, first submitted) -> late or missing events. A report not sent by the last day
+    of its month is missing (and not also late); one sent after its due date within the month is late."""
+    calendar = WorkingCalendar(plan.calendar)
+    events = []
+    for period, unit, due, sent in asked:
+        month_end = month_end_of(period)
+        if sent is not None and sent > window.as_of:
+            sent = None
+        link, month = f"/reports/{period}", cn_period(period)
+        if sent is not None and sent <= month_end:
+            if sent > due:
+                days = calendar.working_days_after(due, sent)
+                detail = f"{month}报表应于{cn_date(due)}前报送，{cn_date(sent)}报送，逾期{days}个工作日"
+                events.append(Event("report_late", sent, period, link, ((unit, LEAD),), detail, amount=days))
+        elif month_end <= window.as_of:
+            detail = f"{month}报表应于{cn_date(due)}前报送，截至{cn_date(month_end)}未报送"
+            events.append(Event("report_missing", month_end, period, link, ((unit, LEAD),), detail))
+    return events
+
+
+def reports_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
+    query = (
+        select(Submission.period, Submission.unit, Submission.due_on, Submission.first_submitted_on)
+        .join(ReportingPeriod)
+        .where(col(Submission.period).in_(window.periods), ReportingPeriod.opened_on <= window.as_of)
+        .order_by(col(Submission.period), col(Submission.unit))
+    )
+    return _report_events(plan, window, session.exec(query).all())
+
+
+def reports_logged(session: Session, plan: Plan, window: Window) -> list[Event]:
+    """What each round asked (its `open` entry: the units and due dates) and each report's first `submit`."""
+    calendar = WorkingCalendar(plan.calendar)
+    periods = window.periods
+    asked: dict[tuple[str, str], date] = {}
+    sent: dict[tuple[str, str], date] = {}
+    for subject, key, action, day, after in _entries(session, ("period", "submission"), window.as_of):
+        if subject == "period" and action == "open" and key in periods:
+            department_due = date.fromisoformat(after["department_due"])
+            for unit in after["requests"]:
+                kind = plan.unit_kind(unit)
+                due = township_due(plan, calendar, key, unit) if kind == "township" else department_due
+                asked[(key, unit)] = due
+        elif subject == "submission" and action == "submit":
+            period, _, unit = key.partition(":")
+            sent.setdefault((period, unit), day)
+    rows = [(period, unit, due, sent.get((period, unit))) for (period, unit), due in sorted(asked.items())]
+    return _report_events(plan, window, rows)
+
+
+def returns_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
+    query = (
+        select(Submission.period, Submission.unit, Review.version, Review.department, Review.decided_on)
+        .join(Submission, col(Submission.id) == Review.submission_id)
+        .where(Review.decision == "returned", Review.decided_on >= window.start, Review.decided_on <= window.end)
+        .order_by(col(Review.decided_on), col(Review.id))
+    )
+    return [_returned(*row) for row in session.exec(query)]
+
+
+def returns_logged(session: Session, plan: Plan, window: Window) -> list[Event]:
+    found = []
+    for _subject, key, action, day, after in _entries(session, ("submission",), window.end, actor=True):
+        if action == "return" and day >= window.start:
+            period, _, unit = key.partition(":")
+            found.append(_returned(period, unit, after["version"], after["_actor"], day))
+    return found
+
+
+def _returned(period: str, unit: str, version: int, department: str, day: date) -> Event:
+    detail = f"{cn_period(period)}报表第{version}版被{department}退回"
+    return Event(
+        "report_returned", day, f"{period}:v{version}:{department}", f"/reports/{period}", ((unit, LEAD),), detail
+    )
+
+
+# -- items: overdue at a month end, closed early -------------------------------------------------------
+
+
+@dataclass
+class ItemLife:
+    """One item's days: filed, each deadline in force from a day, closed or cancelled."""
+
+    code: str
+    responsible: str
+    lead: str
+    filed: date
+    deadlines: list[tuple[date, date]]  # (from, deadline), in order
+    ended: date | None = None
+    closed: bool = False  # ended by close-out (not cancelled)
+
+    def deadline_on(self, day: date) -> date | None:
+        found = None
+        for since, deadline in self.deadlines:
+            if since > day:
+                break
+            found = deadline
+        return found
+
+
+def _item_events(lives: Iterable[ItemLife], window: Window) -> list[Event]:
+    events = []
+    for life in lives:
+        units = ((life.responsible, LEAD),) + (((life.lead, CO),) if life.lead != life.responsible else ())
+        link = f"/items/{life.code}"
+        for end in window.month_ends:
+            if end > window.end or life.filed > end or (life.ended is not None and life.ended <= end):
+                continue
+            deadline = life.deadline_on(end)
+            if deadline is not None and deadline < end:
+                detail = f"问题{life.code}完成时限{cn_date(deadline)}，截至{cn_date(end)}未完成整改"
+                events.append(Event("item_overdue", end, life.code, link, units, detail))
+        if life.closed and life.ended is not None and window.start <= life.ended <= window.end:
+            deadline = life.deadline_on(life.ended)
+            if deadline is not None and life.ended < deadline:
+                detail = f"问题{life.code}完成时限{cn_date(deadline)}，{cn_date(life.ended)}提前销号"
+                events.append(Event("closed_early", life.ended, life.code, link, units, detail))
+    return events
+
+
+def items_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
+    """Two queries: the items (with the day each was closed) and every plan revision, in item order."""
+    item = LedgerItem.__table__.c
+    rows = session.execute(
+        select(item.id, item.code, item.responsible_unit, item.lead_department, item.created_on)
+        .add_columns(item.status, item.closed_on)
+        .where(item.created_on <= window.end)
+    ).all()
+    revision = RectificationPlan.__table__.c
+    deadlines: dict[int, list[tuple[date, date]]] = {}
+    query = (
+        select(revision.item_id, revision.effective_on, revision.deadline)
+        .where(revision.effective_on <= window.end)
+        .order_by(revision.item_id, revision.revision)
+    )
+    for item_id, since, deadline in session.execute(query):
+        deadlines.setdefault(item_id, []).append((since, deadline))
+    lives = []
+    for item_id, code, responsible, lead, filed, status, closed_on in rows:
+        ended = closed_on if closed_on is not None and closed_on <= window.as_of else None
+        life = ItemLife(code, responsible, lead, filed, deadlines.get(item_id, []), ended, status == "closed")
+        lives.append(life)
+    return _item_events(lives, window)
+
+
+def items_logged(session: Session, plan: Plan, window: Window) -> list[Event]:
+    """One pass over the items' entries up to the date: filed (create), planned (a deadline), closed."""
+    lives: dict[str, ItemLife] = {}
+    query = (
+        select(AuditEntry.subject_key, AuditEntry.action, AuditEntry.effective_on, AuditEntry.after)
+        .where(AuditEntry.subject == "item", AuditEntry.effective_on <= window.end)
+        .order_by(col(AuditEntry.id))
+        .execution_options(yield_per=5000)
+    )
+    for code, action, day, after in session.exec(query):
+        after = after or {}
+        life = lives.get(code)
+        if life is None:
+            life = lives[code] = ItemLife(code, "", "", day, [])
+        if action in ("create", "update"):
+            life.responsible = after.get("responsible_unit", life.responsible)
+            life.lead = after.get("lead_department", life.lead)
+        if action == "plan":
+            life.deadlines.append((day, date.fromisoformat(after["deadline"])))
+        if after.get("status") in ("closed", "cancelled"):
+            life.ended, life.closed = day, after["status"] == "closed"
+    return _item_events(lives.values(), window)
+
+
+# -- escalations: each level reached, and the causes counted once ---------------------------------------
+
+
+def escalation_rows(session: Session, until: date) -> list[Escalation]:
+    """Every escalation raised by `until`, oldest first: the table is its own dated record."""
+    query = select(Escalation).where(Escalation.raised_on <= until)
+    return list(session.exec(query.order_by(col(Escalation.raised_on), col(Escalation.level), col(Escalation.id))))
+
+
+def escalation_events(session: Session, plan: Plan, window: Window) -> list[Event]:
+    events, seen = [], set()
+    for e in escalation_rows(session, window.end):
+        first = e.cause in ONCE_CAUSES and e.cause_key not in seen
+        seen.add(e.cause_key)
+        if e.raised_on < window.start:
+            continue
+        units, title, link = ((e.unit, LEAD),), title_of(e), page_of(e)
+        subject = f"{e.cause_key}#L{e.level}"
+        detail = f"{title}（{cn_date(e.raised_on)}{LEVEL_WORDS[e.level]}）"
+        events.append(Event("escalation", e.raised_on, subject, link, units, detail, level=e.level))
+        if first:
+            events.append(Event(e.cause, e.raised_on, e.cause_key, link, units, title))
+    return events
+
+
+LEVEL_WORDS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
+
+SOURCES: list[Source] = [
+    Source("reports", reports_kept, reports_logged),
+    Source("returns", returns_kept, returns_logged),
+    Source("items", items_kept, items_logged),
+    Source("escalations", escalation_events, escalation_events),
+]
+
+
+def gather(session: Session, plan: Plan, window: Window, *, source: str = "kept") -> list[Event]:
+    """Every event of the window from one source ("kept": the hot path; "logged": the replay)."""
+    events: list[Event] = []
+    for found in SOURCES:
+        events += getattr(found, source)(session, plan, window)
+    return [e for e in events if window.start <= e.day <= window.end]
+
+
+def _entries(session: Session, subjects: tuple[str, ...], until: date, *, actor: bool = False):  # noqa: ANN202
+    """(subject, key, action, day, after) of these subjects up to `until`, in log order; with `actor`,
+    the entry's actor is put in `after` as `_actor`."""
+    query = (
+        select(AuditEntry.subject, AuditEntry.subject_key, AuditEntry.action, AuditEntry.effective_on)
+        .add_columns(AuditEntry.after, AuditEntry.actor)
+        .where(col(AuditEntry.subject).in_(subjects), AuditEntry.effective_on <= until)
+        .order_by(col(AuditEntry.id))
+        .execution_options(yield_per=5000)
+    )
+    for subject, key, action, day, after, who in session.exec(query):
+        after = dict(after or {})
+        if actor:
+            after["_actor"] = who
+        yield subject, key, action, day, after
+
+
+def points_of(plan: Plan, event: Event, role: str) -> Decimal:
+    """The plan's points for one event and role, weighted, to the cent."""
+    rules = plan.assessment
+    if event.cause == "report_late":
+        raw = max(rules.report_late.per_working_day * event.amount, rules.report_late.cap)
+    elif event.cause == "escalation":
+        raw = getattr(rules.escalation, f"level{event.level}")
+    else:
+        raw = getattr(rules, event.cause)
+    weight = rules.weights.lead if role == LEAD else rules.weights.co
+    return (raw * weight).quantize(Decimal("0.01"))
