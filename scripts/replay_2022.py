@@ -152,6 +152,11 @@ KIND_LABELS = {
     "deliverable_filed": "文件报送",
     "deliverable_verdict": "文件核验",
     "closeout": "销号流转",
+    "extension": "延期申请",
+    "reassigned": "调整责任单位",
+    "assessment_appeal": "考核申诉",
+    "assessment_appeal_decided": "申诉裁定",
+    "summary": "年度报告",
 }
 LEVELS = {1: "一级", 2: "二级", 3: "三级"}
 

@@ -257,3 +257,37 @@ def test_monthly_bulletin_has_the_assessment_table(october: Cli, tmp_path: Path)
     assert "六、考核情况" in flat and re.search(r"表\d+2022年10月考核得分及排名", flat)
     assert "镇办11河东镇87-130黄牌（问题A-2：问题逾期）、红牌（长效机制文件逾期）" in flat
     assert "镇办12河西镇78.5-21.50黄牌" in flat and "本期给予河东镇、河西镇、教体局黄牌警示" in flat
+
+
+def test_a_refused_extension_and_a_moved_item_from_both_sources(october: Cli) -> None:
+    """河东镇 asks on 10-13 to move A-1 (due 10-14) to 11-30; 民政局 refuses on 10-14: -0.5 for 河东镇.
+    A-2 (河东镇's kindergarten, 教体局's, due 09-30) moves to 河西镇 on 11-03: overdue at the end of October it
+    was 河东镇's (-1), at the end of November 河西镇's (-1); 教体局 is its 协办 both times (-0.5)."""
+    cli = october
+    asked = ["--until", "2022-11-30", "--reason", "用房清退受阻", "--progress", "已发函", "--by", "河东镇"]
+    cli("extension", "request", "A-1", *asked, "--as-of", "2022-10-13")
+    cli("extension", "decide", "1", "--refuse", "--reason", "理由不充分", "--by", "民政局", "--as-of", "2022-10-14")
+    moved = ["--township", "河西镇", "--reason", "误记", "--by", "河东镇"]
+    cli("item", "reassign", "A-2", *moved, "--as-of", "2022-11-02")
+    cli("item", "reassign-decide", "1", "--approve", "--as-of", "2022-11-03")
+    for period, day in (("2022-10", "2022-10-31"), ("2022", "2022-11-30"), ("2022-11", "2022-11-30")):
+        assert assess_json(cli, "--period", period, "--as-of", day) == assess_json(
+            cli, "--period", period, "--as-of", day, "--from-log"
+        )
+    units = {u["unit"]: u for u in assess_json(cli, "--period", "2022", "--as-of", "2022-11-30")["units"]}
+
+    def counted(unit: str, *subjects: str) -> list[tuple]:
+        lines = units[unit]["lines"]
+        return [(x["date"], x["cause"], x["subject"], x["points"]) for x in lines if x["subject"] in subjects]
+
+    assert counted("河东镇", "extension:1", "A-1", "A-2") == [
+        ("2022-10-14", "extension_refused", "extension:1", -0.5),
+        ("2022-10-31", "item_overdue", "A-1", -1.0),
+        ("2022-10-31", "item_overdue", "A-2", -1.0),
+        ("2022-11-30", "item_overdue", "A-1", -1.0),
+    ]
+    assert counted("河西镇", "A-2") == [("2022-11-30", "item_overdue", "A-2", -1.0)]
+    assert counted("教体局", "A-2") == [
+        ("2022-10-31", "item_overdue", "A-2", -0.5),
+        ("2022-11-30", "item_overdue", "A-2", -0.5),
+    ]

@@ -176,6 +176,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/extensions/{request_id}/decide"): Route(
         "/extensions/1/decide", "mz-wang", {"decision": "refuse", "reason": "理由不充分"}
     ),
+    ("GET", "/reassignments"): Route("/reassignments", "pt-staff"),
+    ("POST", "/items/{code}/reassign"): Route(
+        "/items/PT2022-0012/reassign", "dc-li", {"township": "城关街道", "reason": "摸排时误记"}
+    ),
+    ("POST", "/reassignments/{reassignment_id}/decide"): Route(
+        "/reassignments/1/decide", "pt-staff", {"decision": "refuse", "answer": "理由不充分"}
+    ),
     ("POST", "/items/{code}/extension"): Route(
         "/items/PT2022-0012/extension", "dc-li", {"until": "2022-08-31", "reason": "资金未到位", "progress": "已设计"}
     ),

@@ -25,7 +25,17 @@ from duban.glossary import cn_date, cn_period
 from duban.plan import Plan
 from duban.reporting.periods import month_end_of, township_due
 from duban.supervision import page_of, title_of
-from models import AuditEntry, Escalation, LedgerItem, RectificationPlan, ReportingPeriod, Review, Submission
+from models import (
+    AuditEntry,
+    Escalation,
+    ExtensionRequest,
+    LedgerItem,
+    Reassignment,
+    RectificationPlan,
+    ReportingPeriod,
+    Review,
+    Submission,
+)
 
 LEAD, CO = "lead", "co"
 ONCE_CAUSES = ("unacknowledged", "late_countersign", "overdue_deliverable")  # once per cause, when first escalated
@@ -145,29 +155,42 @@ def _returned(period: str, unit: str, version: int, department: str, day: date) 
 
 @dataclass
 class ItemLife:
-    """One item's days: filed, each deadline in force from a day, closed or cancelled."""
+    """One item's days: filed, its units from each day (moved by a reassignment), each deadline in force
+    from a day, closed or cancelled."""
 
     code: str
-    responsible: str
-    lead: str
     filed: date
+    units: list[tuple[date, str, str]]  # (from, responsible unit, lead department), in order
     deadlines: list[tuple[date, date]]  # (from, deadline), in order
     ended: date | None = None
     closed: bool = False  # ended by close-out (not cancelled)
 
     def deadline_on(self, day: date) -> date | None:
-        found = None
-        for since, deadline in self.deadlines:
-            if since > day:
+        return _on(self.deadlines, day)
+
+    def units_on(self, day: date) -> tuple[tuple[str, str], ...]:
+        """Who answers for the item that day: the responsible unit (主办) and its lead department (协办)."""
+        found = self.units[0]
+        for moved in self.units:
+            if moved[0] > day:
                 break
-            found = deadline
-        return found
+            found = moved
+        _, responsible, lead = found
+        return ((responsible, LEAD),) + (((lead, CO),) if lead != responsible else ())
+
+
+def _on(dated: list[tuple[date, date]], day: date) -> date | None:
+    found = None
+    for since, value in dated:
+        if since > day:
+            break
+        found = value
+    return found
 
 
 def _item_events(lives: Iterable[ItemLife], window: Window) -> list[Event]:
     events = []
     for life in lives:
-        units = ((life.responsible, LEAD),) + (((life.lead, CO),) if life.lead != life.responsible else ())
         link = f"/items/{life.code}"
         for end in window.month_ends:
             if end > window.end or life.filed > end or (life.ended is not None and life.ended <= end):
@@ -175,17 +198,18 @@ def _item_events(lives: Iterable[ItemLife], window: Window) -> list[Event]:
             deadline = life.deadline_on(end)
             if deadline is not None and deadline < end:
                 detail = f"问题{life.code}完成时限{cn_date(deadline)}，截至{cn_date(end)}未完成整改"
-                events.append(Event("item_overdue", end, life.code, link, units, detail))
+                events.append(Event("item_overdue", end, life.code, link, life.units_on(end), detail))
         if life.closed and life.ended is not None and window.start <= life.ended <= window.end:
             deadline = life.deadline_on(life.ended)
             if deadline is not None and life.ended < deadline:
                 detail = f"问题{life.code}完成时限{cn_date(deadline)}，{cn_date(life.ended)}提前销号"
-                events.append(Event("closed_early", life.ended, life.code, link, units, detail))
+                events.append(Event("closed_early", life.ended, life.code, link, life.units_on(life.ended), detail))
     return events
 
 
 def items_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
-    """Two queries: the items (with the day each was closed) and every plan revision, in item order."""
+    """Three queries: the items (with the day each was closed), every plan revision in item order, and the
+    approved reassignments (an item moved answers by its old units before the day it moved)."""
     item = LedgerItem.__table__.c
     rows = session.execute(
         select(item.id, item.code, item.responsible_unit, item.lead_department, item.created_on)
@@ -201,11 +225,18 @@ def items_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
     )
     for item_id, since, deadline in session.execute(query):
         deadlines.setdefault(item_id, []).append((since, deadline))
+    moves: dict[str, list[Reassignment]] = {}
+    approved = select(Reassignment).where(Reassignment.state == "approved")
+    for moved in session.exec(approved.order_by(col(Reassignment.decided_on), col(Reassignment.id))):
+        moves.setdefault(moved.item_code, []).append(moved)
     lives = []
     for item_id, code, responsible, lead, filed, status, closed_on in rows:
         ended = closed_on if closed_on is not None and closed_on <= window.as_of else None
-        life = ItemLife(code, responsible, lead, filed, deadlines.get(item_id, []), ended, status == "closed")
-        lives.append(life)
+        units = [(filed, responsible, lead)]
+        if code in moves:
+            units = [(filed, moves[code][0].from_responsible, moves[code][0].from_lead)]
+            units += [(m.decided_on, m.to_responsible, m.to_lead) for m in moves[code]]
+        lives.append(ItemLife(code, filed, units, deadlines.get(item_id, []), ended, status == "closed"))
     return _item_events(lives, window)
 
 
@@ -222,10 +253,12 @@ def items_logged(session: Session, plan: Plan, window: Window) -> list[Event]:
         after = after or {}
         life = lives.get(code)
         if life is None:
-            life = lives[code] = ItemLife(code, "", "", day, [])
-        if action in ("create", "update"):
-            life.responsible = after.get("responsible_unit", life.responsible)
-            life.lead = after.get("lead_department", life.lead)
+            life = lives[code] = ItemLife(code, day, [(day, "", "")], [])
+        if action in ("create", "update"):  # the units as filed (or corrected in the ledger)
+            _, responsible, lead = life.units[0]
+            life.units[0] = (life.filed, after.get("responsible_unit", responsible), after.get("lead_department", lead))
+        if action == "reassign":
+            life.units.append((day, after["responsible_unit"], after["lead_department"]))
         if action == "plan":
             life.deadlines.append((day, date.fromisoformat(after["deadline"])))
         if after.get("status") in ("closed", "cancelled"):
@@ -260,11 +293,40 @@ def escalation_events(session: Session, plan: Plan, window: Window) -> list[Even
 
 LEVEL_WORDS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}
 
+
+# -- extension requests refused ----------------------------------------------------------------------
+
+
+def _refused(number: int, code: str, milestone: str, unit: str, day: date) -> Event:
+    what = f"问题{code}" + (f"时间节点“{milestone}”" if milestone else "")
+    detail = f"{what}的第{number}号延期申请不予批准（{cn_date(day)}）"
+    return Event("extension_refused", day, f"extension:{number}", f"/extensions/{number}", ((unit, LEAD),), detail)
+
+
+def extensions_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
+    query = select(ExtensionRequest).where(
+        ExtensionRequest.state == "refused",
+        col(ExtensionRequest.decided_on) >= window.start,
+        col(ExtensionRequest.decided_on) <= window.end,
+    )
+    found = session.exec(query.order_by(col(ExtensionRequest.id)))
+    return [_refused(r.id, r.item_code, r.milestone, r.unit, r.decided_on) for r in found]
+
+
+def extensions_logged(session: Session, plan: Plan, window: Window) -> list[Event]:
+    return [
+        _refused(int(key), after["item"], after.get("milestone") or "", after["unit"], day)
+        for _subject, key, action, day, after in _entries(session, ("extension",), window.end)
+        if action == "refused" and day >= window.start
+    ]
+
+
 SOURCES: list[Source] = [
     Source("reports", reports_kept, reports_logged),
     Source("returns", returns_kept, returns_logged),
     Source("items", items_kept, items_logged),
     Source("escalations", escalation_events, escalation_events),
+    Source("extensions", extensions_kept, extensions_logged),
 ]
 
 
