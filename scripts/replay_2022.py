@@ -4,8 +4,8 @@ Run after `duban init` and the ledger import (`make demo` does both):
 
     DUBAN_HOME=.duban/demo .venv/bin/python scripts/replay_2022.py
 
-For every day from 2022-04-09 to 2023-01-11 (the December bulletin's day) it first runs the scheduled
-steps of that day (`deployments.schedules.run_day`: open the round, remind, escalate, follow the campaigns, issue the
+For every day from 2022-04-09 to 2022-12-31 it first runs the scheduled steps of that day
+(`deployments.schedules.run_day`: open the round, remind, escalate, follow the campaigns, issue the
 monthly bulletin, deliver), then, on working days, what the units do: townships make the missing
 rectification plans, fill and submit their monthly forms; lead departments review them and submit
 their own; items that are done go through close-out (申请销号 → 部门核验 → 销号); the Office starts
@@ -52,9 +52,6 @@ from models import Campaign, LedgerItem, OutboxMessage, ReportingPeriod, Review,
 
 SEED = 20220409
 START, END = date(2022, 4, 9), date(2022, 12, 31)
-# Then January up to the December bulletin (issued the working day after the departments' 01-10): the
-# units report for December and nothing else; January's close-outs are the Makefile's, by hand.
-DECEMBER_BULLETIN = date(2023, 1, 11)
 PLANS_DUE = date(2022, 4, 18)  # 制定整治方案
 LATE_TOWNSHIPS = ("白云镇", "石桥镇")  # often 1-4 working days late
 SILENT = ("柳林镇", ("2022-07", "2022-10"))  # never reports in these two months
@@ -249,11 +246,6 @@ class Replay:
 
     def act(self, day: date) -> None:
         """What the units do on a working day, after the scheduled steps."""
-        if day > END:  # January: the December round only
-            self.township_reports(day)
-            self.reviews(day)
-            self.department_reports(day)
-            return
         self.make_plans(day)
         self.requests.act(day)
         self.township_reports(day)
@@ -667,14 +659,14 @@ def final_report(session: Session, plan: Plan, day: date) -> list[str]:
 
 
 def main() -> None:
-    """Replay 2022-04-09 .. 2023-01-11 and print the Office's view month by month, then the year's end."""
+    """Replay 2022-04-09 .. 2022-12-31 and print the Office's view month by month, then the year's end."""
     with session_scope() as session:
         plan = current_plan(session)  # parsed once: the plan does not change during the replay
     with tempfile.TemporaryDirectory(prefix="duban-replay-") as tmp:
         replay = Replay(plan, Path(tmp))
         replay.prepare()
         day = START
-        while day <= DECEMBER_BULLETIN:
+        while day <= END:
             run_day(plan, day)
             if replay.calendar.is_working_day(day):
                 replay.act(day)
