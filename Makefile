@@ -45,6 +45,11 @@ demo: install
 	$(DUBAN) project list --as-of 2022-12-31
 	$(DUBAN) project show XM2022-003 --as-of 2022-12-31
 	$(DUBAN) deliverable list --as-of 2022-12-31
+	@echo "--- the requests of 2022: extensions (granted by both, refused by the Office, a kindergarten 报领导小组),"
+	@echo "    an item moved to its right township, and 南关街道's appeal against a line of its score"
+	$(DUBAN) extension list --as-of 2022-12-31
+	$(DUBAN) item reassignments
+	$(DUBAN) assess appeals
 	@echo "--- the bulletins of 2022 (Word, PDF, HTML) in $(DEMO_HOME)/bulletins/; printing one again keeps its number"
 	ls $(DEMO_HOME)/bulletins/*.pdf
 	$(DUBAN) bulletin --period 2022-10 --as-of 2022-10-31
@@ -68,6 +73,9 @@ demo: install
 	@echo "--- deliver what is queued (the bulletins) into $(DEMO_HOME)/outbox/"
 	$(DUBAN) outbox dispatch --at 2023-01-13T10:00:00
 	$(DUBAN) status --as-of 2023-01-12
+	@echo "--- the year's assessment (考核) and the year-end report to the leadership group, in $(DEMO_HOME)/bulletins/"
+	$(DUBAN) assess --period 2022 --as-of 2023-01-12 --out $(DEMO_HOME)/bulletins/2022年度考核结果.xlsx
+	$(DUBAN) summary --year 2022 --as-of 2023-01-12
 	@echo "--- portal accounts for the demo (initial password $(DEMO_PASSWORD); each changes it at first sign-in)"
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 城关街道 --login cg-clerk --name 张三
 	DUBAN_NEW_PASSWORD=$(DEMO_PASSWORD) $(DUBAN) user add --unit 民政局 --login mz-reviewer --name 李四 --role reviewer

@@ -84,6 +84,12 @@ def text(value: Value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def shortened(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, "…" where it was cut: a clerk's long text in a table cell."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def day(iso: str | None) -> date | None:
     """A date kept in the figures (ISO text) as a date, so the annex sorts and filters it as one."""
     return date.fromisoformat(iso) if iso else None

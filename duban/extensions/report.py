@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
-from duban.bulletin.annex import Draft, LongTable, day
+from duban.bulletin.annex import Draft, LongTable, day, shortened
 from duban.bulletin.document import Heading, Paragraph, Value
 from duban.glossary import EXTENSION_STATE, cn_date
 from models import ExtensionRequest
@@ -60,12 +60,6 @@ def figures(session: Session, window: tuple[date, date], as_of: date) -> dict:
     return {"window": [start.isoformat(), end.isoformat()], **counts, "rows": listed}
 
 
-def shortened(text: str, limit: int = REASON_SHOWN) -> str:
-    """One line of at most `limit` characters, "…" where it was cut."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def table_rows(listed: list[dict]) -> tuple[tuple[Value, ...], ...]:
     """The rows as the table shows them (the year-end report's table too)."""
     return tuple(
@@ -76,7 +70,7 @@ def table_rows(listed: list[dict]) -> tuple[tuple[Value, ...], ...]:
             day(r["asked"]),
             day(r["granted"]) if r["granted"] else "—",
             EXTENSION_STATE[r["state"]] + ("（报领导小组）" if r["protected"] else ""),
-            shortened(r["reason"]),
+            shortened(r["reason"], REASON_SHOWN),
         )
         for r in listed
     )

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from duban.bulletin.annex import shortened
 from duban.reassign.proposals import described
 from models import Reassignment
 
@@ -31,18 +32,12 @@ def rows(session: Session, start: date, end: date) -> list[dict]:
                 "code": r.item_code,
                 "from": old,
                 "to": new,
-                "reason": shortened(r.reason),
+                "reason": shortened(r.reason, REASON_SHOWN),
                 "decided_on": r.decided_on.isoformat(),
                 "deadline": r.new_deadline.isoformat() if r.new_deadline else None,
             }
         )
     return found
-
-
-def shortened(text: str, limit: int = REASON_SHOWN) -> str:
-    """One line, cut at `limit` characters with an ellipsis."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def section(moved: list[dict] | None, heading: str) -> list:

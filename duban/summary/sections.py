@@ -14,7 +14,7 @@ from itertools import count
 from pathlib import Path
 
 from duban.bulletin import charts
-from duban.bulletin.annex import Draft, LongList, LongTable, day, settle
+from duban.bulletin.annex import Draft, LongList, LongTable, day, settle, shortened
 from duban.bulletin.content import LEVELS, NUMERALS, official_document, pct
 from duban.bulletin.document import Chart, Document, Heading, Paragraph, Table
 from duban.bulletin.mechanism import RESULTS
@@ -25,6 +25,8 @@ from duban.glossary import CARRIED, ESCALATION_CAUSE, cn_date, label
 from duban.plan import Plan
 from duban.reassign.bulletin import table as moved_table
 from models import BulletinRecord
+
+DESCRIPTION_SHOWN = 30  # characters of a problem's description in a table (the portal and the ledger have it whole)
 
 
 @dataclass
@@ -160,7 +162,7 @@ def carried(f: dict, ctx: Context) -> list[Draft]:
                         r["township"],
                         r["community"],
                         r["category"],
-                        r["description"],
+                        shortened(r["description"], DESCRIPTION_SHOWN),
                         STATUS_LABELS[r["status"]],
                         f"第{r['revision']}版（{r['revised_on']}）" if r["revision"] else "尚未制定",
                         day(r["deadline"]),
