@@ -204,7 +204,8 @@ def test_a_section_whose_figures_are_missing_is_left_out(year: Cli, tmp_path: Pa
         "三、长效机制建设情况",
         "四、进度报送和督办情况",
         "五、延期申请和调整责任单位办理情况",
-        "六、下一年度工作安排",
+        "六、年度考核情况",
+        "七、下一年度工作安排",
     ]
 
 
@@ -239,3 +240,25 @@ def test_the_years_extensions_and_reassignments(year: Cli, tmp_path: Path) -> No
     assert "本年度经领导小组办公室同意，调整责任单位的问题1项。" in texts
     cells = {c.text for t in word.tables for r in t.rows for c in r.cells}
     assert {"S-4", "未批准延期", "S-2", "审批中（报领导小组）", "2023-03-31", "2022-12-12"} <= cells
+
+
+def test_the_years_assessment_is_duban_assess_for_the_year(year: Cli, tmp_path: Path) -> None:
+    """The report's 年度考核情况 is the assessment of the year as `duban assess --period 2022` gives it on the
+    day of issue: every unit's score and rank, and the units carded by name."""
+    import json
+
+    issued = _issue(tmp_path / "out")
+    kept = issued.record.figures["assessment"]
+    assessed = json.loads(year("assess", "--period", "2022", "--as-of", "2023-01-06", "--json").output)["units"]
+    assert [(u["unit"], u["score"], u["rank"]) for u in kept["units"]] == [
+        (u["unit"], u["score"], u["rank"]) for u in assessed
+    ]
+    assert kept["label"] == "2022年度"
+    word = WordDocument(str(issued.docx))
+    texts = [p.text for p in word.paragraphs if p.text.strip()]
+    assert any(t.endswith("、年度考核情况") for t in texts)
+    [said] = [t for t in texts if t.startswith("按照考核办法，2022年度各镇办、各牵头部门考核得分及排名见表")]
+    carded = [u for u in assessed if u["cards"]]
+    assert carded and all(u["unit"] in said for u in carded)
+    cells = {c.text for t in word.tables for r in t.rows for c in r.cells}
+    assert {u["unit"] for u in assessed} <= cells

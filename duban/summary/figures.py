@@ -18,6 +18,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from duban.assessment import bulletin as assessment
 from duban.bulletin.document import BulletinError
 from duban.bulletin.figures import compute, report_standing, tally
 from duban.closeout import TERMINAL
@@ -185,12 +186,18 @@ def _requests(scope: Scope) -> dict:
     }
 
 
+def _assessment(scope: Scope) -> dict | None:
+    """The year's scores, ranks and cards, as known on the day of issue (appeals decided by then count)."""
+    return assessment.figures(scope.session, scope.plan, str(scope.year.year), scope.year.as_of)
+
+
 COLLECTORS: tuple[tuple[str, Callable[[Scope], object]], ...] = (
     ("stages", _stages),
     ("carried", _carried),
     ("trend", _trend),
     ("discipline", _discipline),
     ("requests", _requests),
+    ("assessment", _assessment),
 )
 
 

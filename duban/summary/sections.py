@@ -13,6 +13,7 @@ from datetime import date
 from itertools import count
 from pathlib import Path
 
+from duban.assessment.rows import BULLETIN_HEADER, bulletin_rows
 from duban.bulletin import charts
 from duban.bulletin.annex import Draft, LongList, LongTable, day, settle, shortened
 from duban.bulletin.content import LEVELS, NUMERALS, official_document, pct
@@ -21,7 +22,7 @@ from duban.bulletin.mechanism import RESULTS
 from duban.closeout import STATUS_LABELS
 from duban.extensions.report import HEADER as EXTENSION_HEADER
 from duban.extensions.report import table_rows as extension_rows
-from duban.glossary import CARRIED, ESCALATION_CAUSE, cn_date, label
+from duban.glossary import CARD, CARRIED, ESCALATION_CAUSE, cn_date, label
 from duban.plan import Plan
 from duban.reassign.bulletin import table as moved_table
 from models import BulletinRecord
@@ -343,6 +344,25 @@ def requests(f: dict, ctx: Context) -> list[Draft]:
     return blocks
 
 
+def assessment(f: dict, ctx: Context) -> list[Draft]:
+    """The year's assessment: the units carded, then every unit's score and rank, as the bulletins show them."""
+    a = f["assessment"]
+    carded = {
+        u["unit"]: "、".join(
+            f"{CARD[c]}{n}张" for c in ("yellow", "red") if (n := sum(x["card"] == c for x in u["cards"]))
+        )
+        for u in a["units"]
+        if u["cards"]
+    }
+    title = ctx.table(f"{a['label']}考核得分及排名")
+    said = f"按照考核办法，{a['label']}各镇办、各牵头部门考核得分及排名见{title.split()[0]}。"
+    if carded:
+        said += "全年受到警示的单位：" + "；".join(f"{unit}{cards}" for unit, cards in carded.items()) + "。"
+    else:
+        said += "全年无单位受到黄牌、红牌警示。"
+    return [Paragraph(said), Table(title, BULLETIN_HEADER, bulletin_rows(a))]
+
+
 def requirements(f: dict, ctx: Context) -> list[Draft]:
     return [Paragraph(f"（{NUMERALS[n]}）{text}") for n, text in enumerate(f["requirements"])]
 
@@ -356,6 +376,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("mechanism", "长效机制建设情况", mechanism),
     Section("discipline", "进度报送和督办情况", discipline),
     Section("requests", "延期申请和调整责任单位办理情况", requests),
+    Section("assessment", "年度考核情况", assessment),
     Section("requirements", "下一年度工作安排", requirements),
 )
 
