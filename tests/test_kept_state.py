@@ -55,6 +55,7 @@ def _replay_2022() -> None:
 def _agree_after_the_year(cli: Cli) -> None:
     _replay_2022()
     _october_bulletin_reports_the_mechanism()
+    _the_years_requests(cli)
     assert _check(cli) == {"differences": [], "repaired_items": 0}
     today = _status(cli, "2022-12-31")  # no change is dated later: the kept state answers
     swept = _overdue_work("2022-12-30")
@@ -72,6 +73,28 @@ def _agree_after_the_year(cli: Cli) -> None:
         today["items"]["by_status"]["close_requested"] + 1
     )
     assert _check(cli) == {"differences": [], "repaired_items": 0}
+
+
+def _the_years_requests(cli: Cli) -> None:
+    """The replay's requests (scripts/replay_requests.py) as duban kept them, and the year's assessment alike
+    from the kept state and from the log, 南关街道's contested line struck."""
+    requests = json.loads(cli("extension", "list", "--json").output)["requests"]
+    assert sorted((r["item"], r["state"], r["granted_until"], r["protected"]) for r in requests) == [
+        ("PT2022-0027", "granted", "2022-12-31", True),
+        ("PT2022-0046", "granted", "2022-09-30", False),
+        ("PT2022-0051", "refused", None, False),
+    ]
+    # PT2022-0046 closed within its new date: never escalated; PT2022-0051 refused, finished late: escalated
+    escalated = {code for (code,) in _sql("SELECT DISTINCT item_code FROM escalation WHERE item_code IS NOT NULL")}
+    assert "PT2022-0046" not in escalated and "PT2022-0051" in escalated
+    [moved] = json.loads(cli("item", "reassignments", "--json").output)
+    assert (moved["item"], moved["state"], moved["to"]["township"]) == ("PT2022-0048", "approved", "河西镇")
+    year = ["assess", "--period", "2022", "--as-of", "2022-12-31", "--json"]
+    kept = json.loads(cli(*year).output)
+    assert kept == json.loads(cli(*year, "--from-log").output)
+    nanguan = next(u for u in kept["units"] if u["unit"] == "南关街道")
+    [struck] = [line for line in nanguan["lines"] if line["struck"]]
+    assert (struck["link"], struck["charged"], struck["points"]) == ("/campaigns/2", -0.5, 0.0)
 
 
 def _october_bulletin_reports_the_mechanism() -> None:
