@@ -74,11 +74,7 @@ def issue(
     if kind not in KINDS:
         raise BulletinError(f"通报类型只能是 {'、'.join(KINDS)}")
     year = span(plan, period)[1].year
-    existing = session.exec(
-        select(BulletinRecord)
-        .where(BulletinRecord.kind == kind, BulletinRecord.period == period)
-        .order_by(col(BulletinRecord.edition).desc())
-    ).first()
+    existing = latest(session, kind, period)
     record, new = existing, False
     if existing is None or new_edition:
         previous = session.exec(
@@ -95,23 +91,10 @@ def issue(
             previous=previous.figures if previous else None,
         )
         figures["max_list_rows"] = plan.bulletin.max_list_rows  # a re-print cuts the lists as this one did
-        number, issue_no = next_numbers(session, year, kind)
-        same = existing is not None
-        record = BulletinRecord(
-            year=year,
-            kind=kind,
-            period=period,
-            edition=(existing.edition + 1) if existing else 1,
-            number=number,
-            issue=existing.issue if same else issue_no,
-            as_of=as_of,
-            title="",
-            figures=figures,
-            created_at=datetime.now(UTC),
+        record, new = (
+            numbered(session, year=year, kind=kind, period=period, existing=existing, as_of=as_of, figures=figures),
+            True,
         )
-        session.add(record)
-        session.flush()
-        new = True
     files = _render(session, plan, record, out_dir)
     if new:
         record.title = files.document.title
@@ -127,6 +110,34 @@ def issue(
             bottom="、".join(t["unit"] for t in ranked[-3:]),
         )
     return files.issued(record, new=new)
+
+
+def latest(session: Session, kind: str, period: str) -> BulletinRecord | None:
+    """The newest edition issued of this kind and period."""
+    query = select(BulletinRecord).where(BulletinRecord.kind == kind, BulletinRecord.period == period)
+    return session.exec(query.order_by(col(BulletinRecord.edition).desc())).first()
+
+
+def numbered(
+    session: Session, *, year: int, kind: str, period: str, existing: BulletinRecord | None, as_of: date, figures: dict
+) -> BulletinRecord:
+    """A new record (the first, or a new edition of `existing` keeping its issue) with the year's next number."""
+    number, issue_no = next_numbers(session, year, kind)
+    record = BulletinRecord(
+        year=year,
+        kind=kind,
+        period=period,
+        edition=(existing.edition + 1) if existing else 1,
+        number=number,
+        issue=existing.issue if existing else issue_no,
+        as_of=as_of,
+        title="",
+        figures=figures,
+        created_at=datetime.now(UTC),
+    )
+    session.add(record)
+    session.flush()
+    return record
 
 
 def next_numbers(session: Session, year: int, kind: str) -> tuple[int, int]:

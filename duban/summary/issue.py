@@ -9,13 +9,13 @@ leadership group's leaders and the Office unless the plan names others).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from duban import audit
-from duban.bulletin.issue import Files, Issued, next_numbers, stem_of, write_files
+from duban.bulletin.issue import Files, Issued, latest, numbered, stem_of, write_files
 from duban.plan import Plan
 from duban.summary.figures import compute_year, year_of
 from duban.summary.sections import build
@@ -30,29 +30,11 @@ def issue_summary(
 ) -> Issued:
     span = year_of(plan, year, as_of)
     period = str(year)
-    existing = session.exec(
-        select(BulletinRecord)
-        .where(BulletinRecord.kind == KIND, BulletinRecord.period == period)
-        .order_by(col(BulletinRecord.edition).desc())
-    ).first()
+    existing = latest(session, KIND, period)
     record, new = existing, False
     if existing is None or new_edition:
         figures = compute_year(session, plan, span) | {"max_list_rows": plan.bulletin.max_list_rows}
-        number, issue_no = next_numbers(session, year, KIND)
-        record = BulletinRecord(
-            year=year,
-            kind=KIND,
-            period=period,
-            edition=(existing.edition + 1) if existing else 1,
-            number=number,
-            issue=existing.issue if existing else issue_no,
-            as_of=as_of,
-            title="",
-            figures=figures,
-            created_at=datetime.now(UTC),
-        )
-        session.add(record)
-        session.flush()
+        record = numbered(session, year=year, kind=KIND, period=period, existing=existing, as_of=as_of, figures=figures)
         new = True
     stem = stem_of(record)
     files = write_files(build(plan, record, out_dir, stem), out_dir, stem)
