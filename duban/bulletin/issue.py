@@ -206,15 +206,25 @@ def write_files(document: Document, out_dir: Path, stem: str) -> Files:
     return Files(document, docx, pdf, html_path, to_markdown(document), annex)
 
 
-def distribute(session: Session, plan: Plan, record: BulletinRecord, files: Files, **summary: object) -> None:
-    """The document (and its annex) by email to the distribution list; a short summary for WeCom groups."""
+def distribute(
+    session: Session,
+    plan: Plan,
+    record: BulletinRecord,
+    files: Files,
+    *,
+    kind: str = "bulletin",
+    recipients: tuple[str, ...] | None = None,
+    **summary: object,
+) -> None:
+    """The document (and its annex) by email to the distribution list (or `recipients`); a short summary for
+    WeCom groups. Queued once per number."""
     document = files.document
-    for unit in plan.bulletin.distribution:
+    for unit in plan.bulletin.distribution if recipients is None else recipients:
         notify(
             session,
             plan,
-            key=f"bulletin:{record.year}:{record.number}",
-            kind="bulletin",
+            key=f"{kind}:{record.year}:{record.number}",
+            kind=kind,
             recipient=unit,
             as_of=record.as_of,
             attachments=files.attachments(),

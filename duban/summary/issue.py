@@ -16,11 +16,11 @@ from sqlmodel import Session
 
 from duban import audit
 from duban.bulletin.issue import Files, Issued, latest, numbered, stem_of, write_files
+from duban.bulletin.issue import distribute as bulletin_distribute
 from duban.plan import Plan
 from duban.summary.figures import compute_year, year_of
 from duban.summary.sections import build
 from models import BulletinRecord
-from notifications.outbox import notify
 
 KIND = "summary"
 
@@ -63,23 +63,15 @@ def recipients(plan: Plan) -> tuple[str, ...]:
 
 def distribute(session: Session, plan: Plan, record: BulletinRecord, files: Files) -> None:
     """The report (and its annex) by email; a short note for WeCom groups. Queued once per number."""
-    document, overall = files.document, record.figures["overall"]
-    for unit in recipients(plan):
-        notify(
-            session,
-            plan,
-            key=f"summary:{record.year}:{record.number}",
-            kind="summary",
-            recipient=unit,
-            as_of=record.as_of,
-            attachments=files.attachments(),
-            wecom_attachments=False,
-            title=document.title,
-            doc_number=document.doc_number,
-            annex=files.annex is not None,
-            page="/bulletins",
-            year=record.year,
-            cutoff=date.fromisoformat(record.figures["cutoff"]),
-            overall=overall,
-            carried=record.figures["carried"]["total"],
-        )
+    bulletin_distribute(
+        session,
+        plan,
+        record,
+        files,
+        kind="summary",
+        recipients=tuple(recipients(plan)),
+        year=record.year,
+        cutoff=date.fromisoformat(record.figures["cutoff"]),
+        overall=record.figures["overall"],
+        carried=record.figures["carried"]["total"],
+    )
