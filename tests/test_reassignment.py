@@ -101,6 +101,14 @@ def test_a_move_hands_the_chase_to_the_new_unit(escalated: Cli, home: Path) -> N
     assert [s[0] for s in sent] == ["东城街道"]
     assert HOSTILE in sent[0][1] and "镇办由城关街道调整为东城街道" in sent[0][1]
     assert "<script>" not in sent[0][2] and "&lt;script&gt;" in sent[0][2]
+    # the Office was told of the proposal, 城关街道 of the decision: once each
+    kinds = "('reassign_proposed', 'reassign_decided')"
+    asked = f"SELECT kind, recipient, body FROM outbox WHERE kind IN {kinds} ORDER BY id"
+    told = query(home, asked)
+    assert [t[:2] for t in told] == [("reassign_proposed", "区配套办"), ("reassign_decided", "城关街道")]
+    assert "于2022年7月6日申请调整问题PT2022-0001（幸福里社区，社区用房）：镇办由城关街道调整为东城街道" in told[0][2]
+    assert "请登录督办平台决定（第1号调整申请）" in told[0][2] and HOSTILE in told[0][2]
+    assert "你单位于2022年7月6日提出的第1号申请" in told[1][2] and "已于2022年7月7日同意" in told[1][2]
 
     # the item's history tells the move with before and after units
     shown = json.loads(cli("item", "show", CODE, "--json").output)

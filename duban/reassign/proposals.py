@@ -167,7 +167,30 @@ def propose(
         after={"item": item.code, **new.as_fields()},
         note=reason,
     )
+    if by != plan.office.name:  # the Office decides: it is told (its 待办 counts the proposal too)
+        _tell(session, plan, made, item, "reassign_proposed", plan.office.name, as_of, proposer=made.proposer)
     return made, True
+
+
+def _tell(
+    session: Session, plan: Plan, r: Reassignment, item: LedgerItem, kind: str, unit: str, as_of: date, **more: object
+) -> None:
+    notify(
+        session,
+        plan,
+        key=f"reassign:{r.id}:{kind}",
+        kind=kind,
+        recipient=unit,
+        as_of=as_of,
+        number=r.id,
+        item_code=item.code,
+        community=item.community,
+        category=plan.category(item.category).name,
+        moved=changes(r),
+        reason=r.reason,
+        page="/reassignments" if kind == "reassign_proposed" else f"/items/{item.code}",
+        **more,
+    )
 
 
 def decide(
@@ -242,6 +265,10 @@ def _close(
         after={"state": state, **({"deadline": deadline} if deadline else {})},
         note=answer,
     )
+    if r.proposed_by != plan.office.name:  # the unit that asked hears the answer
+        item = get_item(session, r.item_code)
+        more = {"approved": state == "approved", "answer": answer, "proposed_on": r.proposed_on}
+        _tell(session, plan, r, item, "reassign_decided", r.proposed_by, as_of, **more)
 
 
 def _move(
