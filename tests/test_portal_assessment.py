@@ -272,6 +272,10 @@ def test_a_township_contests_a_line_and_the_office_strikes_it(world: World) -> N
     listing = get(world, "pt-staff", "/assessment/appeals")
     assert "待裁定（1）" in listing and SHOWN in listing and "2022年10月12日报表被退回" in listing
     decide = "/assessment/appeals/1/decide"
+    assert f'action="{decide}"' in get(world, "pt-staff", page_of("河东镇"))  # also beside the line
+    assert f'action="{decide}"' not in get(world, "qz-liu", page_of("河东镇"))
+    there = post(world, "pt-staff", decide, decision="strike", reason="", **{"from": "unit"})
+    assert there.headers["location"] == "/assessment/%E6%B2%B3%E4%B8%9C%E9%95%87?period=2022-10#appeal-1"
     post(world, "qz-liu", decide, 403, decision="strike", reason="领导代为裁定")
     post(world, "hd-zhao", decide, 403, decision="strike", reason="自行裁定")
     blank = post(world, "pt-staff", decide, decision="strike", reason="")
