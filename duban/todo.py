@@ -27,6 +27,7 @@ from duban.programme import current_plan
 from duban.reporting.corrections import deciders, pending_corrections
 from duban.reporting.reports import latest_version
 from models import (
+    AssessmentAppeal,
     Campaign,
     CampaignItem,
     Deliverable,
@@ -66,6 +67,7 @@ class Owed:
     corrections: int = 0
     reassignments: int = 0  # proposals for the Office to decide
     extensions: int = 0  # extension requests awaiting this unit's decision
+    appeals: int = 0  # 考核 appeals (申诉) for the Office to decide
 
     @property
     def total(self) -> int:
@@ -129,6 +131,9 @@ def owed(session: Session, plan: Plan, unit: str, kind: str, as_of: date, known:
         if office
         else 0,
         extensions=given("extensions", lambda: len(extension_queue(session, unit))),
+        appeals=count(select(func.count()).select_from(AssessmentAppeal).where(AssessmentAppeal.state == "pending"))
+        if office
+        else 0,
     )
 
 

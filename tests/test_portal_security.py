@@ -177,6 +177,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         "/extensions/1/decide", "mz-wang", {"decision": "refuse", "reason": "理由不充分"}
     ),
     ("GET", "/reassignments"): Route("/reassignments", "pt-staff"),
+    ("GET", "/assessment"): Route("/assessment", "pt-staff"),
+    ("GET", "/assessment/appeals"): Route("/assessment/appeals", "pt-staff"),
+    ("GET", "/assessment/{unit}"): Route("/assessment/东城街道?period=2022-05", "dc-li"),
+    ("POST", "/assessment/{unit}/appeal"): Route(
+        "/assessment/东城街道/appeal",
+        "dc-li",
+        {"key": "report_missing:2022-05:东城街道:2022-05-31", "reason": "已报送"},
+    ),
+    ("POST", "/assessment/appeals/{appeal_id}/decide"): Route(
+        "/assessment/appeals/1/decide", "pt-staff", {"decision": "strike", "reason": "核实无误"}
+    ),
     ("POST", "/items/{code}/reassign"): Route(
         "/items/PT2022-0012/reassign", "dc-li", {"township": "城关街道", "reason": "摸排时误记"}
     ),

@@ -137,6 +137,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "message_id": str(first["outbox"]),
             "correction_id": "1",
             "reassignment_id": "1",
+            "appeal_id": "1",
             "request_id": "1",
             "period": portal_state.PERIOD,
             "unit": portal_state.TOWNSHIP,

@@ -21,6 +21,7 @@ from duban.web.deps import CodeNeeded, EnrolmentNeeded, PasswordChangeNeeded, Si
 from duban.web.proxies import Proxies, trusted_proxies
 from duban.web.routes import (
     accounts,
+    assessment,
     audit,
     auth,
     campaigns,
@@ -88,6 +89,7 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
         audit,
         notices,
         reassignments,
+        assessment,
         security,
         help_routes,
         errors,

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from duban import config, glossary, second_factor, todo
 from duban.accounts import ROLE_LABELS
+from duban.assessment.pages import points
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import shown
@@ -31,6 +32,7 @@ TEMPLATES.env.filters["cn_date"] = glossary.cn_date
 TEMPLATES.env.filters["cn_period"] = glossary.cn_period
 TEMPLATES.env.filters["size"] = glossary.file_size
 TEMPLATES.env.filters["pct"] = glossary.percent
+TEMPLATES.env.filters["points"] = points  # 考核 scores and points: 98.5, -0.5
 TEMPLATES.env.globals["glossary"] = glossary
 TEMPLATES.env.filters["fromjson"] = json.loads  # what a refusal kept as JSON (a file's problems)
 MAX_FIELDS = 20_000  # a page of a report is page_rows x 7 fields; a whole form beyond this goes by xlsx
