@@ -151,6 +151,8 @@ KIND_LABELS = {
     "closeout": "销号流转",
     "extension": "延期申请",
     "reassigned": "调整责任单位",
+    "reassign_proposed": "调整申请",
+    "reassign_decided": "调整决定",
     "assessment_appeal": "考核申诉",
     "assessment_appeal_decided": "申诉裁定",
     "summary": "年度报告",
