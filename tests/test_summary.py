@@ -240,6 +240,9 @@ def test_the_years_extensions_and_reassignments(year: Cli, tmp_path: Path) -> No
     assert "本年度经领导小组办公室同意，调整责任单位的问题1项。" in texts
     cells = {c.text for t in word.tables for r in t.rows for c in r.cells}
     assert {"S-4", "未批准延期", "S-2", "审批中（报领导小组）", "2023-03-31", "2022-12-12"} <= cells
+    assert EVIL[:39] + "…" in cells  # the refused request's hostile reason, 40 characters of it, as text
+    html = issued.html.read_text(encoding="utf-8")
+    assert "=cmd|&#39; /C calc&#39;!A0&lt;script&gt;alert(1)&lt;/scr…" in html and "<script>" not in html
 
 
 def test_the_years_assessment_is_duban_assess_for_the_year(year: Cli, tmp_path: Path) -> None:
