@@ -21,6 +21,7 @@ from models.reporting import (
     SubmissionLine,
     SubmissionVersion,
 )
+from models.wecom import WecomAppSend, WecomToken
 
 __all__ = [
     "Account",
@@ -57,5 +58,7 @@ __all__ = [
     "UnitRecord",
     "Waiver",
     "WebSession",
+    "WecomAppSend",
     "WecomSend",
+    "WecomToken",
 ]

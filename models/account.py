@@ -19,6 +19,8 @@ class Account(SQLModel, table=True):
     unit: str = Field(foreign_key="unit.name", max_length=64, index=True)
     role: str = Field(max_length=16)  # clerk head reviewer staff sysadmin secadmin auditor leader
     mobile: str = Field(default="", max_length=20)
+    # the person's WeCom UserID (企业微信账号): cards go to it and WeCom sign-in finds the account by it
+    wecom_userid: str | None = Field(default=None, max_length=64, unique=True, index=True)
     password_hash: str = Field(max_length=200)
     must_change_password: bool = True  # set by someone else: changed at the first sign-in
     disabled: bool = False

@@ -15,8 +15,9 @@ class OutboxMessage(SQLModel, table=True):
     idempotency_key: str = Field(unique=True, max_length=300)
     kind: str = Field(max_length=32, index=True)
     recipient: str = Field(foreign_key="unit.name", max_length=64, index=True)
-    channel: str = Field(max_length=16)  # email | wecom | file
-    address: str = Field(default="", max_length=200)  # an email address or the *name* of a key's variable
+    channel: str = Field(max_length=16)  # email | wecom | wecom_app | file
+    # an email address, the *name* of a key's variable, or (wecom_app) the login of the account it goes to
+    address: str = Field(default="", max_length=200)
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))  # text (email, file) or markdown/text (WeCom)
     body_html: str | None = Field(default=None, sa_column=Column(Text))
@@ -35,6 +36,7 @@ class OutboxMessage(SQLModel, table=True):
     # Set once part of a send of these rows was delivered: the rows then go again only together, as that
     # send (Outgoing.send_key), so the parts already delivered (DeliveredPart) are skipped, not repeated.
     send_key: str | None = Field(default=None, max_length=32, index=True)
+    page: str | None = Field(default=None, max_length=500)  # the portal path a card links to
     reported_in: str | None = Field(default=None, max_length=64)  # the dead-letter report that names this row
 
 
