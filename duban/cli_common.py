@@ -30,6 +30,7 @@ from duban.reporting.reports import ReportError
 from duban.spreadsheet import RefusedFile, SheetError
 from duban.textgate import TextRefused, json_shown
 from duban.web.proxies import ProxySettingError
+from duban.wecom.config import WecomConfigError
 from notifications.deadletters import OperatorUnreachable
 from notifications.outbox import OutboxError
 
@@ -55,6 +56,7 @@ USER_ERRORS = (
     OutboxError,
     ProxySettingError,
     OperatorUnreachable,  # through the engine, `tick` fails with the dispatch flow: say so, in Chinese
+    WecomConfigError,
 )
 
 

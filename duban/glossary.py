@@ -73,6 +73,7 @@ AUDIT_ACTION = ITEM_ACTION | {
     "disable": "停用账号",
     "enable": "启用账号",
     "reset_password": "重置密码",
+    "wecom_userid": "设置企业微信账号",
     "change_password": "修改密码",
     "locked": "账号锁定",
     "unlock": "解除锁定",

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from duban import textgate
+from duban.glossary import ACCOUNT_ROLE
 
 UnitKind = Literal["leadership_group", "leader", "office", "department", "township"]
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -51,6 +52,25 @@ class WecomChannel(_Strict):
         return value
 
 
+class WecomAppChannel(_Strict):
+    """The WeCom self-built app: one card to each active account of the unit with a WeCom id (and one
+    of `roles`, when given). The app's ids and secret are the server's (DUBAN_WECOM_*), never the plan's."""
+
+    type: Literal["wecom_app"]
+    roles: tuple[str, ...] = ()
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [role for role in value if role not in ACCOUNT_ROLE]
+        if unknown:
+            raise ValueError(f"未知的账号角色：{'、'.join(unknown)}（可用：{'、'.join(ACCOUNT_ROLE)}）")
+        return value
+
+
+Channel = EmailChannel | WecomChannel | WecomAppChannel
+
+
 class Contact(_Strict):
     """A person or desk of a unit: messages go to its channels; pages and messages show its phone and
     email so that a reader knows whom to ask."""
@@ -58,7 +78,7 @@ class Contact(_Strict):
     name: str
     role: str = ""
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9][0-9 -]*$|^$")
-    channels: tuple[EmailChannel | WecomChannel, ...] = ()
+    channels: tuple[Channel, ...] = ()
 
     @property
     def email(self) -> str:
@@ -669,7 +689,7 @@ _PYDANTIC_MESSAGES = {
     "tuple_type": "须为列表",
     "model_type": "须为键值映射",
     "model_attributes_type": "须为键值映射",
-    "union_tag_invalid": "渠道类型须为 email 或 wecom",
+    "union_tag_invalid": "渠道类型须为 email、wecom 或 wecom_app",
 }
 
 
@@ -678,7 +698,7 @@ def _describe(error: dict) -> str:
     for part in error["loc"]:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("EmailChannel", "WecomChannel", "email", "wecom"):
+        elif part in ("EmailChannel", "WecomChannel", "WecomAppChannel", "email", "wecom", "wecom_app"):
             continue
         else:
             path += f".{part}" if path else str(part)

@@ -63,6 +63,7 @@ class Transports:
         self.live = live()
         self._email = None
         self._wecom = None
+        self._wecom_app = None
         self._plan, self._clock = plan, clock
 
     def for_channel(self, channel: str):  # noqa: ANN201 - one of the transports
@@ -77,6 +78,17 @@ class Transports:
                     raise ConfigurationError("未配置邮件服务器（环境变量 DUBAN_SMTP_URL）")
                 self._email = EmailTransport(url, timeout=_seconds("DUBAN_SMTP_TIMEOUT", 20))
             return self._email
+        if channel == "wecom_app":
+            if self._wecom_app is None:
+                from notifications.person_limits import reserve as reserve_person
+                from notifications.wecom_app import WecomAppTransport
+
+                self._wecom_app = WecomAppTransport(
+                    reserve=lambda userid: reserve_person(userid, self._clock()),
+                    clock=self._clock,
+                    timeout=_seconds("DUBAN_WECOM_TIMEOUT", 10),
+                )
+            return self._wecom_app
         if self._wecom is None:
             from notifications.ratelimit import reserve
             from notifications.wecom import WecomTransport
@@ -92,7 +104,7 @@ class Transports:
         return self._wecom
 
     def close(self) -> None:
-        for transport in (self._email, self._wecom):
+        for transport in (self._email, self._wecom, self._wecom_app):
             if transport is not None:
                 transport.close()
 
@@ -304,6 +316,8 @@ def _compose(plan: Plan, rows: list[OutboxMessage], at: datetime) -> Outgoing:
         "urgent": any(r.urgent for r in rows),
         "created": at.astimezone(config.TZ),
     }
+    pages = {r.page for r in rows}
+    common["page"] = pages.pop() if len(pages) == 1 else "/"  # a digest of several pages opens the portal's home
     if len(rows) == 1:
         return Outgoing(subject=first.subject, body=first.body, body_html=first.body_html, **common)
     overdue = sum(1 for r in rows if r.kind == "escalation" and "逾期未完成整改" in r.subject)

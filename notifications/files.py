@@ -24,6 +24,12 @@ class FileTransport:
         name = f"{min(message.ids):06d}-{_safe(message.recipient)}-{message.channel}"
         target = self.folder / day / name
         target.parent.mkdir(parents=True, exist_ok=True)
+        if message.channel == "wecom_app":
+            from notifications.wecom_app import file_payload
+
+            path = target.with_suffix(".json")
+            path.write_text(json.dumps(file_payload(message), ensure_ascii=False, indent=2), encoding="utf-8")
+            return path
         if message.channel == "wecom":
             path = target.with_suffix(".json")
             payload = {

@@ -28,6 +28,7 @@ class Outgoing:
     attachments: tuple[Path, ...] = ()
     mentions: tuple[str, ...] = ()
     urgent: bool = False
+    page: str | None = None  # the portal path a WeCom app card links to
     created: datetime | None = field(default=None, compare=False)  # when it is sent (a replay's day)
 
     @property

@@ -9,27 +9,41 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from duban.db import insert_once
 from duban.glossary import OUTBOX_STATUS, label
-from duban.plan import EmailChannel, Plan
-from models import OutboxMessage
+from duban.plan import EmailChannel, Plan, WecomAppChannel
+from models import Account, OutboxMessage
 from notifications.links import markdown_line, portal_link, with_link
 from notifications.render import render, render_as
 
 
 def routes(plan: Plan, unit: str) -> list[tuple[str, str]]:
-    """(channel, address) pairs for a unit; a WeCom route names the variable holding the key."""
+    """(channel, address) pairs for a unit; a WeCom route names the variable holding the key, a WeCom app
+    route the roles it reaches ("" for all; `people` turns it into one route per person)."""
     found = next((u for _, u in plan.units() if u.name == unit), None)
     pairs = []
     for contact in found.contacts if found else ():
         for channel in contact.channels:
             if isinstance(channel, EmailChannel):
                 pairs.append(("email", channel.to))
+            elif isinstance(channel, WecomAppChannel):
+                pairs.append(("wecom_app", ",".join(channel.roles)))
             else:
                 pairs.append(("wecom", channel.key_env))
     return list(dict.fromkeys(pairs)) or [("file", "")]
+
+
+def people(session: Session, unit: str, roles: str) -> list[str]:
+    """The logins a WeCom app route reaches when the message is queued: the unit's active accounts with a
+    WeCom id (and one of `roles`). None bound gives one route without a person, which fails visibly."""
+    query = select(Account.login).where(
+        Account.unit == unit, col(Account.disabled).is_(False), col(Account.wecom_userid).is_not(None)
+    )
+    if roles:
+        query = query.where(col(Account.role).in_(roles.split(",")))
+    return list(session.exec(query.order_by(col(Account.login)))) or [""]
 
 
 def notify(
@@ -53,6 +67,7 @@ def notify(
     link = portal_link(page)
     context = {"recipient": recipient, "plan": plan, "as_of": as_of, "link": link, **context}
     subject, text = render(kind, **context)
+    plain = text  # a WeCom app card carries the link as its own button, not in its text
     if link:
         text = with_link(text, link)
     bodies: dict[str, str] = {}  # rendered for the channels that carry them, once
@@ -66,7 +81,12 @@ def notify(
 
     now = datetime.now(UTC)
     rows = []
-    for channel, address in routes(plan, recipient):
+    pairs = [
+        (channel, person)
+        for channel, address in routes(plan, recipient)
+        for person in (people(session, recipient, address) if channel == "wecom_app" else [address])
+    ]
+    for channel, address in dict.fromkeys(pairs):
         values = {
             "idempotency_key": f"{key}|{recipient}|{channel}:{address}",
             "kind": kind,
@@ -74,9 +94,12 @@ def notify(
             "channel": channel,
             "address": address,
             "subject": subject,
-            "body": body("md") if channel == "wecom" else text,
-            "body_html": None if channel == "wecom" else body("html"),
-            "attachments": list(attachments or []) if channel != "wecom" or wecom_attachments else [],
+            "body": body("md") if channel == "wecom" else plain if channel == "wecom_app" else text,
+            "body_html": None if channel.startswith("wecom") else body("html"),
+            "attachments": list(attachments or [])
+            if channel in ("email", "file") or (channel == "wecom" and wecom_attachments)
+            else [],
+            "page": page,
             "urgent": urgent,
             "status": "queued",
             "attempts": 0,

@@ -239,6 +239,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/accounts"): Route(
         "/accounts", "pt-admin", {"unit": "西城街道", "login": "xc-new", "name": "新人", "role": "clerk"}
     ),
+    ("POST", "/accounts/{login}/wecom"): Route("/accounts/cg-zhang/wecom", "pt-admin", {"wecom_userid": "cg.zhang"}),
     ("POST", "/accounts/{login}/{action}"): Route("/accounts/cg-zhang/disable", "pt-admin"),
     ("GET", "/security"): Route("/security", "pt-sec"),
     ("GET", "/audit"): Route("/audit?subject=account", "pt-aud"),
@@ -765,6 +766,7 @@ FORBIDDEN_PAGES = [
     ("pt-staff", "POST", "/accounts"),
     ("pt-staff", "POST", "/accounts/cg-zhang/disable"),
     ("pt-staff", "POST", "/accounts/cg-zhang/reset"),
+    ("pt-staff", "POST", "/accounts/cg-zhang/wecom"),
     ("mz-wang", "GET", "/accounts"),
     ("dc-li", "GET", "/accounts"),
     ("dc-li", "GET", "/dashboard"),

@@ -68,6 +68,7 @@ PLAUSIBLE = {
     "action": "draft",
     "state": "drafting",
     "login": "nobody",
+    "wecom_userid": "fuzz.nobody",
     "name": "测试",
     "unit": portal_state.TOWNSHIP,
     "role": "clerk",

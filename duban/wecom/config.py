@@ -21,6 +21,8 @@ HOSTS = {
     "sso": ("DUBAN_WECOM_SSO_URL", "https://login.work.weixin.qq.com"),
 }
 
+NOT_CONFIGURED = f"未配置企业微信自建应用（环境变量 {CORP_ID}、{AGENT_ID}、{APP_SECRET}）"
+
 
 class WecomConfigError(Exception):
     """The app is set up wrongly; the message (Chinese) names the variable to fix, never a secret."""

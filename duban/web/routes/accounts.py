@@ -18,6 +18,7 @@ from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden
 from duban.web.threads import hashing
+from duban.wecom import people
 from models import Account
 
 router = APIRouter()
@@ -60,6 +61,23 @@ def add_account(request: Request, who: Signed, form: Posted) -> Response:
     except AccountError as exc:
         return back(request, "/accounts", error=str(exc), field=exc.field, values=typed)
     return _opened(request, login, password if generated else None, "已开通")
+
+
+@router.post("/accounts/{login}/wecom")
+def bind_wecom(request: Request, login: str, who: Signed, form: Posted) -> Response:
+    """Bind, change or (empty) unbind a person's WeCom id; one id, one account."""
+    need(who, kinds=("office",), roles=("sysadmin",))
+    typed = str(form.get("wecom_userid") or "")
+    try:
+        with session_scope() as session, audit.entered_by(who.name, "portal"):
+            if accounts.get(session, login).role in DUTIES:
+                raise AccountError(AT_THE_SERVER)
+            bound = people.bind(session, login, typed, by=who.unit).wecom_userid
+    except AccountError as exc:
+        return back(request, "/accounts", error=str(exc))
+    return back(
+        request, "/accounts", notice=f"{login}：已绑定企业微信账号 {bound}" if bound else f"{login}：已解除企业微信绑定"
+    )
 
 
 @router.post("/accounts/{login}/{action}")
