@@ -238,3 +238,28 @@ def test_a_file_past_the_evidence_limit_comes_back_on_the_form_with_the_note_kep
     assert f">{note}</textarea>" in page
     assert query(world.home, "SELECT count(*) FROM evidence") == [(0,)]
     assert query(world.home, "SELECT status FROM ledger_item WHERE code = 'PT2022-0011'") == [("in_progress",)]
+
+
+def test_the_admin_binds_a_wecom_id_once_and_an_id_held_by_another_is_refused_unchanged(world: World) -> None:
+    bound = world.admin.post("/accounts/cg-zhang/wecom", data={"wecom_userid": "ZhangSan", "csrf_token": world.csrf})
+    assert (bound.status_code, bound.headers["location"]) == (303, "/accounts")
+    page = world.admin.get("/accounts").text
+    assert "cg-zhang：已绑定企业微信账号 zhangsan" in page and 'value="zhangsan"' in page
+    taken = world.admin.post("/accounts/a-count/wecom", data={"wecom_userid": "zhangsan", "csrf_token": world.csrf})
+    assert taken.status_code == 303
+    shown = alert(world.admin.get("/accounts").text)
+    assert shown == "企业微信账号“zhangsan”已绑定账号 cg-zhang（cg-zhang名），一个企业微信账号只能绑定一个账号"
+    bad = world.admin.post("/accounts/a-count/wecom", data={"wecom_userid": "张 三", "csrf_token": world.csrf})
+    assert bad.status_code == 303
+    assert alert(world.admin.get("/accounts").text) == "企业微信账号（UserID）须为1至64位字母、数字或 _ - @ ."
+    duty = world.admin.post("/accounts/pt-sec/wecom", data={"wecom_userid": "sec", "csrf_token": world.csrf})
+    assert duty.status_code == 303  # the administrators' own accounts are kept at the server
+    assert query(world.home, "SELECT login, wecom_userid FROM account WHERE wecom_userid IS NOT NULL") == [
+        ("cg-zhang", "zhangsan")
+    ]
+    assert query(
+        world.home, "SELECT count(*) FROM audit_entry WHERE subject_key = 'cg-zhang' AND action = 'wecom_userid'"
+    ) == [(1,)]
+    world.admin.post("/accounts/cg-zhang/wecom", data={"wecom_userid": "", "csrf_token": world.csrf})
+    assert "cg-zhang：已解除企业微信绑定" in world.admin.get("/accounts").text
+    assert query(world.home, "SELECT count(*) FROM account WHERE wecom_userid IS NOT NULL") == [(0,)]
