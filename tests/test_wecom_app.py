@@ -447,3 +447,16 @@ def test_ids_are_bound_one_to_an_account_and_sync_proposes_by_mobile_only_when_c
     assert "dc-zhao" in cli("user", "list").output
     with session_scope() as session:
         assert session.exec(select(Account.wecom_userid).where(Account.login == "dc-zhao")).one() is None
+
+
+def test_on_postgresql_the_token_is_shared_and_a_person_s_minute_is_counted(
+    pg_url: str, cli: Cli, tmp_path: Path, wecom: WecomAppServer, moment: Moment
+) -> None:
+    from notifications.person_limits import reserve
+
+    cli("init", "--plan", plan_with(tmp_path, {}), "--as-of", "2022-04-01")
+    with AppClient(configured(), clock=moment) as one, AppClient(configured(), clock=moment) as two:
+        assert one.access_token() == two.access_token()
+    assert wecom.token_fetches == 1
+    waits = [reserve("zhangsan", MORNING + timedelta(seconds=n)) for n in range(31)]
+    assert waits[:30] == [None] * 30 and waits[30] == 30.0  # the first card's minute ends 30 s later
