@@ -63,16 +63,17 @@ def wecom_sign_in(request: Request, next: str = "/") -> Response:  # noqa: A002 
 @router.get("/auth/wecom/callback")
 def wecom_callback(request: Request, code: str = "", state: str = "") -> Response:
     """WeCom's answer: the state first (this browser's, unused, in time), then the code (whose it is)."""
-    address = request.client.host if request.client else ""
-    throttle = request.app.state.throttle
-    if not throttle.take(address):
-        return _refused(request, 429, "登录失败次数过多，请稍后再试", "/")
     try:
         app = configured()
     except WecomConfigError as exc:
         return _refused(request, 503, f"企业微信应用配置有误，请联系运维人员：{exc}", "/")
     if app is None or places.portal_base() is None:
         return _refused(request, 404, NOT_OFFERED, "/")
+    # a refused callback counts as a failed sign-in from this address (the password form's throttle)
+    address = request.client.host if request.client else ""
+    throttle = request.app.state.throttle
+    if not throttle.take(address):
+        return _refused(request, 429, "登录失败次数过多，请稍后再试", "/")
     target = take(state[:200], request.cookies.get(LOGIN_COOKIE))
     if target is None:
         return _refused(request, 403, STATE_REFUSED, "/")
