@@ -38,6 +38,8 @@ ROLES_BY_KIND = {
 DUTIES = ("sysadmin", "secadmin", "auditor")
 LOGIN_PATTERN = r"^[a-z][a-z0-9._-]{2,31}$"
 PASSWORD_MAX = 128
+DISABLED = "账号已停用，请联系领导小组办公室"
+WECOM_UNKNOWN = "该企业微信账号未绑定督办平台账号，请联系领导小组办公室系统管理员绑定后再登录"
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters (64 MiB, t=3, p=4)
 # Two hashes at a time per process: a burst of sign-ins queues here, in memory 2 x 64 MiB, rather than
 # taking every core and every database connection the portal's other requests need.
@@ -56,6 +58,7 @@ class AccountError(ValueError):
 class SignIn:
     account: Account | None
     refusal: str = ""  # Chinese, and the same for a wrong login or a wrong password
+    password_owed: bool = False  # WeCom vouched for a role that signs in with the password too: that first
 
 
 def now() -> datetime:
@@ -224,24 +227,68 @@ def sign_in(plan: Plan, login: str, password: str, names: NameFailures, *, addre
             _log_attempt(session, key, account, address, "wrong_password" if place.checked else "locked")
             return SignIn(None, guessing.refusal(plan, place))
         account = session.get(Account, account.id)
-        if account.disabled:
-            _log_attempt(session, key, account, address, "disabled")
-            return SignIn(None, "账号已停用，请联系领导小组办公室")
-        # with a second factor the count starts again only once the code is right (second_factor.py):
-        # a right password alone would otherwise let the codes be guessed four at a time for ever
-        if _second_factor_active(account):
-            guessing.give_back(session, account.id)
-        else:
-            guessing.succeeded(session, account.id)
-            account.failed_logins, account.lock_count = 0, 0
-        if (refusal := _aged(session, plan, account, moment)) is not None:
-            return SignIn(None, refusal)
-        account.last_sign_in_at = moment
-        if _hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = hash_password(password)
-        session.add(account)
-        _log(session, account.unit, account, "sign_in", {"address": address})
-        return SignIn(account)
+
+        def counted_right() -> None:
+            # with a second factor the count starts again only once the code is right (second_factor.py):
+            # a right password alone would otherwise let the codes be guessed four at a time for ever
+            if _second_factor_active(account):
+                guessing.give_back(session, account.id)
+            else:
+                guessing.succeeded(session, account.id)
+                account.failed_logins, account.lock_count = 0, 0
+            if _hasher.check_needs_rehash(account.password_hash):
+                account.password_hash = hash_password(password)
+
+        return _admitted(session, plan, account, moment, key=key, address=address, checked=counted_right)
+
+
+def sign_in_by_wecom(plan: Plan, userid: str, *, address: str = "") -> SignIn:
+    """The account bound to this WeCom UserID (WeCom vouched for it: duban/web/routes/wecom.py), admitted by
+    the same rules as after a right password; a lock from guessed passwords holds here too (the account is
+    locked, whichever way one comes). Nothing is counted: no secret was checked here."""
+    moment = now()
+    with session_scope() as session:
+        account = session.exec(select(Account).where(Account.wecom_userid == userid)).first()
+        if account is None:
+            _log_attempt(session, textgate.shown(userid)[:32], None, address, "wecom_unknown", via="wecom")
+            return SignIn(None, WECOM_UNKNOWN)
+        if is_locked(account, moment) and not account.disabled:
+            _log_attempt(session, account.login, account, address, "locked", via="wecom")
+            return SignIn(None, guessing.locked_text(plan))
+        if account.role in plan.portal.wecom_and_password_roles and not account.disabled:
+            return SignIn(None, password_owed=True)  # nothing recorded: the password sign-in will be
+        return _admitted(session, plan, account, moment, key=account.login, address=address, via="wecom")
+
+
+def _admitted(
+    session: Session,
+    plan: Plan,
+    account: Account,
+    moment: datetime,
+    *,
+    key: str,
+    address: str,
+    via: str = "password",
+    checked: Callable[[], None] = lambda: None,
+) -> SignIn:
+    """What every way of signing in does once it knows the person: a disabled account is refused, then
+    `checked` (what the way itself resets), an unused account disabled, an old password marked for change,
+    the sign-in recorded (with `via` when not the password)."""
+    if account.disabled:
+        _log_attempt(session, key, account, address, "disabled", via=via)
+        return SignIn(None, DISABLED)
+    checked()
+    if (refusal := _aged(session, plan, account, moment)) is not None:
+        return SignIn(None, refusal)
+    account.last_sign_in_at = moment
+    session.add(account)
+    _log(session, account.unit, account, "sign_in", {"address": address} | ({"via": via} if via != "password" else {}))
+    return SignIn(account)
+
+
+def log_wecom_confirmed(session: Session, account: Account, address: str) -> None:
+    """The WeCom step of a sign-in that began with the password (the plan's wecom_and_password_roles)."""
+    _log(session, account.unit, account, "wecom_confirmed", {"address": address, "via": "wecom"})
 
 
 def locked(session: Session, plan: Plan, account: Account, moment: datetime, *, signed_out: bool = True) -> None:
@@ -280,8 +327,11 @@ def _aged(session: Session, plan: Plan, account: Account, moment: datetime) -> s
     return None
 
 
-def _log_attempt(session: Session, key: str, account: Account | None, address: str, why: str) -> None:
-    """A refused sign-in, with the login as typed (cleaned) and the client's address; never the password."""
+def _log_attempt(
+    session: Session, key: str, account: Account | None, address: str, why: str, *, via: str = "password"
+) -> None:
+    """A refused sign-in, with the login as typed (cleaned) or the WeCom UserID and the client's address;
+    never the password."""
     audit.record(
         session,
         actor=account.unit if account else "",
@@ -289,7 +339,7 @@ def _log_attempt(session: Session, key: str, account: Account | None, address: s
         key=textgate.shown(key)[:32],
         action="sign_in_refused",
         effective_on=config.today(),
-        after={"address": address, "reason": why},
+        after={"address": address, "reason": why} | ({"via": via} if via != "password" else {}),
     )
 
 

@@ -139,7 +139,9 @@ REASONS = {
     "no_such_login": "无此登录名",
     "disabled": "账号已停用",
     "inactive": "长期未登录",
+    "wecom_unknown": "企业微信账号未绑定",
 }
+VIA = {"wecom": "企业微信"}
 
 
 def details(entry: AuditEntry) -> str:
@@ -149,6 +151,8 @@ def details(entry: AuditEntry) -> str:
     said = []
     if after.get("address"):
         said.append(f"登录地址{after['address']}")
+    if after.get("via") in VIA:
+        said.append(f"登录方式：{VIA[after['via']]}")
     if after.get("reason") in REASONS:
         said.append(f"原因：{REASONS[after['reason']]}")
     if after.get("locked_until"):

@@ -79,6 +79,7 @@ AUDIT_ACTION = ITEM_ACTION | {
     "unlock": "解除锁定",
     "sign_in": "登录",
     "sign_in_refused": "登录失败",
+    "wecom_confirmed": "企业微信身份核验通过",
     "end_sessions": "结束会话",
     "second_factor_enrolled": "绑定动态口令",
     "second_factor_passed": "动态口令验证通过",

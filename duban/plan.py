@@ -21,6 +21,7 @@ from duban import textgate
 from duban.glossary import ACCOUNT_ROLE
 
 UnitKind = Literal["leadership_group", "leader", "office", "department", "township"]
+AccountRole = Literal["clerk", "head", "reviewer", "staff", "sysadmin", "secadmin", "auditor", "leader"]
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
@@ -357,6 +358,8 @@ class Portal(_Strict):
     inactive_days: int = Field(default=90, ge=0, le=366)  # unused this long: disabled at the next sign-in; 0: never
     second_factor_roles: list[str] = Field(default_factory=lambda: ["sysadmin", "secadmin", "auditor"])
     code_minutes: int = Field(default=5, ge=1, le=30)  # a sign-in awaiting its one-time code ends after this
+    # these roles sign in with both the password and their WeCom identity (others: either); docs in README
+    wecom_and_password_roles: tuple[AccountRole, ...] = ()
     lockout_after_failures: int = Field(default=5, ge=3, le=20)
     lockout_minutes: int = Field(default=15, ge=1, le=1440)
     lockout_max_minutes: int = Field(default=1440, ge=1, le=10080)  # each lock twice the last, up to this

@@ -1,6 +1,6 @@
 """duban's tables, in one place so the shape of the data is seen at a glance."""
 
-from models.account import Account, Acknowledgement, WebSession
+from models.account import Account, Acknowledgement, WebSession, WecomSignIn
 from models.assessment import AssessmentAppeal
 from models.audit import AuditEntry, AuditHead
 from models.bulletin import BulletinRecord
@@ -60,5 +60,6 @@ __all__ = [
     "WebSession",
     "WecomAppSend",
     "WecomSend",
+    "WecomSignIn",
     "WecomToken",
 ]

@@ -55,6 +55,20 @@ class WebSession(SQLModel, table=True):
     flash: str | None = Field(default=None, sa_type=Text)  # the next page's message, encrypted (duban/web/flash.py)
     # signed in with the password, the one-time code still to give: only /login/otp answers
     awaiting_code: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # signed in with the password, the WeCom identity still to confirm (the plan's wecom_and_password_roles)
+    awaiting_wecom: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+
+
+class WecomSignIn(SQLModel, table=True):
+    """A WeCom sign-in under way: the `state` sent to WeCom (its SHA-256 only), the browser it belongs to
+    (the SHA-256 of its pre-sign-in token) and the page to land on. Used once, then deleted."""
+
+    __tablename__ = "wecom_sign_in"
+
+    state_hash: str = Field(primary_key=True, max_length=64)
+    browser_hash: str = Field(max_length=64)
+    next_path: str = Field(sa_type=Text)
+    expires_at: datetime = Field(index=True)
 
 
 class Acknowledgement(SQLModel, table=True):

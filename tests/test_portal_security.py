@@ -40,6 +40,7 @@ import pytest
 from conftest import EVIDENCE, ROOT, SAMPLE, Cli
 from openpyxl import load_workbook
 from portal import CHANGED, PASSWORD, csrf_of, free_port, quick_home, running_portal, sign_in, token
+from wecom_app_fake import WecomAppServer
 
 import plans
 from duban import accounts
@@ -111,6 +112,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/login"): Route("/login?next=/items", public=True),
     ("GET", "/refused/too-large"): Route("/refused/too-large", public=True, status=413),  # where the guard sends one
     ("POST", "/login"): Route("/login", form={"login": "dc-li", "password": PASSWORD}, public=True),
+    # WeCom sign-in: not offered while the app is not configured (test_wecom_* below configure it)
+    ("GET", "/auth/wecom"): Route("/auth/wecom?next=/items", public=True, status=404),
+    ("GET", "/auth/wecom/callback"): Route(f"/auth/wecom/callback?code=x&state={'0' * 32}", public=True, status=404),
     ("POST", "/logout"): Route("/logout", "dc-li", leader_may=True),
     ("GET", "/account/password"): Route("/account/password", "dc-li"),
     ("POST", "/account/password"): Route(
@@ -1354,3 +1358,90 @@ def test_script_in_a_campaign_answer_is_shown_as_text(world: World) -> None:
         assert_escaped(page, "<b onmouseover", "&lt;b onmouseover=alert(5)&gt;措施&lt;/b&gt;")
         if login == "dc-li":
             assert_escaped(page, SCRIPT, ESCAPED_SCRIPT)
+
+
+# --- 9. sign-in by WeCom identity (the app look-alike on loopback; tests/test_wecom_sign_in.py in full) -----
+
+WXWORK = "Mozilla/5.0 (Linux; Android 12) AppleWebKit/537.36 Mobile Safari/537.36 wxwork/4.1.16"
+STATE_REFUSED = "登录请求无效或已失效（已使用过、已超时，或不是从本浏览器发起），请重新登录"
+
+
+@pytest.fixture
+def wecom(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[WecomAppServer]:
+    """The app configured for the module's portal (the variables are read at each request)."""
+    with WecomAppServer() as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("DUBAN_PORTAL_URL", world.base)
+        yield server
+
+
+def bind(world: World, login: str, userid: str) -> None:
+    with closing(sqlite3.connect(world.home / "duban.db")) as db, db:
+        db.execute("UPDATE account SET wecom_userid = ? WHERE login = ?", (userid, login))
+
+
+def wecom_browser(world: World) -> httpx.Client:
+    return httpx.Client(base_url=world.base, timeout=30, headers={"user-agent": WXWORK})
+
+
+def wecom_callback(browser: httpx.Client, target: str = "/items") -> str:
+    """/auth/wecom, then WeCom's authorize page: the callback address it sends the browser back to."""
+    start = browser.get(f"/auth/wecom?next={target}")
+    assert start.status_code == 303, start.text[:300]
+    answer = httpx.get(start.headers["location"], timeout=30)
+    assert answer.status_code == 302, answer.text[:300]
+    return answer.headers["location"]
+
+
+def test_wecom_sign_in_is_not_offered_unless_configured(world: World) -> None:
+    with httpx.Client(base_url=world.base, timeout=30) as anonymous:
+        assert "/auth/wecom" not in anonymous.get("/login").text
+        response = anonymous.get("/auth/wecom?next=/items")
+        assert response.status_code == 404
+        assert error_of(response) == "本平台未启用企业微信登录，请使用登录名和密码登录"
+        assert cookie_value(response, "duban_session") is None
+
+
+def test_wecom_state_fixation_is_refused(world: World, wecom: WecomAppServer) -> None:
+    """A callback address made in one browser (the attacker's code and state) opened in another."""
+    wecom.add_member("DcLi", "dc-li名")
+    bind(world, "dc-li", "DcLi")
+    wecom.signed_in = "DcLi"
+    sessions_before = session_rows(world.home, "dc-li")
+    with wecom_browser(world) as attacker, wecom_browser(world) as victim:
+        planted = wecom_callback(attacker)
+        victim.get("/login")  # the victim's own pre-sign-in token
+        response = victim.get(planted)
+        assert response.status_code == 403
+        assert error_of(response) == STATE_REFUSED
+        assert cookie_value(response, "duban_session") is None
+        assert not signed_in(victim)
+        assert attacker.get(planted).status_code == 403  # tried once, used up
+    assert session_rows(world.home, "dc-li") == sessions_before
+
+
+def test_a_wecom_id_bound_to_a_disabled_account_is_refused(world: World, wecom: WecomAppServer) -> None:
+    world.cli("user", "add", "--unit", "西城街道", "--login", "s-wecom-off", "--name", "停用人", "--role", "clerk")
+    wecom.add_member("WecomOff", "停用人")
+    bind(world, "s-wecom-off", "WecomOff")
+    world.cli("user", "disable", "s-wecom-off")
+    wecom.signed_in = "WecomOff"
+    with wecom_browser(world) as browser:
+        response = browser.get(wecom_callback(browser))
+        assert response.status_code == 403
+        assert error_of(response) == DISABLED
+        assert cookie_value(response, "duban_session") is None
+        assert not signed_in(browser)
+    assert session_rows(world.home, "s-wecom-off") == 0
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil", "%2F%2Fevil"])
+def test_wecom_sign_in_never_leads_off_the_site(world: World, wecom: WecomAppServer, target: str) -> None:
+    wecom.add_member("DcLi", "dc-li名")
+    bind(world, "dc-li", "DcLi")
+    wecom.signed_in = "DcLi"
+    with wecom_browser(world) as browser:
+        landed = browser.get(wecom_callback(browser, target))
+        assert landed.status_code == 303
+        assert landed.headers["location"] == "/"

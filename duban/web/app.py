@@ -17,7 +17,16 @@ from starlette.exceptions import HTTPException
 from duban.accounts import NameFailures
 from duban.db import session_scope
 from duban.programme import current_plan
-from duban.web.deps import CodeNeeded, EnrolmentNeeded, PasswordChangeNeeded, SignInNeeded, locked, login_url
+from duban.web.deps import (
+    CodeNeeded,
+    EnrolmentNeeded,
+    PasswordChangeNeeded,
+    SignInNeeded,
+    WecomNeeded,
+    locked,
+    login_url,
+    wecom_url,
+)
 from duban.web.proxies import Proxies, trusted_proxies
 from duban.web.routes import (
     accounts,
@@ -37,6 +46,7 @@ from duban.web.routes import (
     reassignments,
     reports,
     security,
+    wecom,
 )
 from duban.web.routes import help as help_routes
 from duban.web.routes.errors import TOO_LARGE, error_page
@@ -91,6 +101,7 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
         reassignments,
         assessment,
         security,
+        wecom,
         help_routes,
         errors,
     ):
@@ -110,6 +121,11 @@ def create_app(*, as_of: date | None = None, https: bool = False, threads: int |
     @app.exception_handler(CodeNeeded)
     async def _code(_request: Request, _exc: CodeNeeded):
         return RedirectResponse("/login/otp", status_code=303)
+
+    @app.exception_handler(WecomNeeded)
+    async def _wecom(request: Request, _exc: WecomNeeded):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(wecom_url(target if request.method == "GET" else "/"), status_code=303)
 
     @app.exception_handler(EnrolmentNeeded)
     async def _enrol(_request: Request, _exc: EnrolmentNeeded):

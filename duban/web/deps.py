@@ -83,6 +83,10 @@ class CodeNeeded(Exception):
     """Signed in with the password; the one-time code is still to be given (/login/otp)."""
 
 
+class WecomNeeded(Exception):
+    """Signed in with the password; the plan asks this role for the WeCom identity too (/auth/wecom)."""
+
+
 class EnrolmentNeeded(Exception):
     """A role the plan names must enrol a second factor before anything else (/account/second-factor)."""
 
@@ -123,6 +127,10 @@ def person(request: Request) -> Person:
             enrol = account.role in plan.portal.second_factor_roles and not second_factor.enrolled(account)
     if found is None:  # raised after the block: find's removal of an ended session is committed, not rolled back
         raise SignInNeeded
+    if row.awaiting_wecom:
+        if request.url.path == "/logout":
+            return who
+        raise WecomNeeded
     if row.awaiting_code:
         if request.url.path in CODE_PATHS:
             return who
@@ -237,6 +245,11 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
 
 def login_url(path: str) -> str:
     return f"/login?next={quote(path, safe='/')}"
+
+
+def wecom_url(path: str) -> str:
+    """Sign-in by WeCom identity, then `path`: what a card in WeCom links to (through DUBAN_PORTAL_URL)."""
+    return f"/auth/wecom?next={quote(path, safe='/')}"
 
 
 def safe_next(target: str | None) -> str:

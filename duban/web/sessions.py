@@ -25,9 +25,11 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(session: Session, plan: Plan, account: Account, *, awaiting_code: bool = False) -> str:
+def start(
+    session: Session, plan: Plan, account: Account, *, awaiting_code: bool = False, awaiting_wecom: bool = False
+) -> str:
     """A new session for the account; returns the token for the cookie (never stored as is). Awaiting its
-    one-time code, it reaches only the page that asks for it."""
+    one-time code, it reaches only the page that asks for it; awaiting the WeCom identity, only that step."""
     moment = now()
     token = secrets.token_urlsafe(32)
     session.add(
@@ -39,6 +41,7 @@ def start(session: Session, plan: Plan, account: Account, *, awaiting_code: bool
             last_seen_at=moment,
             expires_at=moment + timedelta(hours=plan.portal.session_hours),
             awaiting_code=awaiting_code,
+            awaiting_wecom=awaiting_wecom,
         )
     )
     session.exec(delete(WebSession).where(WebSession.expires_at < moment))  # the table holds live sessions
@@ -53,7 +56,9 @@ def find(session: Session, plan: Plan, token: str | None) -> tuple[WebSession, A
     if row is None:
         return None
     moment = now()
-    half_done = row.awaiting_code and row.created_at + timedelta(minutes=plan.portal.code_minutes) <= moment
+    half_done = (row.awaiting_code or row.awaiting_wecom) and (
+        row.created_at + timedelta(minutes=plan.portal.code_minutes) <= moment
+    )
     if (
         half_done
         or row.expires_at <= moment

@@ -12,13 +12,26 @@ from starlette.responses import Response
 from duban import accounts, audit, second_factor
 from duban.accounts import AccountError
 from duban.db import session_scope
+from duban.plan import Plan
 from duban.programme import current_plan
 from duban.web import flash, sessions
-from duban.web.deps import LoginForm, Posted, Signed, cookie_name, https, login_url, render, safe_next
+from duban.web.deps import (
+    LoginForm,
+    Posted,
+    Signed,
+    cookie_name,
+    https,
+    login_url,
+    render,
+    safe_next,
+    wecom_url,
+)
 from duban.web.flash import back
 from duban.web.routes.errors import error_page
 from duban.web.scope import hidden
 from duban.web.threads import hashing
+from duban.wecom.sign_in import offered as wecom_offered
+from models import Account
 
 router = APIRouter()
 LOGIN_COOKIE = "duban_login"
@@ -28,8 +41,8 @@ LOGIN_COOKIE = "duban_login"
 def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query's name
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
     _left_on_session(request)
-    response = render(request, "login.html", csrf=token, next=safe_next(next))
-    _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
+    response = render(request, "login.html", csrf=token, next=safe_next(next), wecom=wecom_offered())
+    set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
 
@@ -51,15 +64,27 @@ def login(request: Request, form: LoginForm) -> Response:
         # the login is kept, never the password
         return back(request, login_url(target), error=result.refusal, values={"login": login_name})
     throttle.give_back(address)
-    awaiting = second_factor.enrolled(result.account)
+    return admitted(request, plan, result.account, target)
+
+
+def admitted(request: Request, plan: Plan, account: Account, target: str, *, wecom_confirmed: bool = False) -> Response:
+    """A person just signed in, by password or by WeCom identity: whatever session the browser had ends
+    here and a new one starts (same limits), then the step still owed: the WeCom identity for the plan's
+    `wecom_and_password_roles` (unless just `wecom_confirmed`), the one-time code, a forced password
+    change; then `target`."""
+    owes_wecom = account.role in plan.portal.wecom_and_password_roles and not wecom_confirmed
+    awaiting = not owes_wecom and second_factor.enrolled(account)
     with session_scope() as session:
-        sessions.end(session, request.cookies.get(cookie_name(request)))  # whatever session the browser had ends here
-        new = sessions.start(session, plan, result.account, awaiting_code=awaiting)
-    if awaiting:
-        response = RedirectResponse(_code_url(target), status_code=303)
+        sessions.end(session, request.cookies.get(cookie_name(request)))
+        new = sessions.start(session, plan, account, awaiting_code=awaiting, awaiting_wecom=owes_wecom)
+    if owes_wecom:
+        url = wecom_url(target)
+    elif awaiting:
+        url = _code_url(target)
     else:
-        response = RedirectResponse(_password_url(target) if result.account.must_change_password else target, 303)
-    _set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
+        url = _password_url(target) if account.must_change_password else target
+    response = RedirectResponse(url, status_code=303)
+    set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
@@ -89,7 +114,7 @@ def give_code(request: Request, who: Signed, form: Posted) -> Response:
     if refusal is not None:
         return back(request, _code_url(target), error=refusal, field="otp")
     response = RedirectResponse(_password_url(target) if who.must_change else target, status_code=303)
-    _set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
+    set_cookie(request, response, cookie_name(request), new, max_age=plan.portal.session_hours * 3600)
     return response
 
 
@@ -170,7 +195,7 @@ def change_password(request: Request, who: Signed, form: Posted) -> Response:
     except AccountError as exc:  # nothing typed is kept: they are passwords
         return back(request, _password_url(target), error=str(exc), field=exc.field)
     response = RedirectResponse(target, status_code=303)
-    _set_cookie(request, response, cookie_name(request), token, max_age=plan.portal.session_hours * 3600)
+    set_cookie(request, response, cookie_name(request), token, max_age=plan.portal.session_hours * 3600)
     return response
 
 
@@ -192,5 +217,5 @@ def _password_url(target: str) -> str:
     return "/account/password" if target == "/" else f"/account/password?next={quote(target, safe='/')}"
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int) -> None:
+def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", secure=https(request), httponly=True, samesite="lax")

@@ -13,7 +13,16 @@ from starlette.responses import Response
 
 from duban.db import session_scope
 from duban.programme import current_plan
-from duban.web.deps import CodeNeeded, EnrolmentNeeded, PasswordChangeNeeded, SignInNeeded, person, render, safe_next
+from duban.web.deps import (
+    CodeNeeded,
+    EnrolmentNeeded,
+    PasswordChangeNeeded,
+    SignInNeeded,
+    WecomNeeded,
+    person,
+    render,
+    safe_next,
+)
 
 router = APIRouter()
 TOO_LARGE = "/refused/too-large"
@@ -60,7 +69,7 @@ def error_page(
 def known(request: Request) -> None:
     """The person, when a live session comes with a page anyone may open (and what a POST left for them)."""
     if getattr(request.state, "person", None) is None:
-        with suppress(SignInNeeded, PasswordChangeNeeded, CodeNeeded, EnrolmentNeeded, HTTPException):
+        with suppress(SignInNeeded, PasswordChangeNeeded, CodeNeeded, EnrolmentNeeded, WecomNeeded, HTTPException):
             person(request)
 
 
