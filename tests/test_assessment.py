@@ -126,10 +126,10 @@ def test_three_units_over_october_by_hand(october: Cli) -> None:
     early = {u["unit"]: u for u in assess_json(october, "--period", "2022-10", "--as-of", "2022-10-12")["units"]}
     assert lines_of(early["河东镇"]) == [("2022-10-11", "report_late", -1.5), ("2022-10-12", "report_returned", -0.5)]
     assert lines_of(early["河西镇"]) == []
-    # month by month: nothing before October (no round opened, nothing escalated, A-2 due on 09-30 itself)
+    # month by month from April (the programme began on 2022-04-01): nothing before October
     with session_scope() as session:
         months = trend(session, current_plan(session), "河东镇", 2022, date(2022, 10, 31))
-    assert months == [(f"2022-{m:02d}", Decimal(100), 1) for m in range(1, 10)] + [("2022-10", Decimal(87), 11)]
+    assert months == [(f"2022-{m:02d}", Decimal(100), 1) for m in range(4, 10)] + [("2022-10", Decimal(87), 11)]
     # the quarter and the year hold the same lines here (nothing happened before October or after)
     quarter = {u["unit"]: u for u in assess_json(october, "--period", "2022-Q4", "--as-of", "2022-10-31")["units"]}
     assert lines_of(quarter["河西镇"]) == sorted(hexi)

@@ -208,7 +208,9 @@ def test_a_unit_sees_only_its_own_score_with_every_line(world: World) -> None:
     # the trend: nothing before October, then 87 and 11th
     trend = re.findall(r'\?period=(2022-\d\d)">[^<]+</a></td><td data-label="得分" class="num">([^<]+)</td>'
                        r'<td data-label="排名" class="num">([^<]+)</td>', page)  # fmt: skip
-    assert trend == [(f"2022-{m:02d}", "100分", "第1名") for m in range(1, 10)] + [("2022-10", "87分", "第11名")]
+    assert trend == [(f"2022-{m:02d}", "100分", "第1名") for m in range(4, 10)] + [("2022-10", "87分", "第11名")]
+    offered = re.findall(r'<option value="([^"]+)"', page)  # the programme's periods begun by 10-31, newest first
+    assert offered == [*(f"2022-{m:02d}" for m in range(10, 3, -1)), "2022-Q4", "2022-Q3", "2022-Q2", "2022"]
     # another unit's page, the appeals, an unknown unit: not there, or not for a unit
     assert hd.get(page_of("河西镇")).status_code == 404
     assert hd.get(page_of("民政局")).status_code == 404

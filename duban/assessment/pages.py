@@ -29,17 +29,21 @@ def chosen(code: str | None, today: date) -> Span:
     return span
 
 
-def choices(today: date, span: Span) -> list[tuple[str, str]]:
-    """(code, label) of the periods begun by `today` in this year and the last, newest first: each month,
-    each quarter, the year; the chosen one always among them."""
+def choices(today: date, span: Span, programme: tuple[date, date]) -> list[tuple[str, str]]:
+    """(code, label) of the periods begun by `today` within the programme's dates, in this year and the last,
+    newest first: each month, each quarter, the year; the chosen one always among them."""
+    start, end = programme
+
+    def shown(s: Span) -> bool:
+        return s.start <= today and s.end >= start and s.start <= end
+
     found: list[tuple[str, str]] = []
     for year in (today.year, today.year - 1):
         whole = parse_span(str(year))
-        months = [m for m in whole.months() if m.start <= today]
         quarters = [parse_span(f"{year}-Q{q}") for q in range(4, 0, -1)]
-        found += [(m.code, m.label) for m in reversed(months)]
-        found += [(q.code, q.label) for q in quarters if q.start <= today]
-        found.append((whole.code, whole.label))
+        found += [(m.code, m.label) for m in reversed(whole.months()) if shown(m)]
+        found += [(q.code, q.label) for q in quarters if shown(q)]
+        found += [(whole.code, whole.label)] if shown(whole) else []
     if span.code not in {code for code, _ in found}:
         found.insert(0, (span.code, span.label))
     return found

@@ -156,20 +156,23 @@ def assess(session: Session, plan: Plan, period: str, as_of: date, *, source: st
 
 
 def trend(session: Session, plan: Plan, unit: str, year: int, as_of: date) -> list[tuple[str, Decimal, int]]:
-    """(month, score, rank) of one unit for each month of `year` begun by `as_of`: the year's events are
-    read once and scored month by month."""
+    """(month, score, rank) of one unit for each month of `year` begun by `as_of` within the programme: the
+    year's events are read once and scored month by month."""
     rules_of(plan)
     whole = parse_span(str(year))
     events = _events(session, plan, whole, as_of, "kept")
     cards = _cards(session, plan, whole, as_of)
     found = []
-    for month in whole.months():
-        if month.start > as_of:
-            break
+    months = [
+        m
+        for m in whole.months()
+        if m.start <= as_of and plan.programme.start <= m.end and m.start <= plan.programme.end
+    ]  # a month before the programme began has no score
+    for month in months:
         inside = [e for e in events if month.start <= e.day <= month.end]
         mine = [c for c in cards if month.start <= c[1].day <= month.end]
         found.append(_scored(session, plan, month, as_of, inside, mine).for_unit(unit))
-    return [(month.code, u.score, u.rank) for month, u in zip(whole.months(), found, strict=False)]
+    return [(month.code, u.score, u.rank) for month, u in zip(months, found, strict=True)]
 
 
 def _window(span: Span, as_of: date) -> Window:

@@ -40,12 +40,14 @@ def overview(request: Request, who: Signed) -> Response:
         return RedirectResponse(unit_page(who.unit, period or ""), status_code=303)
     need(who, kinds=READERS)
     day = today(request)
-    try:
-        span = chosen(period, day)
-    except AssessmentError as exc:
-        return render(request, "assessment.html", 400, error=str(exc), span=None, options=choices(day, chosen("", day)))
     with session_scope() as session:
         plan = current_plan(session)
+        programme = (plan.programme.start, plan.programme.end)
+        try:
+            span = chosen(period, day)
+        except AssessmentError as exc:
+            options = choices(day, chosen("", day), programme)
+            return render(request, "assessment.html", 400, error=str(exc), span=None, options=options)
         result = assess(session, plan, span.code, day)
         pending = len(appeals(session, state="pending"))
     rows = [(u, totals(u)) for u in result.units]
@@ -53,7 +55,7 @@ def overview(request: Request, who: Signed) -> Response:
         request,
         "assessment.html",
         span=span,
-        options=choices(day, span),
+        options=choices(day, span, programme),
         result=result,
         townships=[r for r in rows if r[0].kind == "township"],
         departments=[r for r in rows if r[0].kind == "department"],
@@ -117,10 +119,11 @@ def unit_score(request: Request, unit: str, who: Signed) -> Response:
         plan = current_plan(session)
         if plan.unit_kind(unit) not in KINDS:
             raise hidden()
+        programme = (plan.programme.start, plan.programme.end)
         try:
             span = chosen(request.query_params.get("period"), day)
         except AssessmentError as exc:
-            options = choices(day, chosen("", day))
+            options = choices(day, chosen("", day), programme)
             return render(request, "assessment_unit.html", 400, error=str(exc), unit=unit, span=None, options=options)
         result = assess(session, plan, span.code, day)
         score = result.for_unit(unit)
@@ -131,7 +134,7 @@ def unit_score(request: Request, unit: str, who: Signed) -> Response:
         "assessment_unit.html",
         unit=unit,
         span=span,
-        options=choices(day, span),
+        options=choices(day, span, programme),
         result=result,
         score=score,
         sums=totals(score),
