@@ -242,13 +242,19 @@ def sign_in(plan: Plan, login: str, password: str, names: NameFailures, *, addre
         return _admitted(session, plan, account, moment, key=key, address=address, checked=counted_right)
 
 
+def bound_to(session: Session, userid: str) -> Account | None:
+    """The account bound to a WeCom UserID as WeCom gives it, in any case (ids are kept in lower case, as WeCom
+    ignores case), enabled or not: the caller decides."""
+    return session.exec(select(Account).where(Account.wecom_userid == userid.strip().lower())).first()
+
+
 def sign_in_by_wecom(plan: Plan, userid: str, *, address: str = "") -> SignIn:
     """The account bound to this WeCom UserID (WeCom vouched for it: duban/web/routes/wecom.py), admitted by
     the same rules as after a right password; a lock from guessed passwords holds here too (the account is
     locked, whichever way one comes). Nothing is counted: no secret was checked here."""
     moment = now()
     with session_scope() as session:
-        account = session.exec(select(Account).where(Account.wecom_userid == userid)).first()
+        account = bound_to(session, userid)
         if account is None:
             _log_attempt(session, textgate.shown(userid)[:32], None, address, "wecom_unknown", via="wecom")
             return SignIn(None, WECOM_UNKNOWN)

@@ -1377,8 +1377,7 @@ def wecom(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[WecomAppSer
 
 
 def bind(world: World, login: str, userid: str) -> None:
-    with closing(sqlite3.connect(world.home / "duban.db")) as db, db:
-        db.execute("UPDATE account SET wecom_userid = ? WHERE login = ?", (userid, login))
+    world.cli("user", "set", login, "--wecom-userid", userid)
 
 
 def wecom_browser(world: World) -> httpx.Client:

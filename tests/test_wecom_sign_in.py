@@ -101,12 +101,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
         for login, (unit, role, userid) in ACCOUNTS.items():
             cli("user", "add", "--unit", unit, "--login", login, "--name", f"{login}名", "--role", role)
+            cli("user", "set", login, "--wecom-userid", userid)
             wecom.add_member(userid, f"{login}名")
         wecom.add_member(UNBOUND, "周九")
         with closing(sqlite3.connect(home / "duban.db")) as db, db:
             db.execute("UPDATE account SET must_change_password = 0 WHERE login != 'cg-li'")
-            for login, (_, _, userid) in ACCOUNTS.items():
-                db.execute("UPDATE account SET wecom_userid = ? WHERE login = ?", (userid, login))
         cli("user", "disable", "cg-off")
         with running_portal(DAY) as base:
             mp.setenv("DUBAN_PORTAL_URL", base.url)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from duban import audit, config
-from duban.accounts import AccountError, get
+from duban.accounts import AccountError, bound_to, get
 from models import Account
 
 USERID = re.compile(r"^[A-Za-z0-9_\-@.]{1,64}$")
@@ -28,16 +28,11 @@ def clean_userid(value: str) -> str:
     return value.lower()
 
 
-def account_for(session: Session, userid: str) -> Account | None:
-    """The account bound to `userid` (as WeCom gives it, any case), enabled or not: the caller decides."""
-    return session.exec(select(Account).where(Account.wecom_userid == userid.strip().lower())).first()
-
-
 def bind(session: Session, login: str, userid: str, *, by: str) -> Account:
     """Bind (or with "" unbind) the account's WeCom id; an id bound to another account is refused."""
     account = get(session, login)
     userid = clean_userid(userid)
-    holder = account_for(session, userid) if userid else None
+    holder = bound_to(session, userid) if userid else None
     if holder is not None and holder.id != account.id:
         raise AccountError(
             f"企业微信账号“{userid}”已绑定账号 {holder.login}（{holder.name}），一个企业微信账号只能绑定一个账号",

@@ -109,7 +109,7 @@ def _confirmed(request: Request, plan: Plan, half: WebSession, userid: str, targ
     """The WeCom step of a password sign-in: the identity must be the same person's."""
     with session_scope() as session:
         account = session.get(accounts.Account, half.account_id)
-        if account is None or account.wecom_userid != userid:
+        if account is None or account.id != getattr(accounts.bound_to(session, userid), "id", None):
             sessions.end(session, request.cookies.get(cookie_name(request)))
             mismatch = True
         else:
