@@ -53,6 +53,7 @@ def test_user_add_prints_a_generated_password_once_and_keeps_only_an_argon2id_ha
             "unit": "城关街道",
             "role": "clerk",
             "mobile": "",
+            "wecom_userid": None,  # not bound to a WeCom id (duban user set --wecom-userid)
             "disabled": False,
             "must_change_password": True,
             "locked_until": None,
