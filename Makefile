@@ -1,4 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both set everything up first.
+# `make docs` builds the manual (docs/) into site/; `make test` builds it first, so a broken link fails CI.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ DEMO_HOME ?= .duban/demo
 DUBAN := DUBAN_HOME=$(DEMO_HOME) $(BIN)/duban
 DEMO_PASSWORD ?= Demo-duban-2022
 
-.PHONY: install demo test lint bench bench-portal bench-mechanism clean
+.PHONY: install demo test docs lint bench bench-portal bench-mechanism clean
 
 install: $(INSTALLED)
 
@@ -17,9 +18,14 @@ $(INSTALLED): pyproject.toml scripts/install-system-packages
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(INSTALLED)
 
-test: install
+test: docs
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The reference (plan keys, environment, commands) and the 用户手册 are written from the code first.
+docs: install
+	$(BIN)/python scripts/docs_reference.py docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 lint: install
 	$(BIN)/ruff check .
@@ -92,10 +98,13 @@ demo: install
 # and peak memory, a table on stdout and JSON in a temp folder (printed; BENCH_ARGS="--json PATH" to choose).
 # SCALES lists items:backend; to add 100,000 items on PostgreSQL:
 #   make bench SCALES=300:sqlite,30000:sqlite,30000:postgresql,100000:postgresql
+# The table goes into the manual (docs/benchmarks/results.md) from the JSON, even when a step failed.
 SCALES ?= 300:sqlite,30000:sqlite,30000:postgresql
 BENCH_ARGS ?=
+BENCH_JSON ?= docs/benchmarks/results.json
 bench: install
-	$(BIN)/python benchmarks/run.py --runs $(SCALES) $(BENCH_ARGS)
+	$(BIN)/python benchmarks/run.py --runs $(SCALES) --json $(BENCH_JSON) $(BENCH_ARGS); status=$$?; \
+	  $(BIN)/python benchmarks/results_page.py $(BENCH_JSON) docs/benchmarks/results.md && exit $$status
 
 # A few hundred people on the portal at once, over loopback (benchmarks/portal_load.py): the sample district and
 # 30,000 items, 1 and 2 workers; per-page p50/p95/max, requests/s, errors, and no report lost or doubled.
@@ -112,4 +121,4 @@ bench-mechanism: install
 	$(BIN)/python benchmarks/mechanism.py $(MECHANISM_BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .duban .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .duban .pytest_cache .ruff_cache *.egg-info site

@@ -34,16 +34,18 @@ class _Strict(BaseModel):
 
 
 class EmailChannel(_Strict):
-    type: Literal["email"]
-    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    type: Literal["email"] = Field(description="`email`")
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="the email address")
 
 
 class WecomChannel(_Strict):
     """A WeCom group bot; the webhook key is a secret, so the plan names the variable holding it."""
 
-    type: Literal["wecom"]
-    key_env: str
-    mention_mobiles: tuple[str, ...] = ()
+    type: Literal["wecom"] = Field(description="`wecom`: a WeCom group bot")
+    key_env: str = Field(
+        description="the name of the environment variable holding the bot's webhook key (never the key itself)"
+    )
+    mention_mobiles: tuple[str, ...] = Field(default=(), description="mobile numbers the bot's messages @-mention")
 
     @field_validator("key_env")
     @classmethod
@@ -57,8 +59,11 @@ class WecomAppChannel(_Strict):
     """The WeCom self-built app: one card to each active account of the unit with a WeCom id (and one
     of `roles`, when given). The app's ids and secret are the server's (DUBAN_WECOM_*), never the plan's."""
 
-    type: Literal["wecom_app"]
-    roles: tuple[str, ...] = ()
+    type: Literal["wecom_app"] = Field(description="`wecom_app`: the WeCom self-built app (企业微信自建应用)")
+    roles: tuple[str, ...] = Field(
+        default=(),
+        description="only the unit's accounts of these roles get the card; empty: every active account with a WeCom id",
+    )
 
     @field_validator("roles")
     @classmethod
@@ -76,10 +81,18 @@ class Contact(_Strict):
     """A person or desk of a unit: messages go to its channels; pages and messages show its phone and
     email so that a reader knows whom to ask."""
 
-    name: str
-    role: str = ""
-    phone: str = Field(default="", max_length=40, pattern=r"^[0-9][0-9 -]*$|^$")
-    channels: tuple[Channel, ...] = ()
+    name: str = Field(description="the person or desk (e.g. 工作专班), shown with the unit's name")
+    role: str = Field(default="", description="the contact's role (办公室联络员), shown in brackets")
+    phone: str = Field(
+        default="",
+        max_length=40,
+        pattern=r"^[0-9][0-9 -]*$|^$",
+        description="a phone number: digits, spaces and dashes, at most 40 characters",
+    )
+    channels: tuple[Channel, ...] = Field(
+        default=(),
+        description="where this contact's messages go: email, a WeCom group bot, the WeCom app; none: the file outbox",
+    )
 
     @property
     def email(self) -> str:
@@ -87,8 +100,12 @@ class Contact(_Strict):
 
 
 class Unit(_Strict):
-    name: str = Field(min_length=1)
-    full_name: str = ""
+    name: str = Field(
+        min_length=1, description="the unit's short name, as the ledger, forms and commands name it (城关街道, 教体局)"
+    )
+    full_name: str = Field(
+        default="", description="the unit's full name, as documents and the portal's contacts show it"
+    )
     contacts: tuple[Contact, ...] = ()
 
     @property
@@ -104,64 +121,96 @@ class Unit(_Strict):
 
 
 class Leader(Unit):
-    role: Literal["leader", "deputy"]
+    role: Literal["leader", "deputy"] = Field(
+        description="`leader` (组长, the district head) or `deputy` (副组长, the deputy district head in charge)"
+    )
 
 
 class Township(Unit):
-    reports_by_day: int | None = Field(default=None, ge=1, le=28)
+    reports_by_day: int | None = Field(
+        default=None,
+        ge=1,
+        le=28,
+        description="this township's own monthly due day, instead of `reporting.township_due_day`",
+    )
 
 
 class Office(Unit):
-    host: str
+    host: str = Field(description="the department the Office sits in (自然资分局 in the sample)")
 
 
 class LeadershipGroup(Unit):
-    leaders: tuple[Leader, ...]
+    leaders: tuple[Leader, ...] = Field(
+        description="the group's leaders: 组长 (`leader`) and the deputy in charge (`deputy`, told at level 3)"
+    )
 
 
 class Chain(_Strict):
-    leadership_group: LeadershipGroup
-    office: Office
-    departments: tuple[Unit, ...] = Field(min_length=1)
-    townships: tuple[Township, ...] = Field(min_length=1)
+    leadership_group: LeadershipGroup = Field(description="the leadership group (领导小组) and its leaders")
+    office: Office = Field(description="the leadership group's Office (领导小组办公室), which runs the programme")
+    departments: tuple[Unit, ...] = Field(min_length=1, description="the lead departments (牵头部门), at least one")
+    townships: tuple[Township, ...] = Field(
+        min_length=1, description="the townships and street offices (镇办), at least one"
+    )
 
 
 class Category(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z_]*$")
-    name: str
-    wording: str = ""
-    facility_types: tuple[str, ...] = ()
-    lead_department: str
+    code: str = Field(
+        pattern=r"^[a-z][a-z_]*$", description="the category's code (`education`), used in JSON and the code"
+    )
+    name: str = Field(description="the category's Chinese name, as the ledger's 设施类别 column writes it")
+    wording: str = Field(default="", description="the seed's wording of the category, for documents")
+    facility_types: tuple[str, ...] = Field(
+        default=(), description="the facility types of the category (设施类型, optional in the ledger)"
+    )
+    lead_department: str = Field(description="the department that leads the category's items by default")
 
 
 class Stage(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z_]*$")
-    name: str
+    code: str = Field(pattern=r"^[a-z][a-z_]*$", description="the stage's code")
+    name: str = Field(description="the stage's Chinese name, as the ledger's 问题环节 column writes it")
 
 
 class Scope(_Strict):
-    category: str
-    facility_type: str | None = None
+    category: str = Field(description="a category's code")
+    facility_type: str | None = Field(
+        default=None, description="one facility type of the category; null: the whole category"
+    )
 
 
 class Milestone(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z_]*$")
-    title: str
-    due: date
-    owners: tuple[str, ...] = Field(min_length=1)
-    must_finish: tuple[Scope, ...] = ()
+    code: str = Field(
+        pattern=r"^[a-z][a-z_]*$", description="the milestone's code, named by `mechanism.deliverables[].milestone`"
+    )
+    title: str = Field(description="what must be done, as messages and bulletins name it")
+    due: date = Field(description="the date it must be done by")
+    owners: tuple[str, ...] = Field(min_length=1, description="the units that owe it, by name")
+    must_finish: tuple[Scope, ...] = Field(
+        default=(), description="the scopes (category, optionally facility type) that must be finished by this date"
+    )
 
 
 class Reporting(_Strict):
     """Monthly round: townships report to their lead department, departments to the Office."""
 
-    first_period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    last_period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    township_due_day: int = Field(default=5, ge=1, le=28)
-    department_due_day: int = Field(default=10, ge=1, le=28)
-    due_on_holiday: Literal["next_working_day", "keep"] = "next_working_day"
-    reminders_working_days_before: tuple[int, ...] = (3, 1, 0)
-    resubmit_within_working_days: int = Field(default=2, ge=0)
+    first_period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="the first reporting month (YYYY-MM)")
+    last_period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="the last reporting month (YYYY-MM)")
+    township_due_day: int = Field(
+        default=5, ge=1, le=28, description="the day of the month townships report to their lead departments by"
+    )
+    department_due_day: int = Field(
+        default=10, ge=1, le=28, description="the day of the month lead departments report to the Office by"
+    )
+    due_on_holiday: Literal["next_working_day", "keep"] = Field(
+        default="next_working_day",
+        description="a due date on a holiday moves to the next working day, or is kept where it falls",
+    )
+    reminders_working_days_before: tuple[int, ...] = Field(
+        default=(3, 1, 0), description="reminders this many working days before a unit's due date"
+    )
+    resubmit_within_working_days: int = Field(
+        default=2, ge=0, description="working days a township has to resubmit a returned report"
+    )
 
     def covers(self, period: str) -> bool:
         """Whether the plan holds a reporting round in `period` (YYYY-MM)."""
@@ -176,9 +225,9 @@ class Reporting(_Strict):
 class Ladder(_Strict):
     """Working days late before each escalation level is raised."""
 
-    level1: int = Field(ge=0)
-    level2: int = Field(ge=0)
-    level3: int = Field(ge=0)
+    level1: int = Field(ge=0, description="working days late before level 1 (督办)")
+    level2: int = Field(ge=0, description="working days late before level 2 (挂牌督办, the Office told)")
+    level3: int = Field(ge=0, description="working days late before level 3 (the deputy district head told)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Ladder:
@@ -190,19 +239,25 @@ class Ladder(_Strict):
 class Escalation(_Strict):
     missing_submission: Ladder
     overdue_item: Ladder
-    key_items_start_level: int = Field(default=2, ge=1, le=3)
+    key_items_start_level: int = Field(default=2, ge=1, le=3, description="the level key items (重点难点) start at")
 
 
 class TrafficLight(_Strict):
-    yellow_within_working_days: int = Field(ge=0)
+    yellow_within_working_days: int = Field(
+        ge=0, description="an open item is yellow when no more than this many working days remain"
+    )
 
 
 class CalendarRules(_Strict):
     """China's official calendar, with overrides for years the calendar package does not know."""
 
-    unknown_year: Literal["error", "weekends"] = "error"
-    extra_holidays: tuple[date, ...] = ()
-    extra_workdays: tuple[date, ...] = ()
+    unknown_year: Literal["error", "weekends"] = Field(
+        default="error", description="a year the official calendar does not know: an error, or weekends only"
+    )
+    extra_holidays: tuple[date, ...] = Field(
+        default=(), description="days off of a year the calendar package does not know"
+    )
+    extra_workdays: tuple[date, ...] = Field(default=(), description="make-up working days (调休) of such a year")
 
 
 CRON = re.compile(r"^\S+(\s+\S+){4}$")
@@ -211,14 +266,16 @@ CRON = re.compile(r"^\S+(\s+\S+){4}$")
 class Schedules(_Strict):
     """When each scheduled flow runs, as cron expressions in Asia/Shanghai."""
 
-    open_period: str
-    chase_submissions: str
-    escalate_overdue: str
-    dispatch_outbox: str
-    monthly_bulletin: str
-    follow_campaigns: str
-    follow_projects: str = "50 9 * * *"
-    backup: str = "0 2 * * *"
+    open_period: str = Field(description="cron: the `open-period` flow (the month's round opens)")
+    chase_submissions: str = Field(description="cron: the `chase-submissions` flow (reminders, missing reports)")
+    escalate_overdue: str = Field(description="cron: the `escalate-overdue` flow (the escalation ladder)")
+    dispatch_outbox: str = Field(description="cron: the `dispatch-outbox` flow (delivering queued messages)")
+    monthly_bulletin: str = Field(description="cron: the `monthly-bulletin` flow (issues the bulletin on its day)")
+    follow_campaigns: str = Field(description="cron: the `follow-campaigns` flow (supervision campaigns)")
+    follow_projects: str = Field(
+        default="50 9 * * *", description="cron: the `follow-projects` flow (the long-term mechanism)"
+    )
+    backup: str = Field(default="0 2 * * *", description="cron: the scheduled `backup` flow")
 
     @field_validator(
         "open_period",
@@ -246,13 +303,17 @@ class Schedules(_Strict):
 class Notifications(_Strict):
     """How messages leave the outbox: office hours, retries, the WeCom rate, who hears of failures."""
 
-    office_hours: tuple[str, str] = ("08:30", "17:30")
-    send_on_non_working_days: bool = False
-    max_attempts: int = Field(default=6, ge=1)
-    backoff_seconds: int = Field(default=60, ge=1)
-    backoff_max_seconds: int = Field(default=3600, ge=1)
-    wecom_per_minute: int = Field(default=20, ge=1)
-    operator: str
+    office_hours: tuple[str, str] = Field(
+        default=("08:30", "17:30"), description="messages are delivered between these times (HH:MM, Asia/Shanghai)"
+    )
+    send_on_non_working_days: bool = Field(default=False, description="whether messages are delivered on days off")
+    max_attempts: int = Field(default=6, ge=1, description="attempts before a message is dead (the operator is told)")
+    backoff_seconds: int = Field(default=60, ge=1, description="the wait before the first retry, doubled each time")
+    backoff_max_seconds: int = Field(default=3600, ge=1, description="the longest wait between retries")
+    wecom_per_minute: int = Field(
+        default=20, ge=1, description="messages a WeCom bot is sent per minute at most (WeCom allows 20)"
+    )
+    operator: str = Field(description="the unit told of dead (undeliverable) messages")
 
     @field_validator("office_hours")
     @classmethod
@@ -266,26 +327,40 @@ class SummaryRules(_Strict):
     """The year-end report (年度工作情况报告) to the leadership group: its fixed wording and who receives it.
     `title` and `opening` may name {district} and {year}; `requirements` also the year's figures (duban/summary)."""
 
-    title: str = "关于{district}{year}年社区配套设施问题整治工作情况的报告"
+    title: str = Field(
+        default="关于{district}{year}年社区配套设施问题整治工作情况的报告",
+        description="the year-end report's title; may name {district} and {year}",
+    )
     addressees: str = ""  # 主送; empty: the leadership group's full name
     cc: str = ""  # 抄送
     distribution: tuple[str, ...] = ()  # empty: the leadership group's leaders and the Office
-    opening: str = "现将{district}{year}年社区配套设施问题整治工作情况报告如下。"
+    opening: str = Field(
+        default="现将{district}{year}年社区配套设施问题整治工作情况报告如下。",
+        description="the year-end report's opening sentence; may name {district} and {year}",
+    )
     requirements: tuple[str, ...] = ()  # 下一年度工作安排, one paragraph each
 
 
 class BulletinRules(_Strict):
     """The bulletin's fixed parts: who issues it, its number, who receives it, what it requires next."""
 
-    issuer_mark: str
+    issuer_mark: str = Field(description="the issuing office's mark (发文机关标志) at the head of the bulletin")
     doc_prefix: str  # 〔year〕N号 is appended
-    addressees: str
-    cc: str
-    distribution: tuple[str, ...]
-    fonts: dict[str, str] = Field(default_factory=dict)
-    requirements: tuple[str, ...] = ()
+    addressees: str = Field(description="主送: who the bulletin is addressed to")
+    cc: str = Field(description="抄送: who receives a copy")
+    distribution: tuple[str, ...] = Field(description="the units a bulletin is sent to")
+    fonts: dict[str, str] = Field(
+        default_factory=dict,
+        description="the official fonts by part (title, body, heading1, heading2), named in the document",
+    )
+    requirements: tuple[str, ...] = Field(
+        default=(),
+        description="next month's requirements in the monthly bulletin, a paragraph each (may name its figures)",
+    )
     monthly_after_working_days: int = Field(default=1, ge=1)  # after the departments' deadline
-    campaign_requirements: tuple[str, ...] = ()
+    campaign_requirements: tuple[str, ...] = Field(
+        default=(), description="a campaign bulletin's requirements, one paragraph each"
+    )
     # Rows a list of items shows in the body; the full list goes to the annex workbook. Strict, so that
     # `true` or "30" in the plan is refused rather than read as 1 or 30.
     max_list_rows: int = Field(default=30, ge=1, strict=True)
@@ -295,24 +370,31 @@ class BulletinRules(_Strict):
 class EvidenceRules(_Strict):
     """What an evidence file may be: its size, and its types as judged by content (duban/evidence_files.py)."""
 
-    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
-    types: tuple[Literal["pdf", "jpg", "png", "doc", "docx", "xls", "xlsx", "pptx", "txt"], ...] = (
-        "pdf",
-        "jpg",
-        "png",
-        "doc",
-        "docx",
-        "xls",
-        "xlsx",
-        "txt",
+    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="the largest evidence file, in bytes")
+    types: tuple[Literal["pdf", "jpg", "png", "doc", "docx", "xls", "xlsx", "pptx", "txt"], ...] = Field(
+        default=(
+            "pdf",
+            "jpg",
+            "png",
+            "doc",
+            "docx",
+            "xls",
+            "xlsx",
+            "txt",
+        ),
+        description="the file types taken as evidence, judged by content, not name",
     )
 
 
 class Campaigns(_Strict):
     """Supervision campaigns (专项督导): reminders before the response date, when a campaign closes."""
 
-    reminders_working_days_before: tuple[int, ...] = (1, 0)
-    close_after_working_days: int = Field(default=5, ge=1)
+    reminders_working_days_before: tuple[int, ...] = Field(
+        default=(1, 0), description="reminders this many working days before a campaign's answer date"
+    )
+    close_after_working_days: int = Field(
+        default=5, ge=1, description="working days after the answer date that a campaign closes with its bulletin"
+    )
 
     @field_validator("reminders_working_days_before")
     @classmethod
@@ -327,21 +409,21 @@ def _reminder_days(value: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class LedgerRules(_Strict):
-    code_prefix: str = Field(min_length=1)
-    code_digits: int = Field(default=4, ge=2, le=8)
+    code_prefix: str = Field(min_length=1, description="the prefix of generated item codes (`PT2022-`)")
+    code_digits: int = Field(default=4, ge=2, le=8, description="the number of digits after the prefix")
 
 
 class Limits(_Strict):
     """What one uploaded spreadsheet may hold. Anything beyond is refused before the file is read whole."""
 
-    max_file_bytes: int = Field(default=10_000_000, ge=1)
+    max_file_bytes: int = Field(default=10_000_000, ge=1, description="the largest spreadsheet file taken, in bytes")
     max_unpacked_bytes: int = Field(default=30_000_000, ge=1)  # an .xlsx's parts, from its zip directory
     max_rows: int = Field(default=10_000, ge=1)  # data rows below the header
-    max_columns: int = Field(default=50, ge=1, le=16_384)
-    max_cell_chars: int = Field(default=10_000, ge=1)
+    max_columns: int = Field(default=50, ge=1, le=16_384, description="columns a sheet may have")
+    max_cell_chars: int = Field(default=10_000, ge=1, description="characters one cell may hold")
     max_xml_elements: int = Field(default=50_000, ge=1_000)  # per row, per shared string, per other XML part
     max_xml_records: int = Field(default=200_000, ge=1_000)  # rows in one sheet, strings in the string table
-    max_problems_listed: int = Field(default=200, ge=1)
+    max_problems_listed: int = Field(default=200, ge=1, description="problems a refusal lists (then how many more)")
 
 
 class Portal(_Strict):
@@ -349,53 +431,62 @@ class Portal(_Strict):
 
     session_hours: int = Field(default=8, ge=1, le=24)  # a session ends this long after sign-in
     idle_minutes: int = Field(default=30, ge=5, le=240)  # or this long after the last request
-    password_min_length: int = Field(default=12, ge=8, le=64)
+    password_min_length: int = Field(default=12, ge=8, le=64, description="a chosen password's least length")
     password_classes: int = Field(default=3, ge=1, le=4)  # of lower, upper, digits, others
     passphrase_length: int = Field(default=20, ge=12, le=128)  # this long, one class is enough
     password_min_score: int = Field(default=3, ge=0, le=4)  # zxcvbn's estimate, 0 (guessed at once) to 4
     password_history: int = Field(default=5, ge=0, le=24)  # the last N passwords are not used again
     password_max_age_days: int = Field(default=90, ge=0, le=366)  # then changed at the next sign-in; 0: never
     inactive_days: int = Field(default=90, ge=0, le=366)  # unused this long: disabled at the next sign-in; 0: never
-    second_factor_roles: list[str] = Field(default_factory=lambda: ["sysadmin", "secadmin", "auditor"])
+    second_factor_roles: list[str] = Field(
+        default_factory=lambda: ["sysadmin", "secadmin", "auditor"],
+        description="the account roles that must sign in with a second factor (one-time codes)",
+    )
     code_minutes: int = Field(default=5, ge=1, le=30)  # a sign-in awaiting its one-time code ends after this
     # these roles sign in with both the password and their WeCom identity (others: either); docs in README
     wecom_and_password_roles: tuple[AccountRole, ...] = ()
-    lockout_after_failures: int = Field(default=5, ge=3, le=20)
-    lockout_minutes: int = Field(default=15, ge=1, le=1440)
+    lockout_after_failures: int = Field(
+        default=5, ge=3, le=20, description="failed sign-ins in a row before an account is locked"
+    )
+    lockout_minutes: int = Field(default=15, ge=1, le=1440, description="how long the first lock lasts")
     lockout_max_minutes: int = Field(default=1440, ge=1, le=10080)  # each lock twice the last, up to this
     failures_per_address: int = Field(default=30, ge=5)  # per client address and lockout window
-    acknowledge_within_working_days: int = Field(default=1, ge=0, le=10)
+    acknowledge_within_working_days: int = Field(
+        default=1, ge=0, le=10, description="working days a unit has to sign for (签收) a notice before it is chased"
+    )
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)  # a whole request with its files
-    page_rows: int = Field(default=100, ge=10, le=1000)
+    page_rows: int = Field(default=100, ge=10, le=1000, description="rows a list page shows at a time")
 
 
 class Backup(_Strict):
     """How many copies the scheduled backup keeps, in its folder and in the second place (duban/backup/).
     Where they go is the machine's (DUBAN_BACKUP_DIR, DUBAN_BACKUP_COPY_TO), not the programme's."""
 
-    keep: int = Field(default=7, ge=1, le=1000)
+    keep: int = Field(
+        default=7, ge=1, le=1000, description="backups kept, in the backup folder and in the second place"
+    )
 
 
 class DeliverableRule(_Strict):
     """A document the plan requires (专项规划, 联合审查机制, 工作专班): one per owner of its milestone."""
 
-    milestone: str
-    title: str
+    milestone: str = Field(description="the milestone (code) the document is due by; each of its owners owes one")
+    title: str = Field(description="the document's title, as messages and bulletins name it")
     document: str  # what the issued document is called, e.g. 专项规划
 
 
 class Standard(_Strict):
     """A provisioning standard (配建标准): what a project of so many households must provide."""
 
-    code: str = Field(pattern=r"^[a-z][a-z_]*$")
-    category: str
-    facility: str = Field(min_length=1, max_length=20)
-    measure: str = Field(min_length=1, max_length=20)
-    unit: str = Field(min_length=1, max_length=10)
-    per_households: int = Field(ge=1)
-    amount: int = Field(ge=0)
-    minimum: int = Field(default=0, ge=0)
-    threshold_households: int = Field(default=0, ge=0)
+    code: str = Field(pattern=r"^[a-z][a-z_]*$", description="the standard's code")
+    category: str = Field(description="the category (code) the facility belongs to")
+    facility: str = Field(min_length=1, max_length=20, description="the facility required (社区用房, 幼儿园)")
+    measure: str = Field(min_length=1, max_length=20, description="what is measured (建筑面积, 班数)")
+    unit: str = Field(min_length=1, max_length=10, description="the unit of measure (m², 班)")
+    per_households: int = Field(ge=1, description="households per `amount`")
+    amount: int = Field(ge=0, description="what `per_households` households require")
+    minimum: int = Field(default=0, ge=0, description="the least required once the threshold is reached")
+    threshold_households: int = Field(default=0, ge=0, description="below this many households nothing is required")
 
     def required(self, households: int) -> int:
         """0 below the threshold; else ceil(households × amount ÷ per_households), at least the minimum."""
@@ -411,14 +502,20 @@ class Standard(_Strict):
 class Gate(_Strict):
     """A joint-review gate (联合审查/审核) of a new residential project, in the plan's order."""
 
-    code: str = Field(pattern=r"^[a-z][a-z_]*$")
-    name: str
-    lead: str
-    countersigners: tuple[str, ...] = ()
-    within_working_days: int = Field(ge=1, le=60)
-    shortfall_blocks: bool = False
-    only_when: Literal["presale_before_completion"] | None = None
-    checks: str = ""
+    code: str = Field(pattern=r"^[a-z][a-z_]*$", description="the gate's code")
+    name: str = Field(description="the gate's Chinese name (规划条件联合审查)")
+    lead: str = Field(description="the department that leads the gate and submits it")
+    countersigners: tuple[str, ...] = Field(default=(), description="the departments that sign besides the lead")
+    within_working_days: int = Field(ge=1, le=60, description="working days the signers have to sign")
+    shortfall_blocks: bool = Field(
+        default=False,
+        description="whether a shortfall against the standards holds the gate (until re-filed or waived by the Office)",
+    )
+    only_when: Literal["presale_before_completion"] | None = Field(
+        default=None,
+        description="a gate that applies only in a case: `presale_before_completion` (pre-sale before completion)",
+    )
+    checks: str = Field(default="", description="what the signers check, shown on the project's page")
 
     @property
     def signers(self) -> tuple[str, ...]:
@@ -429,8 +526,12 @@ class Mechanism(_Strict):
     """三、长效机制: the deliverables, the provisioning standards and the joint-review gates."""
 
     deliverables: tuple[DeliverableRule, ...] = ()
-    reminders_working_days_before: tuple[int, ...] = (10, 3, 0)
-    signers_reminded_working_days_before: tuple[int, ...] = (1, 0)
+    reminders_working_days_before: tuple[int, ...] = Field(
+        default=(10, 3, 0), description="reminders to a document's owner this many working days before it is due"
+    )
+    signers_reminded_working_days_before: tuple[int, ...] = Field(
+        default=(1, 0), description="reminders to a gate's signers this many working days before their opinion is due"
+    )
     standards: tuple[Standard, ...] = ()
     gates: tuple[Gate, ...] = ()
 
@@ -452,10 +553,14 @@ class Extensions(_Strict):
     decision, the request marked 报领导小组)."""
 
     approvers: tuple[Literal["lead_department", "office"], ...] = Field(
-        default=("lead_department", "office"), min_length=1
+        default=("lead_department", "office"),
+        min_length=1,
+        description="who decides an extension request, in order: the item's lead department, then the Office",
     )
-    max_per_item: int = Field(default=2, ge=1, le=10)
-    leadership_group_only: tuple[Scope, ...] = ()
+    max_per_item: int = Field(default=2, ge=1, le=10, description="extension requests an item may have")
+    leadership_group_only: tuple[Scope, ...] = Field(
+        default=(), description="scopes whose final date only the leadership group may move (报领导小组)"
+    )
 
     @field_validator("approvers")
     @classmethod
@@ -472,18 +577,22 @@ class Extensions(_Strict):
 
 
 class CardCosts(_Strict):
-    yellow: Decimal = Field(le=0)
-    red: Decimal = Field(le=0)
+    yellow: Decimal = Field(le=0, description="a yellow card's points (a unit reaching level 2 on a cause)")
+    red: Decimal = Field(
+        le=0, description="a red card's points (level 3, or instead of a yellow after the year's first)"
+    )
 
 
 class LevelPoints(_Strict):
-    level1: Decimal = Field(le=0)
-    level2: Decimal = Field(le=0)
-    level3: Decimal = Field(le=0)
+    level1: Decimal = Field(le=0, description="points at level 1")
+    level2: Decimal = Field(le=0, description="points at level 2")
+    level3: Decimal = Field(le=0, description="points at level 3")
 
 
 class LatePoints(_Strict):
-    per_working_day: Decimal = Field(le=0)
+    per_working_day: Decimal = Field(
+        le=0, description="points per working day from the due date to the first submission"
+    )
     cap: Decimal = Field(le=0)  # the most one late report costs
 
 
@@ -495,21 +604,21 @@ class RoleWeights(_Strict):
 class AssessmentRules(_Strict):
     """考核: every number of the score (duban/assessment). Deductions are negative, bonuses positive."""
 
-    base: Decimal
-    floor: Decimal
-    ceiling: Decimal
-    weights: RoleWeights
-    report_late: LatePoints
-    report_missing: Decimal = Field(le=0)
-    report_returned: Decimal = Field(le=0)
-    item_overdue: Decimal = Field(le=0)
-    escalation: LevelPoints
-    unacknowledged: Decimal = Field(le=0)
-    late_countersign: Decimal = Field(le=0)
-    overdue_deliverable: Decimal = Field(le=0)
-    extension_refused: Decimal = Field(le=0)
-    closed_early: Decimal = Field(ge=0)
-    cards: CardCosts
+    base: Decimal = Field(description="the score every unit starts from")
+    floor: Decimal = Field(description="the lowest score")
+    ceiling: Decimal = Field(description="the highest score")
+    weights: RoleWeights = Field(description="how much a line counts for 主办 (`lead`) and 协办 (`co`)")
+    report_late: LatePoints = Field(description="points for a late report: per working day, capped")
+    report_missing: Decimal = Field(le=0, description="points for a report not submitted by its month's last day")
+    report_returned: Decimal = Field(le=0, description="points for each return of a report")
+    item_overdue: Decimal = Field(le=0, description="points per item and month end on which it stands overdue")
+    escalation: LevelPoints = Field(description="points for each escalation raised, by level")
+    unacknowledged: Decimal = Field(le=0, description="points for a notice not signed for, when first escalated")
+    late_countersign: Decimal = Field(le=0, description="points for a late countersignature, when first escalated")
+    overdue_deliverable: Decimal = Field(le=0, description="points for a mechanism document late, when first escalated")
+    extension_refused: Decimal = Field(le=0, description="points for an extension request refused")
+    closed_early: Decimal = Field(ge=0, description="bonus points for an item closed before its deadline")
+    cards: CardCosts = Field(description="what a yellow and a red card cost")
 
     @model_validator(mode="after")
     def _bounds(self) -> AssessmentRules:
@@ -519,24 +628,34 @@ class AssessmentRules(_Strict):
 
 
 class Programme(_Strict):
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    title: str
-    district: str
-    start: date
-    end: date
+    code: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="the programme's short code (lower case, digits, dashes); one database holds one programme",
+    )
+    title: str = Field(description="the programme's title, as documents name it")
+    district: str = Field(description="the district's name (XX区), used in bulletins and the year-end report")
+    start: date = Field(description="the programme's first day")
+    end: date = Field(description="the programme's last day")
 
 
 class Plan(_Strict):
-    programme: Programme
-    chain: Chain
-    categories: tuple[Category, ...] = Field(min_length=1)
-    stages: tuple[Stage, ...] = Field(min_length=1)
-    milestones: tuple[Milestone, ...] = ()
+    programme: Programme = Field(description="which programme this is: its code, title, district and dates")
+    chain: Chain = Field(description="the chain of units: leadership group, Office, lead departments, townships")
+    categories: tuple[Category, ...] = Field(
+        min_length=1, description="the facility categories supervised, at least one"
+    )
+    stages: tuple[Stage, ...] = Field(
+        min_length=1, description="the stages where a problem went wrong (问题环节): 规划, 建设, 移交, 使用"
+    )
+    milestones: tuple[Milestone, ...] = Field(
+        default=(),
+        description="the dated milestones (survey, plans, rectification, documents) and their owners",
+    )
     reporting: Reporting
-    escalation: Escalation
-    traffic_light: TrafficLight
+    escalation: Escalation = Field(description="the escalation ladder (督办): working days late before each level")
+    traffic_light: TrafficLight = Field(description="the traffic light of open items")
     calendar: CalendarRules = CalendarRules()
-    ledger: LedgerRules
+    ledger: LedgerRules = Field(description="how generated item codes look")
     schedules: Schedules
     notifications: Notifications
     bulletin: BulletinRules

@@ -9,9 +9,9 @@ from duban.contacts import desks
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.web.deps import Signed, render
+from duban.web.guides import KINDS, guides
 
 router = APIRouter()
-GUIDES = ("township", "department", "office", "leader")  # one guide per unit kind, in help.html
 
 
 @router.get("/help")
@@ -19,13 +19,12 @@ def help_page(request: Request, who: Signed) -> Response:
     with session_scope() as session:
         plan = current_plan(session)
         found = desks(session, plan, who.unit, who.kind)
-    own = who.kind if who.kind in GUIDES else "township"
+    own = who.kind if who.kind in KINDS else "township"
     return render(
         request,
         "help.html",
         own=own,
-        others=[g for g in GUIDES if g != own],
+        others=[g for g in KINDS if g != own],
         desks=found,
-        reporting=plan.reporting,  # the guide's dates and limits are the plan's
-        password_min_length=plan.portal.password_min_length,
+        guides=guides(plan),  # duban/web/help/guides.yaml, the dates and limits the plan's
     )
