@@ -2,76 +2,72 @@
 
 Interactive commands run duban's plain functions directly and answer at once; the Prefect engine
 is used where it earns its start-up cost (a server configured to record the run, or `--engine`).
-The commands live by group in duban/commands/ and in the packages that own them (assessment,
-campaign, mechanism, ...); here they are put together. Importing a command module is cheap (click and
-duban.cli_common): what a command needs is imported when it runs, so `duban --help` and `duban status`
-never load Prefect, WeasyPrint, matplotlib, openpyxl, FastAPI or uvicorn (tests/test_startup.py).
+
+The commands live by group in duban/commands/ and in the packages that own them (assessment, campaign,
+mechanism, ...). `main` loads a command's module only when that command runs, and each command imports
+what it needs when it runs: `duban status` loads neither the other commands nor Prefect, WeasyPrint,
+matplotlib, openpyxl, FastAPI or uvicorn (tests/test_startup.py). `duban --help` loads every command module,
+which is cheap (click, rich, duban.cli_common).
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import click
 
-from duban.assessment.commands import assess
-from duban.audit_commands import audit
-from duban.backup_commands import backup, restore
-from duban.campaign.commands import campaign
-from duban.commands.bulletin import bulletin
-from duban.commands.check import check
-from duban.commands.engine import deploy, serve
-from duban.commands.item import item
-from duban.commands.ledger import ledger
-from duban.commands.notify import notify
-from duban.commands.outbox import outbox
-from duban.commands.period import period
-from duban.commands.portal import portal
-from duban.commands.report import report
-from duban.commands.schedule import replay, tick
-from duban.commands.setup import init
-from duban.commands.status import status
-from duban.extensions.commands import extension
-from duban.mechanism.commands import deliverable, project
-from duban.reassign.commands import COMMANDS as REASSIGN_COMMANDS
-from duban.summary_commands import summary
-from duban.user_commands import user
+# Every command of `duban`: its name and where it is defined ("module:attribute").
+COMMANDS = {
+    "init": "duban.commands.setup:init",
+    "ledger": "duban.commands.ledger:ledger",
+    "item": "duban.commands.item:item",
+    "check": "duban.commands.check:check",
+    "status": "duban.commands.status:status",
+    "tick": "duban.commands.schedule:tick",
+    "replay": "duban.commands.schedule:replay",
+    "report": "duban.commands.report:report",
+    "period": "duban.commands.period:period",
+    "bulletin": "duban.commands.bulletin:bulletin",
+    "outbox": "duban.commands.outbox:outbox",
+    "notify": "duban.commands.notify:notify",
+    "serve": "duban.commands.engine:serve",
+    "deploy": "duban.commands.engine:deploy",
+    "portal": "duban.commands.portal:portal",
+    "campaign": "duban.campaign.commands:campaign",
+    "project": "duban.mechanism.commands:project",
+    "deliverable": "duban.mechanism.commands:deliverable",
+    "extension": "duban.extensions.commands:extension",
+    "assess": "duban.assessment.commands:assess",
+    "user": "duban.user_commands:user",
+    "audit": "duban.audit_commands:audit",
+    "backup": "duban.backup_commands:backup",
+    "restore": "duban.backup_commands:restore",
+    "summary": "duban.summary_commands:summary",
+}
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose commands are imported by name when asked for (click's lazy-loading pattern): running
+    one command imports its module only; listing them (--help, completion) imports them all."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            self.add_command(getattr(import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS)
 def main() -> None:
     """duban (督办): the Office's ledger, close-out, status and reporting for a district programme."""
 
-
-TOP_LEVEL = (
-    init,
-    ledger,
-    item,
-    check,
-    status,
-    tick,
-    replay,
-    report,
-    period,
-    bulletin,
-    outbox,
-    notify,
-    serve,
-    deploy,
-    portal,
-    campaign,
-    project,
-    deliverable,
-    extension,
-    assess,
-    user,
-    audit,
-    backup,
-    restore,
-    summary,
-)
-for command in TOP_LEVEL:
-    main.add_command(command)
-for command in REASSIGN_COMMANDS:  # duban item reassign, reassign-decide, reassignments
-    item.add_command(command)
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ from duban import config
 from duban.cli_common import as_of_option, entered_at_terminal, out, parse_date, print_json, user_errors
 from duban.console import styled
 from duban.glossary import ITEM_STATUS as STATUS_LABELS
+from duban.reassign.commands import COMMANDS as REASSIGNMENT_COMMANDS
 
 
 @click.group()
@@ -160,3 +161,7 @@ def _print_item(view: dict) -> None:
             entry["note"],
         )
     out.print(table)
+
+
+for command in REASSIGNMENT_COMMANDS:  # duban item reassign, reassign-decide, reassignments
+    item.add_command(command)
