@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from duban.audit_chain import Broken
 from duban.cli_common import err, out, print_json, user_errors
+
+if TYPE_CHECKING:
+    from duban.audit_chain import Broken
 
 
 @click.group()

@@ -7,57 +7,64 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
+from functools import cache, wraps
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from duban import config
-from duban.accounts import AccountError
-from duban.backup import BackupRefused
-from duban.bulletin.document import BulletinError
-from duban.calendar import UnknownYear
-from duban.campaign.scope import CampaignError
-from duban.closeout import ClosureError
 from duban.console import LiteralConsole, styled
-from duban.evidence_files import EvidenceRefused
-from duban.mechanism import MechanismError
-from duban.paths import PathRefused
-from duban.plan import PlanError
-from duban.programme import NotInitialised
-from duban.reporting.periods import PeriodError
-from duban.reporting.reports import ReportError
-from duban.spreadsheet import RefusedFile, SheetError
-from duban.textgate import TextRefused, json_shown
-from duban.web.proxies import ProxySettingError
-from duban.wecom.config import WecomConfigError
-from notifications.deadletters import OperatorUnreachable
-from notifications.outbox import OutboxError
+from duban.textgate import json_shown
 
 out = LiteralConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = LiteralConsole(stderr=True, soft_wrap=True)
-USER_ERRORS = (
-    AccountError,
-    PlanError,
-    BulletinError,
-    SheetError,
-    RefusedFile,
-    ClosureError,
-    NotInitialised,
-    UnknownYear,
-    ReportError,
-    PeriodError,
-    CampaignError,
-    TextRefused,
-    PathRefused,
-    BackupRefused,
-    EvidenceRefused,
-    MechanismError,
-    OutboxError,
-    ProxySettingError,
-    OperatorUnreachable,  # through the engine, `tick` fails with the dispatch flow: say so, in Chinese
-    WecomConfigError,
-)
+
+
+@cache
+def user_error_types() -> tuple[type[Exception], ...]:
+    """The errors that are a clerk's mistake, told in Chinese. Imported when a command fails, not when
+    `duban` starts: the modules defining them load SQLAlchemy, pypinyin and more (tests/test_startup.py)."""
+    from duban.accounts import AccountError
+    from duban.backup import BackupRefused
+    from duban.bulletin.document import BulletinError
+    from duban.calendar import UnknownYear
+    from duban.campaign.scope import CampaignError
+    from duban.closeout import ClosureError
+    from duban.evidence_files import EvidenceRefused
+    from duban.mechanism import MechanismError
+    from duban.paths import PathRefused
+    from duban.plan import PlanError
+    from duban.programme import NotInitialised
+    from duban.reporting.periods import PeriodError
+    from duban.reporting.reports import ReportError
+    from duban.spreadsheet import RefusedFile, SheetError
+    from duban.textgate import TextRefused
+    from duban.web.proxies import ProxySettingError
+    from duban.wecom.config import WecomConfigError
+    from notifications.deadletters import OperatorUnreachable
+    from notifications.outbox import OutboxError
+
+    return (
+        AccountError,
+        PlanError,
+        BulletinError,
+        SheetError,
+        RefusedFile,
+        ClosureError,
+        NotInitialised,
+        UnknownYear,
+        ReportError,
+        PeriodError,
+        CampaignError,
+        TextRefused,
+        PathRefused,
+        BackupRefused,
+        EvidenceRefused,
+        MechanismError,
+        OutboxError,
+        ProxySettingError,
+        OperatorUnreachable,  # through the engine, `tick` fails with the dispatch flow: say so, in Chinese
+        WecomConfigError,
+    )
 
 
 def print_json(data: object) -> None:
@@ -99,16 +106,25 @@ def user_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except USER_ERRORS as exc:
-            err.print(styled(("错误：", "red"), str(exc)))
-            sys.exit(2)
-        except (OperationalError, ProgrammingError) as exc:
-            if "no such table" in str(exc) or "does not exist" in str(exc):
+        except Exception as exc:
+            if isinstance(exc, user_error_types()):
+                err.print(styled(("错误：", "red"), str(exc)))
+                sys.exit(2)
+            if _not_initialised(exc):
                 err.print(styled(("错误：", "red"), "数据库尚未初始化，请先运行 duban init --plan 方案文件"))
                 sys.exit(2)
             raise
 
     return wrapper
+
+
+def _not_initialised(exc: Exception) -> bool:
+    """A query on a database without duban's tables (SQLite and PostgreSQL say it differently)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    return isinstance(exc, OperationalError | ProgrammingError) and (
+        "no such table" in str(exc) or "does not exist" in str(exc)
+    )
 
 
 def entered_at_terminal(command: Callable) -> Callable:
@@ -140,3 +156,12 @@ def use_engine(engine: bool | None) -> bool:
     if chosen and not os.environ.get("PREFECT_API_URL"):
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", TEMPORARY_SERVER_STARTUP_SECONDS)
     return chosen
+
+
+def warn_undeliverable() -> None:
+    """A dead-letter report that reached nobody: said on every `duban status` and `duban outbox`."""
+    from notifications.deadletters import warning
+
+    line = warning()
+    if line:
+        out.print(styled((line, "bold yellow")))

@@ -7,8 +7,8 @@ from datetime import date
 import click
 from rich.table import Table
 
-from duban.accounts import ROLE_LABELS
 from duban.cli_common import as_of_option, entered_at_terminal, out, print_json, user_errors
+from duban.glossary import ACCOUNT_ROLE as ROLE_LABELS
 
 
 @click.group()

@@ -17,8 +17,6 @@ from duban.db import session_scope
 from duban.paths import under
 from duban.plan import Plan
 from models import OutboxMessage
-from notifications.outbox import notify
-from notifications.render import render
 
 KIND = "dead_letters"
 
@@ -41,6 +39,8 @@ def folder() -> Path:
 def report_dead(plan: Plan, at: datetime) -> tuple[int, list[Path]]:
     """One report of newly dead messages to the operator (never a report of a report); a file for each
     report that is itself dead. Returns the messages reported and the files written."""
+    from notifications.outbox import notify  # here: `duban status` reads `warning` without the outbox's Jinja
+
     with session_scope() as session:
         dead = list(
             session.exec(
@@ -91,6 +91,8 @@ def warning() -> str | None:
 
 def _write_file(session: Session, plan: Plan, report: OutboxMessage) -> Path:
     """What the dead report was to say, and why it could not; named by the report, so written once."""
+    from notifications.render import render
+
     named = session.exec(
         select(OutboxMessage)
         .where(OutboxMessage.reported_in == report.idempotency_key.split("|", 1)[0])

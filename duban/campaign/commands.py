@@ -7,11 +7,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
-from sqlmodel import select
 
-from duban.bulletin.content import LEVELS
-from duban.campaign.scope import CampaignError, Scope
-from duban.campaign.view import ANSWERS, STAGES, figures
 from duban.cli_common import (
     as_of_option,
     engine_option,
@@ -22,9 +18,7 @@ from duban.cli_common import (
     use_engine,
     user_errors,
 )
-from duban.closeout import STATUS_LABELS
 from duban.console import styled
-from models import Campaign
 
 
 @click.group()
@@ -52,11 +46,14 @@ def campaign_start(
     title: str, due: date, by: str | None, wait: int, as_of: date, engine: bool | None, **filters: tuple[str, ...]
 ) -> None:
     """Start a campaign (once: the same title, scope and date find the first one)."""
+    from sqlmodel import select
+
     from duban.campaign.run import run_campaign, start_on_server
-    from duban.campaign.scope import select_items
+    from duban.campaign.scope import CampaignError, Scope, select_items
     from duban.campaign.start import campaign_key, check, items_of
     from duban.db import session_scope
     from duban.programme import current_plan
+    from models import Campaign
 
     with session_scope() as session:  # what can be refused is refused here, before a flow run is made
         plan = current_plan(session)
@@ -88,10 +85,12 @@ def campaign_start(
 @user_errors
 def campaign_list(as_of: date) -> None:
     """Every campaign started by the date, and where it stands."""
-    from sqlmodel import col
+    from sqlmodel import col, select
 
+    from duban.campaign.view import STAGES, figures
     from duban.db import session_scope
     from duban.programme import current_plan
+    from models import Campaign
 
     table = Table()
     for column in ("编号", "名称", "发起日期", "反馈截止", "问题数", "按期反馈", "逾期反馈", "未反馈", "状态"):
@@ -122,8 +121,12 @@ def campaign_list(as_of: date) -> None:
 @user_errors
 def campaign_show(campaign_id: int, as_of: date, as_json: bool) -> None:
     """Where one campaign stands: each unit's answers, each item's response and promise."""
+    from duban.bulletin.content import LEVELS
+    from duban.campaign.scope import CampaignError
     from duban.campaign.start import get_campaign
+    from duban.campaign.view import ANSWERS, STAGES, figures
     from duban.db import session_scope
+    from duban.glossary import ITEM_STATUS as STATUS_LABELS
     from duban.programme import current_plan
 
     with session_scope() as session:

@@ -1,0 +1,34 @@
+"""`duban status`: the programme's counts, overdue items and traffic lights on one date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from duban.cli_common import as_of_option, out, print_json, user_errors, warn_undeliverable
+
+
+@click.command()
+@as_of_option
+@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--limit", default=200, show_default=True, type=click.IntRange(min=0), help="Rows per list of items; 0 for all."
+)
+@user_errors
+def status(as_of: date, as_json: bool, limit: int) -> None:
+    """Counts by status, category, township and lead department; overdue items; traffic lights."""
+    from duban.db import session_scope
+    from duban.programme import current_plan
+    from duban.status import summary
+
+    with session_scope() as session:
+        plan = current_plan(session)
+        data = summary(session, plan, as_of)
+    if as_json:
+        print_json(data)
+        return
+    from duban.status_view import print_status
+
+    print_status(out, plan, data, limit)
+    warn_undeliverable()
