@@ -122,7 +122,8 @@ def test_one_month_replay_matches_the_hand_count(initialised: Cli, home: Path, t
         office = next(m for m in messages if m.kind == "escalation" and m.recipient == OFFICE)
         assert office.subject == "【挂牌督办】2项逾期事项（其中1项问题逾期未完成整改）"
         assert office.body.index("1. 问题A-2逾期未完成整改") < office.body.index("2. 问题A-4时间节点逾期未完成")
-        assert "时间节点“完成选址”应于2022年9月15日前完成，截至2022年10月8日仍未报告完成，已逾期12个工作日" in office.body
+        milestone = "时间节点“完成选址”应于2022年9月15日前完成，截至2022年10月8日仍未报告完成，已逾期12个工作日"
+        assert milestone in office.body
         requests = {
             s.unit: (s.kind, s.items, s.reviewers, s.due_on.isoformat(), s.status, s.late)
             for s in session.exec(select(Submission))
