@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from conftest import Cli
+import pytest
+from conftest import PLAN, Cli
 from sqlmodel import col, select
 from test_ledger_import import write_csv
 
@@ -125,3 +126,30 @@ def test_a_later_run_the_same_day_tells_only_what_it_raised(initialised: Cli, tm
     ]
     assert _told() == {(code, 1): {"河东镇", "教体局"} for code in ("D-1", "D-2", "D-3")}
     assert escalate_overdue(date(2022, 6, 16)).messages == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_escalations_raised_before_keep_the_key_of_their_own_message(
+    backend: str, initialised: Cli, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """0020 gives the escalations already raised the key they were told under (one message each then), so
+    the notice page still finds what was sent; `duban init` migrates up again."""
+    from alembic import command
+    from alembic.config import Config
+
+    from duban.db import MIGRATIONS, engine
+
+    if backend == "postgresql":
+        request.getfixturevalue("pg_url")
+        initialised("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    initialised("ledger", "import", _ledger(tmp_path, ["D-1"]), "--as-of", "2022-06-01")
+    escalate_overdue(date(2022, 6, 16))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine().begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0019")
+    initialised("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    with session_scope() as session:
+        [escalation] = session.exec(select(Escalation)).all()
+    assert escalation.notice_key == "escalate:item:D-1@2022-06-15:L1"
