@@ -70,6 +70,13 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
     rows = read_artifact("round-2022-10")
     assert [r["单位"] for r in rows[:4]] == ["河东镇", "河西镇", "教体局", "民政局"]
     assert rows[0]["截止"] == "2022-10-08" and rows[0]["状态"] == "待报送"
+    # then the open escalations counted by unit, cause and level (not one row per item): the ledger's three
+    # (the artifact is made after escalate-overdue, before follow-projects escalates the documents)
+    counted = {(r["单位"], r["状态"]): r["报送日期"] for r in rows[4:]}
+    assert counted[("河东镇", "问题逾期·挂牌督办")] == "1项"  # A-2, a key item: level 2 at once
+    assert counted[("河西镇", "问题逾期·督办")] == "1项"  # A-4
+    assert counted[("河西镇", "时间节点逾期·挂牌督办")] == "1项"  # A-4's milestone
+    assert len(counted) == 3
     before = db_digest(home)
     tick(date(2022, 10, 1))
     tick(date(2022, 10, 8))
