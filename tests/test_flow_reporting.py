@@ -91,6 +91,31 @@ def test_cli_tick_through_the_engine(prefect_server: None, initialised: Cli, tmp
     )
 
 
+def test_cli_replay_through_the_engine_is_one_flow_run(prefect_server: None, initialised: Cli, tmp_path: Path) -> None:
+    """The days of a replay run inside one `replay` flow run, each as `tick` runs it."""
+    import asyncio
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    async def runs(name: str) -> int:
+        async with get_client() as client:
+            found = await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[name])), limit=200)
+            return len(found)
+
+    def counted() -> tuple[int, int]:
+        return asyncio.run(runs("replay")), asyncio.run(runs("tick"))
+
+    load_small_ledger(initialised, tmp_path)
+    replays, ticks = counted()  # the server is the session's: other tests' runs are on it
+    result = initialised("replay", "--from", "2022-10-01", "--to", "2022-10-08", "--engine")
+    assert result.output.strip() == "已重放 2022-10-01 至 2022-10-08，共 8 天。"
+    with session_scope() as session:
+        causes = Counter(e.cause for e in session.exec(select(Escalation)))
+    assert causes == {"overdue_item": 2, "overdue_milestone": 1, "overdue_deliverable": 19}  # as the two ticks
+    assert counted() == (replays + 1, ticks)
+
+
 def test_bulletin_flow_leaves_the_markdown_artifact(prefect_server: None, initialised: Cli, tmp_path: Path) -> None:
     from flows.bulletin import assemble_bulletin
 
