@@ -53,10 +53,12 @@ DUBAN = [sys.executable, "-m", "duban.cli"]
 FILED_ON = "2022-04-08"
 # A month of the steady state: May's deadlines (most on the 31st) fall due as it opens, so those items
 # turn overdue and climb the ladder through the month, as in a programme run since its start.
-# (October, with five months of overdue items never escalated, is the catch-up case: every overdue
-# item escalated on one morning; see the README.)
+# (October, with five months of overdue items never escalated, is the catch-up case: CATCH_UP below.)
 CYCLE = ("2022-06-01", "2022-06-30")
 CYCLE_PERIOD = "2022-06"
+# The catch-up: the same programme filed in April and never run since, replayed through October on a copy
+# taken before June's cycle. Five months of overdue items are escalated in the first working mornings.
+CATCH_UP = ("2022-10-01", "2022-10-31")
 REVISED_ON = "2022-07-01"  # a tenth of the plans revised by a re-import: later changes for a past date
 PAST = "2022-06-15"
 YEAR_END = "2022-12-31"  # the year's assessment: every month end's overdue items counted from the state of July
@@ -71,6 +73,7 @@ STEPS: list[tuple[str, str, str]] = [
     ("reimport", "the same file again (nothing changes)", ""),
     ("status-filed", f"status --json --as-of {FILED_ON} (the day of the import)", "< 1 s"),
     ("cycle", f"replay {CYCLE[0]}..{CYCLE[1]} --no-engine, dispatch to SMTP + WeCom", "< 60 s"),
+    ("catch-up", f"replay {CATCH_UP[0]}..{CATCH_UP[1]} --no-engine on a copy never run since April", ""),
     ("revise", f"ledger import --as-of {REVISED_ON}: a tenth of the deadlines moved", ""),
     ("status-today", f"status --json --as-of {REVISED_ON} (the kept state)", "< 1 s"),
     ("status-past", f"status --json --as-of {PAST} (the audit log replayed)", "< 5 s"),
@@ -317,15 +320,16 @@ def bench(
         step(name, "ledger", "import", str(ledger), "--as-of", FILED_ON, "--no-engine", then=_import_note)
     step("status-filed", "status", "--json", "--as-of", FILED_ON, then=_status_note(run.items))
 
-    engine_env = None
-    if "cycle-engine" in steps and run.steps["import"].status == "ok":
-        engine_env = dict(env, DUBAN_HOME=str(home / "home-engine"))
-        shutil.copytree(home / "home", home / "home-engine")  # the SQLite file, the outbox folders
-        if postgres:
-            engine_env["DUBAN_DATABASE_URL"] = postgres.copy(database, f"{database}_engine")
+    filed = run.steps["import"].status == "ok"
+    engine_env = _copy(home, "engine", env, postgres, database) if filed and "cycle-engine" in steps else None
+    catch_up_env = _copy(home, "catch-up", env, postgres, database) if filed and "catch-up" in steps else None
 
     replay = ("replay", "--from", CYCLE[0], "--to", CYCLE[1])
     step("cycle", *replay, "--no-engine", then=_cycle_note(channels, url), after_timeout=True)
+    if catch_up_env is not None:
+        late = ("replay", "--from", CATCH_UP[0], "--to", CATCH_UP[1], "--no-engine")
+        catch_up_url = catch_up_env.get("DUBAN_DATABASE_URL") or _sqlite(catch_up_env)
+        step("catch-up", *late, environment=catch_up_env, then=_cycle_note(channels, catch_up_url), after_timeout=True)
     revised = _revised(ledger, home / "revised.csv")
     step("revise", "ledger", "import", str(revised), "--as-of", REVISED_ON, "--no-engine", then=_import_note)
     step("status-today", "status", "--json", "--as-of", REVISED_ON, then=_status_note(None))
@@ -370,9 +374,19 @@ def bench(
     if not keep:  # the logs stay; the databases, the ledger and the status JSON (large at scale) go
         shutil.rmtree(home / "home", ignore_errors=True)
         shutil.rmtree(home / "home-engine", ignore_errors=True)
+        shutil.rmtree(home / "home-catch-up", ignore_errors=True)
         (home / "ledger.csv").unlink(missing_ok=True)
         for out in logs.glob("status-*.out"):
             out.unlink()
+
+
+def _copy(home: Path, name: str, env: dict[str, str], postgres: Postgres | None, database: str) -> dict[str, str]:
+    """An environment on a copy of the database as filed (before the cycle): the engine's June, the catch-up."""
+    copied = dict(env, DUBAN_HOME=str(home / f"home-{name}"))
+    shutil.copytree(home / "home", home / f"home-{name}")  # the SQLite file, the outbox folders
+    if postgres:
+        copied["DUBAN_DATABASE_URL"] = postgres.copy(database, f"{database}_{name.replace('-', '_')}")
+    return copied
 
 
 def _sqlite(env: dict[str, str]) -> str:

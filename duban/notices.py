@@ -253,7 +253,7 @@ def _escalation(session: Session, plan: Plan, unit: str, key: str, as_of: date) 
         asks=ASKS.get(e.cause, "立即办理"),
         due=None,
         about=about,
-        sent=sent(session, unit, [("督办通知", f"escalate:{e.cause_key}:L{e.level}|{unit}|")]),
+        sent=sent(session, unit, [("督办通知", f"{e.notice_key}|{unit}|")] if e.notice_key else []),
         facts=tuple(facts),
         closed_because="已解除督办" if e.resolved_on else "督办事由已消除",
         contacts=_leads(plan, [r for r in e.recipients if plan.unit_kind(r) == "department" and r != unit]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from prefect import flow
 
@@ -39,7 +39,12 @@ def escalate_overdue(as_of: date | None = None) -> dict[str, int]:
 
 @flow(name="tick")
 def tick(as_of: date | None = None) -> list[str]:
-    """Run, for one date, every flow the schedules would run that day, in order."""
+    """Run, for one date, every flow the schedules would run that day, in order.
+
+    The day's flows run inside this one flow run (their bodies, `.fn`), their tasks as its task runs: each
+    flow run costs the engine about a second whatever its work, and a day of seven was most of a replay.
+    Scheduled as deployments, each flow still runs on its own.
+    """
     from deployments.schedules import due_on, end_of_office_day
     from duban.programme import plan_in_force
 
@@ -56,14 +61,20 @@ def tick(as_of: date | None = None) -> list[str]:
         "follow-campaigns": follow_campaigns,
         "follow-projects": follow_projects,
         "monthly-bulletin": monthly_bulletin,
-        "dispatch-outbox": dispatch_outbox,
     }
     ran = []
     plan = plan_in_force()
     for schedule in due_on(plan, as_of):
         if schedule.slug == "dispatch-outbox":
-            dispatch_outbox(at=end_of_office_day(plan, as_of))
+            dispatch_outbox.fn(at=end_of_office_day(plan, as_of))
         else:
-            flows[schedule.slug](as_of)
+            flows[schedule.slug].fn(as_of)
         ran.append(schedule.slug)
     return ran
+
+
+@flow(name="replay")
+def replay(start: date, end: date) -> list[list[str]]:
+    """Every day from `start` to `end` as `tick` runs it, in one flow run: a replay pays the engine's cost
+    of a flow run once, not once a day."""
+    return [tick.fn(start + timedelta(days=n)) for n in range((end - start).days + 1)]

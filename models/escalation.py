@@ -26,3 +26,5 @@ class Escalation(SQLModel, table=True):
     key_difficult: bool = False
     must_finish_by: date | None = None
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # the key of the message (a digest of the day's escalations at this level) that told the late unit
+    notice_key: str | None = Field(default=None, max_length=200)

@@ -320,13 +320,21 @@ def _compose(plan: Plan, rows: list[OutboxMessage], at: datetime) -> Outgoing:
     common["page"] = pages.pop() if len(pages) == 1 else "/"  # a digest of several pages opens the portal's home
     if len(rows) == 1:
         return Outgoing(subject=first.subject, body=first.body, body_html=first.body_html, **common)
-    overdue = sum(1 for r in rows if r.kind == "escalation" and "逾期未完成整改" in r.subject)
+    overdue = sum(_overdue_items(r) for r in rows)
     items = [{"subject": r.subject, "body": r.body, "html": _inner_html(r.body_html or "")} for r in rows]
     context = {"recipient": first.recipient, "parts": items, "overdue": overdue, "plan": plan}
     subject, text = render("digest", **context)
     if first.channel == "wecom":
         return Outgoing(subject=subject, body=render_as("digest", "md", **context), **common)
     return Outgoing(subject=subject, body=text, body_html=render_as("digest", "html", **context), **common)
+
+
+def _overdue_items(row: OutboxMessage) -> int:
+    """The overdue items an escalation row names: one, or as many as its digest's subject counts."""
+    if row.kind != "escalation" or "逾期未完成整改" not in row.subject:
+        return 0
+    counted = re.search(r"其中(\d+)项问题逾期未完成整改", row.subject)
+    return int(counted.group(1)) if counted else 1
 
 
 def _inner_html(document: str) -> str:

@@ -58,15 +58,18 @@ def notify(
     attachments: list[str] | None = None,
     wecom_attachments: bool = True,
     page: str | None = None,
+    template: str | None = None,
     **context: object,
 ) -> int:
     """Queue `kind` for `recipient` unless `key` was queued before; returns the rows added.
 
     `page` is the portal page that needs the reader; with `DUBAN_PORTAL_URL` set, every body links to it.
+    `template` renders another form of the kind (a digest of several escalations is still an escalation).
     """
+    template = template or kind
     link = portal_link(page)
     context = {"recipient": recipient, "plan": plan, "as_of": as_of, "link": link, **context}
-    subject, text = render(kind, **context)
+    subject, text = render(template, **context)
     plain = text  # a WeCom app card carries the link as its own button, not in its text
     if link:
         text = with_link(text, link)
@@ -74,7 +77,7 @@ def notify(
 
     def body(fmt: str) -> str:
         if fmt not in bodies:
-            bodies[fmt] = render_as(kind, fmt, **({"subject": subject} if fmt == "html" else {}), **context)
+            bodies[fmt] = render_as(template, fmt, **({"subject": subject} if fmt == "html" else {}), **context)
             if fmt == "md" and link:
                 bodies[fmt] += markdown_line(link)
         return bodies[fmt]

@@ -34,16 +34,19 @@ def round_artifact(as_of: date) -> None:
     from prefect.artifacts import create_table_artifact
 
     from duban.db import session_scope
+    from duban.glossary import ESCALATION_CAUSE as CAUSE_LABELS
+    from duban.glossary import LEVEL as LEVEL_LABELS
     from duban.programme import current_plan
     from duban.reporting.periods import period_of
-    from duban.reporting.view import period_view
+    from duban.reporting.view import escalation_counts, period_view
 
     period = period_of(as_of)
     with session_scope() as session:
         plan = current_plan(session)
         if not plan.reporting.covers(period):
             return
-        view = period_view(session, plan, period, as_of)
+        view = period_view(session, plan, period, as_of, escalations=False)
+        counts = escalation_counts(session, period, as_of)
     rows = [
         {
             "单位": s["unit"],
@@ -55,16 +58,16 @@ def round_artifact(as_of: date) -> None:
         }
         for s in view["submissions"]
     ]
-    rows += [
+    rows += [  # the escalations counted by unit, cause and level: thousands of items would be thousands of rows
         {
-            "单位": e["unit"],
-            "截止": e["missed_due"],
-            "状态": f"{e['cause_label']}·{e['level_label']}",
-            "报送日期": e["item_code"] or "",
+            "单位": unit,
+            "截止": "",
+            "状态": f"{CAUSE_LABELS[cause]}·{LEVEL_LABELS[level]}",
+            "报送日期": f"{n}项",
             "迟报": "",
             "逾期未报": "",
         }
-        for e in view["escalations"]
+        for unit, cause, level, n in counts
     ]
     create_table_artifact(
         key=f"round-{period}",

@@ -51,21 +51,39 @@ SMALL_LEDGER = [
 MECHANISM_CAUSES = ("overdue_deliverable", "late_countersign", "late_resubmission")
 
 
-def of_the_round(messages: list) -> list:
+def of_the_round(messages: list, escalations: list) -> list:
     """The outbox rows of the round, campaigns and ledger: the mechanism's documents set apart."""
-    return [m for m in messages if not m.idempotency_key.startswith(("escalate:deliverable:", "deliverable:"))]
+    theirs = _mechanism_keys(escalations)
+    return [m for m in messages if not m.idempotency_key.startswith("deliverable:") and _key(m) not in theirs]
+
+
+def _mechanism_keys(escalations: list) -> set[str]:
+    """The keys of the digests that told the mechanism's escalations (its own run of the ladder each day)."""
+    return {e.notice_key for e in escalations if e.cause in MECHANISM_CAUSES}
+
+
+def _key(message) -> str:  # noqa: ANN001 - an OutboxMessage
+    return message.idempotency_key.split("|", 1)[0]
 
 
 def documents_escalated(messages: list, escalations: list) -> None:
     """On the first working day of the replay (10-08, a make-up Saturday) each of the 19 documents is
-    20+ working days late and goes straight to level 3: to 分管副区长, the Office and its owner."""
+    20+ working days late and goes straight to level 3: to 分管副区长, the Office and its owner, one digest
+    each. The owners are the 17 working groups' (自然资分局 among them, which owns the planning review's
+    mechanism too) and 住建局 (the completion review's): 18 units, so 1 + 1 + 18 = 20 messages, where one
+    per document and recipient made 57."""
     mine = [e for e in escalations if e.cause in MECHANISM_CAUSES]
     assert sorted({(e.cause, e.level, e.raised_on.isoformat()) for e in mine}) == [
         ("overdue_deliverable", 3, "2022-10-08")
     ]
-    assert len(mine) == 19
-    sent = [m for m in messages if m.idempotency_key.startswith("escalate:deliverable:")]
-    assert len(sent) == 57 and {m.created_on.isoformat() for m in sent} == {"2022-10-08"}
+    assert len(mine) == 19 and len({e.notice_key for e in mine}) == 1
+    sent = [m for m in messages if _key(m) in _mechanism_keys(mine)]
+    assert len(sent) == 20 and {m.created_on.isoformat() for m in sent} == {"2022-10-08"}
+    by_recipient = {m.recipient: m for m in sent}
+    assert len(by_recipient) == 20
+    assert by_recipient["分管副区长"].subject == "【提请分管副区长督办】19项逾期事项"
+    assert by_recipient["自然资分局"].subject == "【提请分管副区长督办】2项逾期事项"
+    assert by_recipient["住建局"].subject.startswith("【提请分管副区长督办】")  # its one document, in its own words
 
 
 def load_small_ledger(cli: Cli, tmp_path: Path) -> None:

@@ -183,8 +183,18 @@ def test_non_responders_are_reminded_escalated_and_named_in_the_closing_bulletin
         + [(u, 2, "2022-04-20", "2022-04-22") for u in silent]
     )
     escalations = outbox("escalation")
-    assert escalations.count(("区配套办", "2022-04-20")) == len(silent)  # level 2 brings in the Office
-    assert escalations.count(("教体局", "2022-04-18")) == len(silent) + 1
+    # One message per recipient and level each day, listing the late units: level 2 brings in the Office,
+    # told of the six silent units at once; 教体局 leads for all seven late on 04-18, told in one message.
+    assert escalations.count(("区配套办", "2022-04-20")) == 1
+    assert escalations.count(("教体局", "2022-04-18")) == 1
+    assert [escalations.count((u, "2022-04-18")) for u in silent] == [1] * len(silent)
+    with session_scope() as session:
+        subjects = {
+            (m.recipient, m.created_on.isoformat()): m.subject
+            for m in session.exec(select(OutboxMessage).where(OutboxMessage.kind == "escalation"))
+        }
+    assert subjects[("区配套办", "2022-04-20")] == f"【挂牌督办】{len(silent)}项逾期事项"
+    assert subjects[("教体局", "2022-04-18")] == f"【督办】{len(silent) + 1}项逾期事项"
     assert campaign.closed_on == date(2022, 4, 22)
     [bulletin] = bulletins
     assert (bulletin.kind, bulletin.number, bulletin.issue, bulletin.as_of) == ("campaign", 1, 1, date(2022, 4, 22))

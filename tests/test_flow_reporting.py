@@ -70,6 +70,13 @@ def test_tick_flow_runs_the_days_flows_once(prefect_server: None, initialised: C
     rows = read_artifact("round-2022-10")
     assert [r["单位"] for r in rows[:4]] == ["河东镇", "河西镇", "教体局", "民政局"]
     assert rows[0]["截止"] == "2022-10-08" and rows[0]["状态"] == "待报送"
+    # then the open escalations counted by unit, cause and level (not one row per item): the ledger's three
+    # (the artifact is made after escalate-overdue, before follow-projects escalates the documents)
+    counted = {(r["单位"], r["状态"]): r["报送日期"] for r in rows[4:]}
+    assert counted[("河东镇", "问题逾期·挂牌督办")] == "1项"  # A-2, a key item: level 2 at once
+    assert counted[("河西镇", "问题逾期·督办")] == "1项"  # A-4
+    assert counted[("河西镇", "时间节点逾期·挂牌督办")] == "1项"  # A-4's milestone
+    assert len(counted) == 3
     before = db_digest(home)
     tick(date(2022, 10, 1))
     tick(date(2022, 10, 8))
@@ -82,6 +89,31 @@ def test_cli_tick_through_the_engine(prefect_server: None, initialised: Cli, tmp
     assert result.output.strip() == (
         "2022-10-01：open-period；chase-submissions；escalate-overdue；follow-campaigns；follow-projects；monthly-bulletin；dispatch-outbox"
     )
+
+
+def test_cli_replay_through_the_engine_is_one_flow_run(prefect_server: None, initialised: Cli, tmp_path: Path) -> None:
+    """The days of a replay run inside one `replay` flow run, each as `tick` runs it."""
+    import asyncio
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    async def runs(name: str) -> int:
+        async with get_client() as client:
+            found = await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[name])), limit=200)
+            return len(found)
+
+    def counted() -> tuple[int, int]:
+        return asyncio.run(runs("replay")), asyncio.run(runs("tick"))
+
+    load_small_ledger(initialised, tmp_path)
+    replays, ticks = counted()  # the server is the session's: other tests' runs are on it
+    result = initialised("replay", "--from", "2022-10-01", "--to", "2022-10-08", "--engine")
+    assert result.output.strip() == "已重放 2022-10-01 至 2022-10-08，共 8 天。"
+    with session_scope() as session:
+        causes = Counter(e.cause for e in session.exec(select(Escalation)))
+    assert causes == {"overdue_item": 2, "overdue_milestone": 1, "overdue_deliverable": 19}  # as the two ticks
+    assert counted() == (replays + 1, ticks)
 
 
 def test_bulletin_flow_leaves_the_markdown_artifact(prefect_server: None, initialised: Cli, tmp_path: Path) -> None:

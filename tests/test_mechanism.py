@@ -172,7 +172,17 @@ def signatures(code: str, gate: str) -> list[tuple]:
         return [(s.round, s.signer, s.decision, iso(s.due_on), iso(s.signed_on)) for s in session.exec(query)]
 
 
-def messages(*kinds: str, key: str = "") -> list[tuple[str, str, str]]:
+def told(cause_key: str, level: int | None = None) -> tuple[str, ...]:
+    """The key prefixes of the messages that told a cause's escalations (at `level`): each run of the ladder
+    queues one digest per recipient and level, so a message's key names the run, not the cause."""
+    with session_scope() as session:
+        query = select(Escalation.notice_key).where(Escalation.cause_key == cause_key)
+        if level is not None:
+            query = query.where(Escalation.level == level)
+        return tuple(f"{key}|" for key in session.exec(query))
+
+
+def messages(*kinds: str, key: str | tuple[str, ...] = "") -> list[tuple[str, str, str]]:
     """(kind, recipient, day) of the queued messages of these kinds, in the order they were queued."""
     with session_scope() as session:
         query = select(OutboxMessage).where(col(OutboxMessage.kind).in_(kinds)).order_by(col(OutboxMessage.id))
@@ -183,7 +193,7 @@ def messages(*kinds: str, key: str = "") -> list[tuple[str, str, str]]:
         ]
 
 
-def bodies(kind: str, recipient: str, *, key: str = "") -> list[str]:
+def bodies(kind: str, recipient: str, *, key: str | tuple[str, ...] = "") -> list[str]:
     with session_scope() as session:
         query = select(OutboxMessage).where(OutboxMessage.kind == kind, OutboxMessage.recipient == recipient)
         rows = session.exec(query.order_by(col(OutboxMessage.id)))
@@ -495,12 +505,12 @@ def test_a_late_signer_is_reminded_escalated_day_by_day_and_cleared_by_signing(
         (key, 2, "卫健局", "2022-05-09", "2022-05-12", None, level2),
         (key, 3, "卫健局", "2022-05-09", "2022-05-17", None, level3),
     ]
-    assert messages("escalation", key=f"escalate:{key}") == [
+    assert messages("escalation", key=told(key)) == [
         *[("escalation", u, "2022-05-10") for u in level1],
         *[("escalation", u, "2022-05-12") for u in level2],
         *[("escalation", u, "2022-05-17") for u in level3],
     ]
-    [warned] = bodies("escalation", DEPUTY, key=f"escalate:{key}:L3")
+    [warned] = bodies("escalation", DEPUTY, key=told(key, 3))
     assert "卫健局应于2022年5月9日前对“项目XM-L（XM-L）规划条件联合审查”签署会签意见" in warned
     assert "截至2022年5月17日仍未签署，已逾期6个工作日" in warned
     with work() as (session, plan):
@@ -948,7 +958,7 @@ def test_deliverable_owners_are_reminded_before_and_escalated_after_the_due_date
         (key, 2, "自然资分局", "2022-06-30", "2022-07-14", None, [OFFICE, "自然资分局"]),
         (key, 3, "自然资分局", "2022-06-30", "2022-07-28", None, [DEPUTY, OFFICE, "自然资分局"]),
     ]
-    [warned] = bodies("escalation", DEPUTY, key=f"escalate:{key}:L3")
+    [warned] = bodies("escalation", DEPUTY, key=told(key, 3))
     assert (
         "自然资分局应于2022年6月30日前印发规划及供地联合审查机制，截至2022年7月28日仍未印发，已逾期20个工作日" in warned
     )

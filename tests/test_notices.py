@@ -148,8 +148,9 @@ def test_an_escalation_notice_shows_its_text_as_sent(world: World) -> None:
     found = escalation_id(world, "城关街道", "item:PT2022-0003@2022-11-30", 2)
     page = world.clients["cg-zhang"].get(f"/notices/escalation/{found}")
     assert page.status_code == 200
-    body = text_body(world, "城关街道", "escalate:item:PT2022-0003@2022-11-30:L2")
-    assert sent_text(page.text) == [body]
+    ((notice,),) = world.rows("SELECT notice_key FROM escalation WHERE id = ?", found)
+    body = text_body(world, "城关街道", notice)
+    assert sent_text(page.text) == [body]  # the message that told the unit: one item at level 2 that day
     assert body.startswith(
         "城关街道：\n\n城关街道负责整改的问题PT2022-0003（文庙街社区，养老服务设施）完成时限为2022年11月30日，"
         "截至2022年12月14日仍未销号，已逾期10个工作日。\n现予以挂牌督办（第2级）。"

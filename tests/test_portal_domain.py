@@ -253,6 +253,12 @@ def test_an_escalation_links_to_the_item(imported, monkeypatch):
     for message in items:
         code = re.search(r"问题(PT2022-\d{4})", message.subject + message.body).group(1)
         assert f"请登录督办平台办理：http://127.0.0.1:8000/items/{code}\n\n" in message.body
+    # a digest of several items links to the page that lists what is under supervision
+    digests = rows(OutboxMessage, OutboxMessage.kind == "escalation", col(OutboxMessage.subject).contains("项逾期事项"))
+    assert digests
+    for message in digests:
+        assert message.page == "/supervised"
+        assert "请登录督办平台办理：http://127.0.0.1:8000/supervised\n\n" in message.body
 
 
 # -- who entered a change --------------------------------------------------------------------------

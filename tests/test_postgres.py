@@ -101,8 +101,9 @@ def test_october_round_on_postgres_queues_the_hand_count(pg_url: str, initialise
     assert dump() == before
     with session_scope() as session:
         everything = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
-        documents_escalated(everything, session.exec(select(Escalation)).all())
-        messages = of_the_round(everything)
+        escalated = session.exec(select(Escalation)).all()
+        documents_escalated(everything, escalated)
+        messages = of_the_round(everything, escalated)
         assert [(m.created_on.isoformat(), m.kind, m.recipient) for m in messages] == EXPECTED_MESSAGES
         escalations = {
             (e.cause_key, e.level): (e.raised_on.isoformat(), e.resolved_on and e.resolved_on.isoformat())

@@ -35,19 +35,20 @@ EXPECTED_MESSAGES = [
     # opened, so only the due-day reminder goes out.
     ("2022-10-08", "reminder", "河东镇"),
     ("2022-10-08", "reminder", "河西镇"),
-    # A-2 (key item, due 09-30): 1 working day late -> starts at level 2.
+    # A-2 (key item, due 09-30): 1 working day late -> starts at level 2 (the Office, 河东镇, 教体局).
+    # A-4 (due 09-20): 09-21..09-30 = 8, plus 10-08 = 9 working days late -> level 1 (河西镇, 民政局).
+    # A-4's milestone (09-15): 12 working days late -> straight to level 2 on the first working day
+    # (the Office, 河西镇, 民政局). One message per recipient and level: the Office's level 2 is one
+    # digest listing A-2 and A-4's milestone; everyone else has one item at each level.
     ("2022-10-08", "escalation", OFFICE),
     ("2022-10-08", "escalation", "河东镇"),
     ("2022-10-08", "escalation", "教体局"),
-    # A-4 (due 09-20): 09-21..09-30 = 8, plus 10-08 = 9 working days late -> level 1.
     ("2022-10-08", "escalation", "河西镇"),
     ("2022-10-08", "escalation", "民政局"),
-    # A-4's milestone (09-15): 12 working days late -> straight to level 2 on the first working day.
-    ("2022-10-08", "escalation", OFFICE),
     ("2022-10-08", "escalation", "河西镇"),
     ("2022-10-08", "escalation", "民政局"),
     # 10-09 (Sunday, worked): departments' 1-day reminder; 河西镇 one day late -> level 1 to it and its
-    # two reviewing departments; A-4 now 10 days late -> level 2.
+    # two reviewing departments (the chase's own run of the ladder); A-4 now 10 days late -> level 2.
     ("2022-10-09", "reminder", "教体局"),
     ("2022-10-09", "reminder", "民政局"),
     ("2022-10-09", "escalation", "河西镇"),
@@ -115,9 +116,14 @@ def test_one_month_replay_matches_the_hand_count(initialised: Cli, home: Path, t
     with session_scope() as session:
         everything = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
         documents_escalated(everything, session.exec(select(Escalation)).all())
-        messages = of_the_round(everything)
+        messages = of_the_round(everything, session.exec(select(Escalation)).all())
         got = [(m.created_on.isoformat(), m.kind, m.recipient) for m in messages]
         assert got == EXPECTED_MESSAGES
+        office = next(m for m in messages if m.kind == "escalation" and m.recipient == OFFICE)
+        assert office.subject == "【挂牌督办】2项逾期事项（其中1项问题逾期未完成整改）"
+        assert office.body.index("1. 问题A-2逾期未完成整改") < office.body.index("2. 问题A-4时间节点逾期未完成")
+        milestone = "时间节点“完成选址”应于2022年9月15日前完成，截至2022年10月8日仍未报告完成，已逾期12个工作日"
+        assert milestone in office.body
         requests = {
             s.unit: (s.kind, s.items, s.reviewers, s.due_on.isoformat(), s.status, s.late)
             for s in session.exec(select(Submission))

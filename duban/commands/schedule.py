@@ -72,10 +72,14 @@ def replay(start: date, end: date, engine: bool | None) -> None:
     if end < start:
         raise click.BadParameter("--to 不能早于 --from")
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    through_engine = use_engine(engine)
-    with Progress(console=err, transient=True) as progress:
-        bar = progress.add_task("重放", total=len(days))
-        for day in days:
-            _run_day(day, through_engine)
-            progress.advance(bar)
+    if use_engine(engine):
+        from flows.reporting import replay as replay_flow
+
+        replay_flow(start, end)  # one flow run for the whole range
+    else:
+        with Progress(console=err, transient=True) as progress:
+            bar = progress.add_task("重放", total=len(days))
+            for day in days:
+                _run_day(day, False)
+                progress.advance(bar)
     out.print(f"已重放 {start.isoformat()} 至 {end.isoformat()}，共 {len(days)} 天。")

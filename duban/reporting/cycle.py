@@ -12,7 +12,7 @@ from duban.acknowledge import unacknowledged
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.reporting.chasing import Reminders, remind
-from duban.reporting.escalation import LadderRun, late_submissions, overdue_work, run_ladder
+from duban.reporting.escalation import LadderRun, late_submissions, overdue_work, run_ladder, tell_raised
 from duban.reporting.periods import period_of
 from duban.reporting.rounds import RoundOpened, open_round
 
@@ -39,13 +39,13 @@ def chase_submissions(as_of: date) -> tuple[Reminders, LadderRun]:
 
 
 def escalate_overdue(as_of: date) -> LadderRun:
-    """The whole ladder, for missing reports, overdue items and milestones, and requests not acknowledged."""
+    """The whole ladder, for missing reports, overdue items and milestones, and requests not acknowledged:
+    one digest per recipient and level for all of them."""
     with session_scope() as session:
         plan = current_plan(session)
         causes = late_submissions(session, as_of) + overdue_work(session, plan, as_of)
-        run = run_ladder(session, plan, causes, as_of)
-        unsigned = run_ladder(session, plan, unacknowledged(session, plan, as_of), as_of, scope=("unacknowledged",))
-        run.raised += unsigned.raised
-        run.resolved += unsigned.resolved
-        run.messages += unsigned.messages
+        run = run_ladder(session, plan, causes, as_of, tell=False)
+        unsigned = unacknowledged(session, plan, as_of)
+        run_ladder(session, plan, unsigned, as_of, scope=("unacknowledged",), into=run, tell=False)
+        tell_raised(session, plan, run, as_of)
         return run

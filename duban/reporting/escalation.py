@@ -9,6 +9,7 @@ escalations are resolved and nothing further is raised for it.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -56,11 +57,23 @@ class Cause:
     context: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+@dataclass(frozen=True)
+class Raised:
+    """An escalation raised in this run, with what its message says about it."""
+
+    escalation: Escalation
+    cause: Cause
+    days_late: int
+
+
 @dataclass
 class LadderRun:
     raised: list[Escalation] = field(default_factory=list)
     resolved: list[Escalation] = field(default_factory=list)
     messages: int = 0
+    # one run's digests share a key: unique, so a later run the same day queues its own, never merges into this
+    batch: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    untold: list[Raised] = field(default_factory=list)  # raised, their messages not yet queued
 
 
 def late_submissions(session: Session, as_of: date) -> list[Cause]:
@@ -177,9 +190,15 @@ def run_ladder(
     *,
     max_level: int = 3,
     scope: tuple[str, ...] = ("missing_submission", "overdue_item", "overdue_milestone"),
+    into: LadderRun | None = None,
+    tell: bool = True,
 ) -> LadderRun:
-    """Resolve what has cleared; on working days raise each cause to the level its lateness reaches."""
-    run = LadderRun()
+    """Resolve what has cleared; on working days raise each cause to the level its lateness reaches.
+
+    With `tell` the raised are told at once (`tell_raised`); without it they wait in `untold`, so that a
+    caller running the ladder over several scopes (`into` the same run) sends one digest for them all.
+    """
+    run = into if into is not None else LadderRun()
     live = {cause.key for cause in causes}
     query = select(Escalation).where(  # a replay of an earlier day leaves later escalations alone
         col(Escalation.resolved_on).is_(None), col(Escalation.cause).in_(scope), Escalation.raised_on <= as_of
@@ -202,37 +221,69 @@ def run_ladder(
         level = min(level, max_level)
         if level == 0 or highest.get(cause.key, 0) >= level:
             continue
-        escalation = _raise(session, plan, cause, level, as_of)
+        escalation = _raise(session, plan, cause, level, as_of, notice_key(as_of, level, run.batch))
         if escalation is None:
             continue
         run.raised.append(escalation)
-        for recipient in escalation.recipients:
-            run.messages += notify(
-                session,
-                plan,
-                key=f"escalate:{cause.key}:L{level}",
-                kind="escalation",
-                recipient=recipient,
-                as_of=as_of,
-                urgent=level >= 2,
-                cause=cause.cause,
-                level=level,
-                headline=cause.headline,
-                unit=cause.unit,
-                item_code=cause.item_code,
-                period=cause.period,
-                missed_due=cause.missed_due,
-                days_late=days_late,
-                key_difficult=cause.key_difficult,
-                must_finish_by=cause.must_finish_by,
-                community=cause.context.get("community", ""),
-                category=cause.context.get("category", ""),
-                milestone=cause.context.get("milestone", ""),
-                title=cause.context.get("title", ""),
-                codes=cause.context.get("codes", ""),
-                page=page_of(cause),
-            )
+        run.untold.append(Raised(escalation, cause, days_late))
+    if tell:
+        tell_raised(session, plan, run, as_of)
     return run
+
+
+def notice_key(as_of: date, level: int, batch: str) -> str:
+    """The key of one run's digest at one level: the same for every recipient (the outbox adds who and how)."""
+    return f"escalate:{as_of.isoformat()}:L{level}:{batch}"
+
+
+def tell_raised(session: Session, plan: Plan, run: LadderRun, as_of: date) -> int:
+    """Queue one message per recipient and level for what this run raised, listing the items.
+
+    Exactly once: an escalation is raised once (`_raise`), in the same transaction as its message, and a
+    run's digest key is its own, so a second run the same day raises and queues nothing, and a run that
+    raises more later that day (a second sweep; the chase, then the ladder) queues a further digest listing
+    only what it raised. One item is told in the single escalation's own words.
+    """
+    groups: dict[tuple[str, int], list[Raised]] = {}
+    for raised in run.untold:
+        for recipient in raised.escalation.recipients:
+            groups.setdefault((recipient, raised.escalation.level), []).append(raised)
+    queued = 0
+    for (recipient, level), told in groups.items():
+        common = {"key": notice_key(as_of, level, run.batch), "kind": "escalation", "recipient": recipient}
+        common |= {"as_of": as_of, "urgent": level >= 2, "level": level}
+        if len(told) == 1:
+            queued += notify(session, plan, **common, **_facts(told[0]), page=page_of(told[0].cause))
+        else:
+            items = [_facts(raised) | {"page": page_of(raised.cause)} for raised in told]
+            overdue = sum(1 for item in items if item["cause"] == "overdue_item")
+            queued += notify(
+                session, plan, **common, template="escalation_digest", items=items, overdue=overdue, page="/supervised"
+            )
+    run.untold.clear()
+    run.messages += queued
+    return queued
+
+
+def _facts(raised: Raised) -> dict[str, object]:
+    """What the escalation templates say about one raised cause."""
+    cause = raised.cause
+    return {
+        "cause": cause.cause,
+        "headline": cause.headline,
+        "unit": cause.unit,
+        "item_code": cause.item_code,
+        "period": cause.period,
+        "missed_due": cause.missed_due,
+        "days_late": raised.days_late,
+        "key_difficult": cause.key_difficult,
+        "must_finish_by": cause.must_finish_by,
+        "community": cause.context.get("community", ""),
+        "category": cause.context.get("category", ""),
+        "milestone": cause.context.get("milestone", ""),
+        "title": cause.context.get("title", ""),
+        "codes": cause.context.get("codes", ""),
+    }
 
 
 def resolve_item(session: Session, code: str, as_of: date) -> list[Escalation]:
@@ -313,7 +364,7 @@ def _highest_levels(session: Session, scope: tuple[str, ...]) -> dict[str, int]:
     return dict(session.exec(query).all())
 
 
-def _raise(session: Session, plan: Plan, cause: Cause, level: int, as_of: date) -> Escalation | None:
+def _raise(session: Session, plan: Plan, cause: Cause, level: int, as_of: date, notice: str) -> Escalation | None:
     """Insert once per (cause, level): a concurrent run that got there first wins, silently."""
     values = {
         "cause": cause.cause,
@@ -327,5 +378,6 @@ def _raise(session: Session, plan: Plan, cause: Cause, level: int, as_of: date) 
         "key_difficult": cause.key_difficult,
         "must_finish_by": cause.must_finish_by,
         "recipients": recipients(plan, level, cause.unit, cause.superiors),
+        "notice_key": notice,
     }
     return Escalation(**values) if insert_once(session, Escalation, values, key=["cause_key", "level"]) else None

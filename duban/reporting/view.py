@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from duban.calendar import WorkingCalendar
 from duban.glossary import ESCALATION_CAUSE as CAUSE_LABELS
@@ -16,7 +16,8 @@ from duban.reporting.periods import add_working_days, parse_period
 from models import Escalation, ReportCorrection, ReportingPeriod, Review, Submission, SubmissionVersion
 
 
-def period_view(session: Session, plan: Plan, period: str, as_of: date) -> dict:
+def period_view(session: Session, plan: Plan, period: str, as_of: date, *, escalations: bool = True) -> dict:
+    """The round's reports and, unless `escalations` is False, every open escalation at its highest level."""
     parse_period(plan, period)
     record = session.get(ReportingPeriod, period)
     if record is None:
@@ -76,17 +77,10 @@ def period_view(session: Session, plan: Plan, period: str, as_of: date) -> dict:
         if overdue or (submitted and submitted[0].late):
             late.append(s.unit)
     open_escalations = session.exec(
-        select(Escalation)
-        .where(
-            Escalation.raised_on <= as_of,
-            or_(col(Escalation.resolved_on).is_(None), col(Escalation.resolved_on) > as_of),
-        )
-        .order_by(col(Escalation.cause_key), col(Escalation.level))
+        select(Escalation).where(*_open_in(period, as_of)).order_by(col(Escalation.cause_key), col(Escalation.level))
     )
     highest: dict[str, Escalation] = {}
-    for escalation in open_escalations:
-        if escalation.cause == "missing_submission" and escalation.period != period:
-            continue
+    for escalation in open_escalations if escalations else ():
         highest[escalation.cause_key] = escalation  # ordered by level: the last is the highest
     return {
         "period": period,
@@ -114,6 +108,32 @@ def period_view(session: Session, plan: Plan, period: str, as_of: date) -> dict:
             for e in highest.values()
         ],
     }
+
+
+def escalation_counts(session: Session, period: str, as_of: date) -> list[tuple[str, str, int, int]]:
+    """(unit, cause, level, causes) of the open escalations at their highest level: the round's escalations
+    counted in SQL, for a summary (the Prefect UI's artifact) that need not hold thousands of rows."""
+    highest = (
+        select(Escalation.unit, Escalation.cause, func.max(Escalation.level).label("level"))
+        .where(*_open_in(period, as_of))
+        .group_by(col(Escalation.cause_key), col(Escalation.unit), col(Escalation.cause))
+        .subquery()
+    )
+    query = (
+        select(highest.c.unit, highest.c.cause, highest.c.level, func.count())
+        .group_by(highest.c.unit, highest.c.cause, highest.c.level)
+        .order_by(highest.c.unit, highest.c.cause, highest.c.level)
+    )
+    return [tuple(row) for row in session.exec(query)]
+
+
+def _open_in(period: str, as_of: date) -> tuple:
+    """Escalations open on `as_of`; a missing report's only for this round."""
+    return (
+        Escalation.raised_on <= as_of,
+        or_(col(Escalation.resolved_on).is_(None), col(Escalation.resolved_on) > as_of),
+        or_(Escalation.cause != "missing_submission", Escalation.period == period),
+    )
 
 
 def _iso(day: date | None) -> str | None:
