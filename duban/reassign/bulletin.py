@@ -7,7 +7,8 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from duban.bulletin.annex import shortened
+from duban.bulletin.annex import LongTable, day, shortened
+from duban.bulletin.document import Heading, Paragraph
 from duban.reassign.proposals import described
 from models import Reassignment
 
@@ -42,8 +43,6 @@ def rows(session: Session, start: date, end: date) -> list[dict]:
 
 def section(moved: list[dict] | None, heading: str) -> list:
     """The paragraph and table of a bulletin; nothing for a bulletin issued before reassignments were kept."""
-    from duban.bulletin.document import Heading, Paragraph
-
     if moved is None:
         return []
     blocks: list = [Heading(2, heading)]
@@ -53,10 +52,8 @@ def section(moved: list[dict] | None, heading: str) -> list:
     return [*blocks, table(moved, "本期调整责任单位的问题")]
 
 
-def table(moved: list[dict], title: str):  # noqa: ANN201 - a LongTable, imported late like the section's blocks
+def table(moved: list[dict], title: str) -> LongTable:
     """The moved items' table (the year-end report's too), in full in the annex when long."""
-    from duban.bulletin.annex import LongTable, day
-
     return LongTable(
         title,
         ("问题编号", "调整前", "调整后", "调整理由", "同意日期"),
