@@ -49,7 +49,8 @@ def _overdue_work(day: str) -> list:
 
 
 def _replay_2022() -> None:
-    subprocess.run([sys.executable, str(ROOT / "scripts/replay_2022.py")], check=True, env=os.environ.copy())
+    replay = [sys.executable, str(ROOT / "scripts/replay_2022.py")]
+    subprocess.run(replay, check=True, env=os.environ.copy(), timeout=1800)  # SIGKILLed past half an hour
 
 
 def _agree_after_the_year(cli: Cli) -> None:

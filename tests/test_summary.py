@@ -130,7 +130,9 @@ def test_word_pdf_html_annex_and_hostile_text(year: Cli, tmp_path: Path) -> None
     assert any("全区台账共排查出社区配套设施问题6项" in t and "整治完成率50.0%" in t for t in texts)
     cells = {c.text for t in word.tables for r in t.rows for c in r.cells}
     assert {"S-5", "第2版（2022-11-20）", "2023-06-30", "完成时限在下一年度", SHOWN} <= cells
-    pdf = subprocess.run(["pdftotext", str(issued.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pdf = subprocess.run(
+        ["pdftotext", str(issued.pdf), "-"], capture_output=True, text=True, check=True, timeout=120
+    ).stdout  # killed (SIGKILL) if it ever hangs
     flat = "".join(pdf.split())
     for fragment in (title, doc_number, "整治完成率50.0%", "结转2023年的3项问题", "=cmd|'", "<script>ale"):
         assert fragment in flat, fragment  # the description wraps in its narrow cell: its pieces, as text
