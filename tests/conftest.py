@@ -23,7 +23,7 @@ SAMPLE = ROOT / "samples" / "ledger-2022.csv"
 EVIDENCE = ROOT / "samples" / "evidence" / "整改完成情况说明.txt"
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-pytest_plugins = ["fakes", "prefect_servers", "wecom_app_fake"]
+pytest_plugins = ["fakes", "parallel", "processes", "prefect_servers", "wecom_app_fake"]
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
-"""Real Prefect servers as separate processes (a fixture plugin), and the process-tree helpers the
-end-to-end tests use to start, watch and kill what `prefect` and `duban serve` start."""
+"""Real Prefect servers as separate processes (a fixture plugin) for the end-to-end tests."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +13,7 @@ import httpx
 import pytest
 from fakes import free_port
 from pgcluster import PostgresCluster
+from processes import running
 
 BIN = Path(sys.executable).parent
 
@@ -51,76 +49,7 @@ def server(pg_cluster: PostgresCluster, tmp_path: Path) -> Iterator[dict[str, st
         "DUBAN_DATABASE_URL": pg_cluster.create_database(f"duban_{port}"),
         "DUBAN_HOME": str(tmp_path / "home"),
     }
-    process = subprocess.Popen(
-        [BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=default_signals,
-    )
-    try:
+    command = [BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, grace=30) as process:
         wait_for_health(env["PREFECT_API_URL"], process=process)
         yield env
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process `pid` started, and those they started (a flow run may run in a session of its own)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    family, todo = [], list(children.get(pid, []))
-    while todo:
-        current = todo.pop()
-        family.append(current)
-        todo += children.get(current, [])
-    return family
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie waiting for its parent to collect it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def default_signals() -> None:
-    """For a started server or worker: SIGINT as a terminal's Ctrl+C means it, even when the suite runs
-    from `nohup make test &` (a background job inherits SIGINT ignored)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def kill_tree(pid: int, sig: signal.Signals, grace: float = 15) -> None:
-    """The process and every process it started: `sig`, then SIGKILL for whatever is left after `grace`
-    seconds (a worker started from `nohup make test &` inherits SIGINT ignored, and Prefect's worker
-    answers SIGTERM by sending itself SIGINT), and the process reaped."""
-    members = [pid, *descendants(pid)]
-    for member in members:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(member, sig)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(alive(m) for m in members):
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                members.remove(pid)
-        time.sleep(0.1)
-    for member in members:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(member, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import EVIDENCE, PLAN, ROOT, SAMPLE, Cli, sample_rows
+from processes import Spawn
 from reporting_helpers import submit
 from sqlalchemy import create_engine, text
 
@@ -284,7 +285,7 @@ def _revised_ledger(path: Path) -> Path:
     return path
 
 
-def _concurrent(cli: Cli, tmp_path: Path) -> None:
+def _concurrent(cli: Cli, tmp_path: Path, spawn: Spawn) -> None:
     """Two portal-like writers and a flow (a replay) and a bulk import, at once, each its own process."""
     cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
     cli("ledger", "import", SAMPLE, "--as-of", "2022-04-08")
@@ -298,13 +299,8 @@ def _concurrent(cli: Cli, tmp_path: Path) -> None:
         [sys.executable, "-m", "duban.cli", "ledger", "import", str(_revised_ledger(tmp_path / "r.csv")), "--as-of",
          "2022-05-02", "--no-engine"],
     ]  # fmt: skip
-    running = [subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for c in commands]
-    try:
-        outputs = [p.communicate(timeout=300)[0].decode() for p in running]
-    finally:
-        for p in running:
-            if p.poll() is None:
-                p.kill()
+    running = [spawn(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for c in commands]
+    outputs = [p.communicate(timeout=300)[0].decode() for p in running]  # past it, spawn's teardown kills
     assert [p.returncode for p in running] == [0, 0, 0, 0], outputs
     entries = _entries()
     assert _verify(cli, 0) == {"entries": len(entries), "head": _chain_recomputed(entries), "broken": None}
@@ -317,9 +313,11 @@ def _concurrent(cli: Cli, tmp_path: Path) -> None:
     assert len(entries) > before + 4 * WRITES + coded
 
 
-def test_the_chain_holds_under_concurrent_writers_on_sqlite(cli: Cli, tmp_path: Path) -> None:
-    _concurrent(cli, tmp_path)
+def test_the_chain_holds_under_concurrent_writers_on_sqlite(cli: Cli, tmp_path: Path, spawn: Spawn) -> None:
+    _concurrent(cli, tmp_path, spawn)
 
 
-def test_the_chain_holds_under_concurrent_writers_on_postgres(pg_url: str, cli: Cli, tmp_path: Path) -> None:
-    _concurrent(cli, tmp_path)
+def test_the_chain_holds_under_concurrent_writers_on_postgres(
+    pg_url: str, cli: Cli, tmp_path: Path, spawn: Spawn
+) -> None:
+    _concurrent(cli, tmp_path, spawn)

@@ -158,12 +158,12 @@ def test_word_pdf_html_and_markdown(district: Cli, tmp_path: Path) -> None:
     cells = {c.text for t in word.tables for r in t.rows for c in r.cells}
     assert "青山镇" in cells and "100.0%" in cells and EVIL in cells  # the clerk's text, literally
     # PDF: a CJK font embedded, and the Chinese text extractable (no empty boxes).
-    fonts = subprocess.run(["pdffonts", str(issued.pdf)], capture_output=True, text=True, check=True).stdout
+    fonts = subprocess.run(["pdffonts", str(issued.pdf)], capture_output=True, text=True, check=True, timeout=60).stdout
     font_rows = [line for line in fonts.splitlines()[2:] if line.strip()]
     assert font_rows and any("WenQuanYi" in row for row in font_rows)
     assert all(" yes " in row for row in font_rows)  # every font embedded
     text = subprocess.run(
-        ["pdftotext", "-layout", str(issued.pdf), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", "-layout", str(issued.pdf), "-"], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     for fragment in (
         "关于2022年10月全区社区配套设施问题整治工作进展情况的通报",

@@ -191,7 +191,9 @@ def test_html_and_pdf_show_the_same_cut_lists_and_annex_line(city: Cli, tmp_path
     assert table.count("<tr>") == 1 + LIMIT
     assert f"另有{len(OVERDUE) - LIMIT}项，详见附件1" in html
     assert all(line in html for line in ANNEX_LINES)
-    text = subprocess.run(["pdftotext", str(issued.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(issued.pdf), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     flat = "".join(text.split())
     assert f"注：本表列出前{LIMIT}项，另有{len(OVERDUE) - LIMIT}项，详见附件1。" in flat
     assert "".join(ANNEX_LINES) in flat

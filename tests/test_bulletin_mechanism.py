@@ -315,7 +315,9 @@ def test_october_milestones_and_mechanism_section(district: Cli, tmp_path: Path)
     assert len(widths) == 5 and abs(sum(widths) - 100) < 0.1
     assert widths[3] / 100 * 442.2 >= 3 * 11 + 6.75
     # The PDF and the Markdown digest carry the same section; -raw keeps each cell's lines together.
-    pdf = subprocess.run(["pdftotext", "-raw", str(issued.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pdf = subprocess.run(
+        ["pdftotext", "-raw", str(issued.pdf), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     flat = "".join(pdf.split())
     for part in OCTOBER_SECTION:
         cells = [part] if isinstance(part, str) else [cell for row in part for cell in row]

@@ -378,7 +378,11 @@ def test_drawing_charts_says_nothing_on_the_console(imported: Cli, home: Path) -
     duban = Path(sys.executable).parent / "duban"
     env = {**os.environ, "DUBAN_HOME": str(home)}
     result = subprocess.run(
-        [duban, "bulletin", "--period", "2022-05", "--as-of", "2022-05-31"], env=env, capture_output=True, text=True
+        [duban, "bulletin", "--period", "2022-05", "--as-of", "2022-05-31"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "findfont" not in result.stderr + result.stdout

@@ -1150,8 +1150,8 @@ def test_the_last_two_opinions_signed_at_once_pass_the_gate_once_on_postgresql(
     thread.start()
     first_signed.wait(10)
     sign("XM-C", "商务局", "2022-05-09")  # waits for 卫健局's transaction, then sees its opinion
-    thread.join()
-    assert errors == []
+    thread.join(timeout=60)
+    assert not thread.is_alive() and errors == []
     assert where_project("XM-C") == ("land_supply", "open")
     assert [t[:2] for t in trail("project", "XM-C") if t[0] in ("gate_passed", "gate_opened")] == [
         ("gate_opened", "自然资分局"),  # planning_conditions, at registration
@@ -1175,7 +1175,8 @@ def test_the_last_two_opinions_signed_at_once_pass_the_gate_once_on_postgresql(
     for t in pair:
         t.start()
     for t in pair:
-        t.join()
+        t.join(timeout=60)
+        assert not t.is_alive()
     kept = [r for outcome, r in told if outcome == "kept"]
     assert len(kept) == 1
     assert [r for outcome, r in told if outcome == "refused"] == ["教体局已于2022-05-11签署本轮意见（同意）"]

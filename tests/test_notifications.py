@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Cli
 from fakes import FakeClock, SmtpServer, WecomServer
+from processes import Spawn, finish
 from sqlmodel import col, select
 from test_plan import TOWNSHIPS
 
@@ -276,8 +277,8 @@ def test_the_minute_limit_is_shared_and_defers(
         assert len(server.delivered) == 21
 
 
-def _dispatcher(home: Path, env: dict[str, str], moment: datetime) -> subprocess.Popen:
-    return subprocess.Popen(
+def _dispatcher(spawn: Spawn, home: Path, env: dict[str, str], moment: datetime) -> subprocess.Popen:
+    return spawn(
         [sys.executable, "-m", "duban.cli", "outbox", "dispatch", "--at", moment.isoformat()],
         cwd=ROOT,
         env={**os.environ, **env, "DUBAN_HOME": str(home)},
@@ -300,18 +301,22 @@ def _many_units_by_email(tmp_path: Path, cli: Cli) -> list[str]:
     return units
 
 
-def test_two_dispatchers_at_once_send_each_message_once(live: SmtpServer, tmp_path: Path, cli: Cli, home: Path) -> None:
+def test_two_dispatchers_at_once_send_each_message_once(
+    live: SmtpServer, tmp_path: Path, cli: Cli, home: Path, spawn: Spawn
+) -> None:
     units = _many_units_by_email(tmp_path, cli)
     env = {"DUBAN_DELIVERY": "live", "DUBAN_SMTP_URL": os.environ["DUBAN_SMTP_URL"]}
-    runs = [_dispatcher(home, env, MORNING) for _ in range(2)]
+    runs = [_dispatcher(spawn, home, env, MORNING) for _ in range(2)]
     for run in runs:
-        assert run.wait(timeout=60) == 0, run.stderr.read().decode()
+        assert finish(run, 60) == 0, run.stderr.read().decode()
     received = sorted(m[1][0] for m in live.messages)
     assert received == sorted(f"u{n}@xxq.gov.cn" for n in range(len(units)))
     assert {r.status for r in rows()} == {"sent"}
 
 
-def test_dispatcher_killed_mid_batch(bot: tuple[WecomServer, str], tmp_path: Path, cli: Cli, home: Path) -> None:
+def test_dispatcher_killed_mid_batch(
+    bot: tuple[WecomServer, str], tmp_path: Path, cli: Cli, home: Path, spawn: Spawn
+) -> None:
     server, key = bot
     channel = [{"type": "wecom", "key_env": "DUBAN_WECOM_HEDONG"}]
     units = TOWNSHIPS
@@ -320,15 +325,15 @@ def test_dispatcher_killed_mid_batch(bot: tuple[WecomServer, str], tmp_path: Pat
         queue(unit, f"kill:{unit}")
     server.script(key, [("delay", 0.4)] * len(units))
     env = {name: os.environ[name] for name in ("DUBAN_DELIVERY", "DUBAN_WECOM_API", "DUBAN_WECOM_HEDONG")}
-    run = _dispatcher(home, env, MORNING)
+    run = _dispatcher(spawn, home, env, MORNING)
     assert server.wait_for(4, timeout=30)
     run.send_signal(signal.SIGKILL)
-    run.wait(timeout=10)
+    finish(run, 10)
     delivered_before = len(server.delivered)
     assert 4 <= delivered_before < len(units)
     # A rerun within the lease leaves the interrupted claim alone; after it, that claim is dead.
-    rerun = _dispatcher(home, env, MORNING + timedelta(minutes=10))
-    assert rerun.wait(timeout=60) == 0, rerun.stderr.read().decode()
+    rerun = _dispatcher(spawn, home, env, MORNING + timedelta(minutes=10))
+    assert finish(rerun, 60) == 0, rerun.stderr.read().decode()
     counts: dict[str, int] = {}
     for message in server.delivered:
         recipient = message["content"].split("：", 1)[0].split("\n")[-1]
@@ -345,13 +350,13 @@ def test_dispatcher_killed_mid_batch(bot: tuple[WecomServer, str], tmp_path: Pat
 
 
 def test_two_dispatchers_at_once_on_postgres(
-    pg_url: str, live: SmtpServer, tmp_path: Path, cli: Cli, home: Path
+    pg_url: str, live: SmtpServer, tmp_path: Path, cli: Cli, home: Path, spawn: Spawn
 ) -> None:
     units = _many_units_by_email(tmp_path, cli)
     env = {"DUBAN_DELIVERY": "live", "DUBAN_SMTP_URL": os.environ["DUBAN_SMTP_URL"], "DUBAN_DATABASE_URL": pg_url}
-    runs = [_dispatcher(home, env, MORNING) for _ in range(3)]
+    runs = [_dispatcher(spawn, home, env, MORNING) for _ in range(3)]
     for run in runs:
-        assert run.wait(timeout=60) == 0, run.stderr.read().decode()
+        assert finish(run, 60) == 0, run.stderr.read().decode()
     assert sorted(m[1][0] for m in live.messages) == sorted(f"u{n}@xxq.gov.cn" for n in range(len(units)))
     assert {r.status for r in rows()} == {"sent"}
 

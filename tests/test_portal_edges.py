@@ -20,6 +20,7 @@ import httpx
 import pytest
 from conftest import PLAN, Cli
 from portal import csrf_of, free_port, quick_home, running_portal
+from processes import start, stop
 
 from duban import accounts
 from duban.plan import load_plan
@@ -97,7 +98,7 @@ def test_duban_portal_closes_an_idle_connection(home: Path, tmp_path: Path) -> N
     port = free_port()
     log = tmp_path / "portal.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = start(
             [sys.executable, "-m", "duban.cli", "portal", "--port", str(port)],
             env=dict(os.environ),
             stdout=out,
@@ -125,9 +126,4 @@ def test_duban_portal_closes_an_idle_connection(home: Path, tmp_path: Path) -> N
             waited = time.monotonic() - idle
         assert 4 < waited < 10  # the README's five seconds
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        stop(process, grace=15)

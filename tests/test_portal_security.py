@@ -40,6 +40,7 @@ import pytest
 from conftest import EVIDENCE, ROOT, SAMPLE, Cli
 from openpyxl import load_workbook
 from portal import CHANGED, PASSWORD, csrf_of, free_port, quick_home, running_portal, sign_in, token
+from processes import start, stop
 from wecom_app_fake import WecomAppServer
 
 import plans
@@ -1045,7 +1046,7 @@ def served(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     command = [sys.executable, "-m", "duban.cli", "portal", "--port", str(port), "--as-of", DAY.isoformat()]
     log = tmp_path_factory.mktemp("duban-portal") / "portal.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT)
+        process = start(command, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -1059,8 +1060,7 @@ def served(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
                 time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process, grace=10)
 
 
 def declared_too_large(base: str, path: str) -> httpx.Response:

@@ -8,13 +8,15 @@ import json
 import signal
 import subprocess
 import time
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
 from conftest import PLAN, ROOT, SAMPLE, sample_rows
-from prefect_servers import BIN, default_signals, kill_tree
+from prefect_servers import BIN
+from processes import run, running, stop
 
 NAMES = [
     "backup",
@@ -43,7 +45,7 @@ asyncio.run(main())
 
 
 def _run(env: dict[str, str], *args: object) -> str:
-    result = subprocess.run([str(a) for a in args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -71,8 +73,7 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
     first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, 8, 0, tzinfo=shanghai)
     assert scheduled["open-period"] == first.astimezone(UTC).replace(tzinfo=None)
 
-    worker = _worker(env)
-    try:
+    with _worker(env):
         out = _run(
             env,
             BIN / "prefect",
@@ -86,8 +87,6 @@ def test_deployments_on_a_prefect_server_with_a_worker(server: dict[str, str]) -
         assert "Completed" in out
         first = _run(env, BIN / "duban", *START_KINDERGARTENS)
         second = _run(env, BIN / "duban", *START_KINDERGARTENS)
-    finally:
-        kill_tree(worker.pid, signal.SIGTERM)
     view = json.loads(_run(env, BIN / "duban", "period", "show", "2022-05", "--as-of", "2022-05-01", "--json"))
     assert view["opened"] and len(view["submissions"]) == 17  # 12 townships and 5 lead departments
     kindergartens = {r["问题编号"]: r["责任单位"] or r["镇办"] for r in sample_rows() if r["设施类型"] == "幼儿园"}
@@ -123,18 +122,23 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
 
     lock = psycopg.connect(_libpq(duban_db), autocommit=False)
     lock.execute("lock table outbox in share row exclusive mode")  # reads pass, inserts wait
-    worker = _worker(env)
-    start = subprocess.run(
-        [BIN / "duban", *START_KINDERGARTENS, "--wait", "20"], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    assert start.returncode == 2 and "秒内尚未完成" in start.stdout + start.stderr
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and _query(duban_db, WAITING_ON_LOCK) == [(0,)]:
-        time.sleep(0.5)
-    assert _query(duban_db, WAITING_ON_LOCK) == [(1,)], "the flow run never reached the outbox"
-    assert _query(duban_db, "select count(*) from campaign_item") == [(len(kindergartens),)]
-
-    kill_tree(worker.pid, signal.SIGKILL)  # the worker and the flow run it started: the machine is gone
+    with _worker(env) as worker:
+        start = run(
+            [BIN / "duban", *START_KINDERGARTENS, "--wait", "20"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=120,
+        )
+        assert start.returncode == 2 and "秒内尚未完成" in start.stdout
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _query(duban_db, WAITING_ON_LOCK) == [(0,)]:
+            time.sleep(0.5)
+        assert _query(duban_db, WAITING_ON_LOCK) == [(1,)], "the flow run never reached the outbox"
+        assert _query(duban_db, "select count(*) from campaign_item") == [(len(kindergartens),)]
+        stop(worker, signal.SIGKILL)  # the worker and the flow run it started: the machine is gone
     lock.rollback()
     lock.close()
     deadline = time.monotonic() + 30
@@ -142,13 +146,10 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
         time.sleep(0.5)
     assert _query(duban_db, "select count(*) from outbox") == [(0,)]  # its transaction died with it
 
-    worker = _worker(env)
     follow = ("deployment", "run", "follow-campaigns/follow-campaigns", "--param", "as_of=2022-04-12", "--watch")
-    try:
+    with _worker(env):
         assert "Completed" in _run(env, BIN / "prefect", *follow)
         assert "Completed" in _run(env, BIN / "prefect", *follow)  # and once more: nothing doubles
-    finally:
-        kill_tree(worker.pid, signal.SIGTERM)
     # Nobody touches the dead run: it stopped sending heartbeats, so the server marks it Crashed, which
     # frees the deployment's only slot long before its 300 s lease would run out; the Office starts the
     # campaign again: a new run, the same campaign.
@@ -159,11 +160,8 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
     assert _query(prefect_db, STATE_OF, dead) == [("CRASHED",)]
     assert _query(prefect_db, STATE_OF, silent) == [("CRASHED",)]
     assert _query(prefect_db, STATE_OF, not_ours) == [("RUNNING",)]
-    worker = _worker(env)
-    try:
+    with _worker(env):
         again = _run(env, BIN / "duban", *START_KINDERGARTENS, "--wait", "120")
-    finally:
-        kill_tree(worker.pid, signal.SIGTERM)
     assert "该专项督导此前已发起，未重复发起" in again
     assert _query(env["PREFECT_SERVER_DATABASE_CONNECTION_URL"], FLOW_RUNS_OF, "supervision-campaign") == [(2,)]
     assert _query(duban_db, "select count(*) from campaign") == [(1,)]
@@ -266,12 +264,7 @@ def _query(url: str, sql: str, *params: object) -> list[tuple]:
         return [tuple(row) for row in connection.execute(sql, params or None).fetchall()]
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [BIN / "prefect", "worker", "start", "--pool", "duban"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=default_signals,
-    )
+def _worker(env: dict[str, str]) -> AbstractContextManager[subprocess.Popen]:
+    """A process worker for the block, stopped as its machine's service manager would (SIGTERM, then SIGKILL)."""
+    command = [BIN / "prefect", "worker", "start", "--pool", "duban"]
+    return running(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -20,7 +20,8 @@ import httpx
 import pytest
 from conftest import PLAN, ROOT, SAMPLE
 from fakes import free_port
-from prefect_servers import BIN, alive, command_line, default_signals, descendants
+from prefect_servers import BIN
+from processes import alive, command_line, descendants, finish, run, start, stop
 
 READY = "正在运行，按 Ctrl+C 停止"
 OPEN_MAY = "as_of=2022-05-01"
@@ -28,7 +29,7 @@ UNITS_ASKED = 17  # the sample's 12 townships and the 5 lead departments of its 
 
 
 def _cli(env: dict[str, str], *args: object) -> str:
-    result = subprocess.run([str(a) for a in args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout + result.stderr
 
@@ -41,18 +42,11 @@ def _loaded(env: dict[str, str]) -> None:
 def _start_serve(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
     """Started from another folder than the checkout, as a service manager would."""
     with log.open("w") as sink:
-        process = subprocess.Popen(
-            [BIN / "duban", "serve", *args],
-            env=env,
-            cwd=log.parent,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=default_signals,
-        )
+        process = start([BIN / "duban", "serve", *args], env=env, cwd=log.parent, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while READY not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            stop(process, signal.SIGKILL)
             pytest.fail(f"duban serve did not get ready:\n{log.read_text()}")
         time.sleep(0.5)
     return process
@@ -62,7 +56,7 @@ def _stop(process: subprocess.Popen, sig: signal.Signals) -> list[int]:
     """Signal serve as Ctrl+C or a service manager would; return what it had started."""
     family = descendants(process.pid)
     process.send_signal(sig)
-    assert process.wait(timeout=120) == 0
+    assert finish(process, 120) == 0
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in family) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -97,8 +91,13 @@ def test_serve_runs_its_own_server_and_every_run_reaches_duban(tmp_path: Path) -
         assert (home / "prefect" / "prefect.db").exists()  # the server's SQLite, under DUBAN_HOME
         assert httpx.get(f"{api}/health", timeout=5).status_code == 200
 
-        second = subprocess.run(
-            [BIN / "duban", "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60
+        second = run(
+            [BIN / "duban", "serve", "--port", str(free_port())],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
         )
         assert second.returncode == 2
         assert f"此 DUBAN_HOME（{home}）已有一个 duban serve 在运行（进程 {serve.pid}" in second.stderr
@@ -147,8 +146,7 @@ def test_serve_runs_its_own_server_and_every_run_reaches_duban(tmp_path: Path) -
             lock.rollback()
             lock.close()
     finally:
-        if serve.poll() is None:
-            serve.kill()
+        stop(serve, signal.SIGKILL)  # whatever a failed assertion left running, its server and runs too
     with sqlite3.connect(home / "prefect" / "prefect.db") as prefect_db:
         [(state,)] = prefect_db.execute("select state_type from flow_run where id = ?", (busy,)).fetchall()
     assert state == "CANCELLED"
@@ -178,7 +176,7 @@ def test_serve_killed_outright_and_started_again(tmp_path: Path) -> None:
         left = descendants(serve.pid)
         assert any("prefect server start" in command_line(pid) for pid in left) and len(left) >= 2
         serve.kill()  # serve alone, as a power cut or `kill -9` would: its server and its run end with it
-        serve.wait()
+        finish(serve, 10)
         deadline = time.monotonic() + 30
         while any(alive(pid) for pid in left) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -198,8 +196,7 @@ def test_serve_killed_outright_and_started_again(tmp_path: Path) -> None:
         assert _wait_for(api, again, {"COMPLETED"}, seconds=90) == "COMPLETED"
         _stop(serve, signal.SIGTERM)
     finally:
-        if serve.poll() is None:
-            serve.kill()
+        stop(serve, signal.SIGKILL)  # whatever a failed assertion left running, its server and runs too
 
 
 def test_serve_with_prefect_api_url_starts_no_server(server: dict[str, str], tmp_path: Path) -> None:
@@ -216,8 +213,7 @@ def test_serve_with_prefect_api_url_starts_no_server(server: dict[str, str], tmp
         assert not any("prefect server" in command_line(pid) for pid in descendants(serve.pid))
         _stop(serve, signal.SIGTERM)  # as systemd stops a service
     finally:
-        if serve.poll() is None:
-            serve.kill()
+        stop(serve, signal.SIGKILL)  # whatever a failed assertion left running, its server and runs too
     assert not (Path(env["DUBAN_HOME"]) / "prefect").exists()
     assert _opened(env, "2022-05", "2022-05-01") == UNITS_ASKED
 

@@ -111,7 +111,7 @@ def at_once(base: str, tries: list[tuple[str, str]]) -> list[tuple[httpx.Respons
         with httpx.Client(base_url=base, timeout=120) as browser:
             form = browser.get("/login")
             sent = {"login": login, "password": password, "csrf_token": csrf_of(form.text)}
-            go.wait()
+            go.wait(60)
             response = browser.post("/login", data=sent)
             page = browser.get(response.headers["location"]).text if response.status_code == 303 else response.text
             answers[n] = (response, page)
@@ -434,7 +434,7 @@ def test_one_code_sent_twice_at_once_signs_in_once(world: World) -> None:
     answers: list = [None, None]
 
     def send(n: int) -> None:
-        go.wait()
+        go.wait(30)
         answers[n] = browsers[n].post("/login/otp", data={"otp": code, "csrf_token": forms[n]})
 
     threads = [threading.Thread(target=send, args=(n,), daemon=True) for n in range(2)]

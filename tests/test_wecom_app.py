@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Cli
 from fakes import FakeClock
+from processes import Spawn, finish
 from sqlmodel import select
 from test_notifications import queue, rows
 from wecom_app_fake import WecomAppServer
@@ -290,8 +291,8 @@ def test_an_untrusted_address_and_a_bad_secret_are_dead_at_once_naming_what_to_f
     assert dead.last_error == "配置错误：企业微信应用Secret无效（环境变量 DUBAN_WECOM_APP_SECRET）（errcode 40001）"
 
 
-def other_dispatcher(home: Path, moment: datetime) -> subprocess.Popen:
-    return subprocess.Popen(
+def other_dispatcher(spawn: Spawn, home: Path, moment: datetime) -> subprocess.Popen:
+    return spawn(
         [sys.executable, "-m", "duban.cli", "outbox", "dispatch", "--at", moment.isoformat()],
         cwd=ROOT,
         env={**os.environ, "DUBAN_HOME": str(home)},
@@ -302,7 +303,7 @@ def other_dispatcher(home: Path, moment: datetime) -> subprocess.Popen:
 
 
 def test_two_dispatchers_at_once_send_nothing_twice_and_fetch_one_token(
-    app_live: WecomAppServer, cli: Cli, home: Path
+    app_live: WecomAppServer, cli: Cli, home: Path, spawn: Spawn
 ) -> None:
     for n in range(12):
         userid = f"cg{n:02d}"
@@ -321,15 +322,8 @@ def test_two_dispatchers_at_once_send_nothing_twice_and_fetch_one_token(
         )
     queue("城关街道", "race")
     queue("东城街道", "race")
-    both = [other_dispatcher(home, MORNING), other_dispatcher(home, MORNING)]
-    try:
-        for process in both:
-            process.wait(timeout=120)
-    finally:
-        for process in both:
-            if process.poll() is None:
-                process.kill()
-    assert [p.returncode for p in both] == [0, 0], [p.stderr.read() for p in both]
+    both = [other_dispatcher(spawn, home, MORNING), other_dispatcher(spawn, home, MORNING)]
+    assert [finish(p, 120) for p in both] == [0, 0], [p.stderr.read() for p in both]
     cards = Counter(c["userid"] for c in app_live.cards)
     assert len(cards) == 16 and set(cards.values()) == {1}  # 2 + 12 in 城关街道, 2 in 东城街道: each once
     assert {r.status for r in rows(channel="wecom_app")} == {"sent"}
