@@ -43,7 +43,7 @@ from portal import CHANGED, PASSWORD, csrf_of, free_port, quick_home, running_po
 from wecom_app_fake import WecomAppServer
 
 import plans
-from duban import accounts
+from duban.signin import accounts
 from duban.web.app import create_app
 
 DAY = date(2022, 5, 3)
