@@ -122,14 +122,14 @@ def _in_home(home: Path) -> None:
 def add_accounts(home: Path) -> None:
     """Several people per unit, inserted as rows with one precomputed argon2id hash.
 
-    `duban user add` (duban.accounts.add) hashes each initial password: ~0.25 s each, over a minute for
+    `duban user add` (duban.signin.accounts.add) hashes each initial password: ~0.25 s each, over a minute for
     300 accounts. The rows here are what it writes (must_change_password set, so the first sign-in
     forces the change), without its audit record; every sign-in and password change through the
     portal below is the real one."""
     _in_home(home)
-    from duban.accounts import hash_password, now
     from duban.db import session_scope
     from duban.programme import current_plan
+    from duban.signin.accounts import hash_password, now
     from models import Account
 
     hashed = hash_password(PASSWORD)

@@ -38,11 +38,11 @@ COMMANDS = {
     "deliverable": "duban.mechanism.commands:deliverable",
     "extension": "duban.extensions.commands:extension",
     "assess": "duban.assessment.commands:assess",
-    "user": "duban.user_commands:user",
-    "audit": "duban.audit_commands:audit",
-    "backup": "duban.backup_commands:backup",
-    "restore": "duban.backup_commands:restore",
-    "summary": "duban.summary_commands:summary",
+    "user": "duban.commands.user:user",
+    "audit": "duban.commands.audit:audit",
+    "backup": "duban.commands.backup:backup",
+    "restore": "duban.commands.backup:restore",
+    "summary": "duban.commands.summary:summary",
 }
 
 

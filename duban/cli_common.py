@@ -23,20 +23,20 @@ err = LiteralConsole(stderr=True, soft_wrap=True)
 def user_error_types() -> tuple[type[Exception], ...]:
     """The errors that are a clerk's mistake, told in Chinese. Imported when a command fails, not when
     `duban` starts: the modules defining them load SQLAlchemy, pypinyin and more (tests/test_startup.py)."""
-    from duban.accounts import AccountError
     from duban.backup import BackupRefused
     from duban.bulletin.document import BulletinError
     from duban.calendar import UnknownYear
     from duban.campaign.scope import CampaignError
-    from duban.closeout import ClosureError
-    from duban.evidence_files import EvidenceRefused
+    from duban.files.paths import PathRefused
+    from duban.files.spreadsheet import RefusedFile, SheetError
+    from duban.items.closeout import ClosureError
+    from duban.items.evidence import EvidenceRefused
     from duban.mechanism import MechanismError
-    from duban.paths import PathRefused
     from duban.plan import PlanError
     from duban.programme import NotInitialised
     from duban.reporting.periods import PeriodError
     from duban.reporting.reports import ReportError
-    from duban.spreadsheet import RefusedFile, SheetError
+    from duban.signin.accounts import AccountError
     from duban.textgate import TextRefused
     from duban.web.proxies import ProxySettingError
     from duban.wecom.config import WecomConfigError

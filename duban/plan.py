@@ -368,7 +368,7 @@ class BulletinRules(_Strict):
 
 
 class EvidenceRules(_Strict):
-    """What an evidence file may be: its size, and its types as judged by content (duban/evidence_files.py)."""
+    """What an evidence file may be: its size, and its types as judged by content (duban/items/evidence.py)."""
 
     max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="the largest evidence file, in bytes")
     types: tuple[Literal["pdf", "jpg", "png", "doc", "docx", "xls", "xlsx", "pptx", "txt"], ...] = Field(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from duban.audit_chain import head
+from duban.audit.chain import head
 from duban.backup.scheduled import run
 from duban.db import session_scope
 from duban.programme import plan_in_force

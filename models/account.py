@@ -24,7 +24,7 @@ class Account(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     must_change_password: bool = True  # set by someone else: changed at the first sign-in
     disabled: bool = False
-    failed_logins: int = 0  # failures in a row (sign-in, current password, one-time code): duban/guessing.py
+    failed_logins: int = 0  # failures in a row (sign-in, current password, one-time code): duban/signin/guessing.py
     locked_until: datetime | None = None
     lock_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # locks since the last success
     created_at: datetime
@@ -35,7 +35,7 @@ class Account(SQLModel, table=True):
     previous_hashes: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
-    # a second factor (TOTP, RFC 6238): the secret sealed with the server's key (duban/second_factor.py)
+    # a second factor (TOTP, RFC 6238): the secret sealed with the server's key (duban/signin/second_factor.py)
     totp_secret: str | None = Field(default=None, sa_type=Text)
     totp_last_step: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # a code is used once
     recovery_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))

@@ -37,7 +37,7 @@ class AuditEntry(SQLModel, table=True):
     # the Office's terminal (via "cli"); both empty for the scheduled steps
     person: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
     via: str = Field(default="", max_length=8, sa_column_kwargs={"server_default": ""})
-    # the hash chain (duban/audit_chain.py): the entry's place in the log and the SM3 digest of the
+    # the hash chain (duban/audit/chain.py): the entry's place in the log and the SM3 digest of the
     # previous entry's digest and this entry's columns
     seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True, index=True))
     sm3: str = Field(max_length=64)

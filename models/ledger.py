@@ -34,7 +34,7 @@ class LedgerItem(SQLModel, table=True):
     responsible_unit: str = Field(foreign_key="unit.name", max_length=64)
     key_difficult: bool = False
     # Today's state, changed in the same transaction as the audit entry that changes it; a past
-    # date is answered from the audit log instead (duban/status.py), and `duban check` compares the two.
+    # date is answered from the audit log instead (duban/state/status.py), and `duban check` compares the two.
     status: str = Field(default="open", max_length=32, index=True)
     progress: int = 0
     deadline: date | None = Field(default=None, index=True)  # of the plan revision in force

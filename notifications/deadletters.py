@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from duban import config
 from duban.db import session_scope
-from duban.paths import under
+from duban.files.paths import under
 from duban.plan import Plan
 from models import OutboxMessage
 

@@ -27,10 +27,10 @@ from sqlmodel import col, select
 from duban import config
 from duban.calendar import WorkingCalendar
 from duban.db import session_scope
+from duban.files.spreadsheet import read_sheet
 from duban.mechanism import deliverables, gates, register
 from duban.plan import Plan
 from duban.reporting.periods import add_working_days
-from duban.spreadsheet import read_sheet
 from models import Project, ProjectGate, Signature
 
 REGISTER = Path(__file__).resolve().parents[1] / "samples" / "projects-2022.xlsx"

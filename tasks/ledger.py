@@ -8,10 +8,10 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from duban.files.spreadsheet import Sheet, read_sheet
 from duban.ledger import importer
 from duban.ledger.importer import ImportResult, LedgerRow
 from duban.programme import plan_in_force
-from duban.spreadsheet import Sheet, read_sheet
 
 
 @task(name="read-ledger", cache_policy=NO_CACHE)

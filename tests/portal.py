@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from argon2 import PasswordHasher
 
-from duban import accounts
+from duban.signin import accounts
 from duban.web.app import create_app
 from duban.web.security import Guard
 

@@ -26,9 +26,9 @@ from conftest import EVIDENCE, PLAN, SAMPLE, Cli
 from openpyxl import load_workbook
 from portal import quick_home, running_portal, sign_in
 
-from duban import accounts
 from duban.db import session_scope
-from duban.status import kept_state_answers
+from duban.signin import accounts
+from duban.state.status import kept_state_answers
 
 DAY = date(2022, 7, 15)
 PER_PAGE = 10

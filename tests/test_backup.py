@@ -45,7 +45,7 @@ def status_now() -> dict:
     """`duban status --json` as the writer sees it right after its commit (duban's own function)."""
     from duban.db import session_scope
     from duban.programme import current_plan
-    from duban.status import summary
+    from duban.state.status import summary
 
     with session_scope() as session:
         data = summary(session, current_plan(session), DAY)
@@ -86,8 +86,8 @@ class Writer(threading.Thread):
 
     def move(self, code: str, by: str, target: str) -> None:
         from duban import config
-        from duban.closeout import transition
         from duban.db import session_scope
+        from duban.items.closeout import transition
         from duban.programme import current_plan
 
         evidence = []

@@ -23,9 +23,9 @@ from duban.bulletin.content import build
 from duban.bulletin.document import Heading
 from duban.bulletin.issue import Issued, issue
 from duban.db import session_scope
+from duban.files.spreadsheet import read_sheet
 from duban.mechanism import deliverables, follow, gates, register
 from duban.programme import current_plan
-from duban.spreadsheet import read_sheet
 from plans import plan_with
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,10 +12,10 @@ from sqlmodel import select
 from test_ledger_import import write_csv
 
 from duban import audit
-from duban.closeout import ClosureError, transition
 from duban.db import engine, session_scope
+from duban.items.closeout import ClosureError, transition
+from duban.items.rectification import make_plan
 from duban.programme import current_plan
-from duban.rectification import make_plan
 from models import Evidence, LedgerItem
 
 STATES = ["open", "planned", "in_progress", "close_requested", "verified", "closed", "cancelled"]

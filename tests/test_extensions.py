@@ -354,8 +354,8 @@ def test_hostile_text_is_text_in_messages_and_the_bulletin(wecom: Cli, home: Pat
 def test_on_postgresql_twice_changes_nothing_and_the_notices_follow(pg_url: str, cli: Cli) -> None:
     from datetime import date
 
-    from duban import acknowledge
     from duban.db import engine, session_scope
+    from duban.desk import acknowledge
 
     assert engine().dialect.name == "postgresql"
     cli("init", "--plan", PLAN, "--as-of", "2022-04-01")

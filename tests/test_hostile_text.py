@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from reporting_helpers import fill_form
 from test_ledger_import import write_csv
 
-from duban.paths import PathRefused, under
+from duban.files.paths import PathRefused, under
 
 FORMULA = '=HYPERLINK("http://evil.example/","点此")'
 COMMAND = "=cmd|' /C calc'!A0 [/x] [bold]粗[/bold] <script>alert(1)</script>"

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, func, select
 
 from duban import config
 from duban.db import session_scope
-from duban.evidence_files import EvidenceRefused
+from duban.items.evidence import EvidenceRefused
 from duban.mechanism import MechanismError, deliverables, gates
 from duban.mechanism.follow import ProjectFollowUp, follow
 from duban.mechanism.view import project_view

@@ -23,8 +23,8 @@ import pytest
 from conftest import PLAN, SAMPLE, Cli
 from portal import csrf_of, quick_home, running_portal, sign_in
 
-from duban import accounts
 from duban.reporting.cycle import chase_submissions, escalate_overdue, open_period
+from duban.signin import accounts
 
 DAY = date(2023, 1, 16)  # the portal's day: the demo's last day
 OFFICE_CONTACT = "联系人：区配套办工作专班（办公室联络员），电话：0391-8120000，邮箱：ptb@xxq.gov.cn"

@@ -23,7 +23,7 @@ from conftest import SAMPLE, Cli
 from portal import PASSWORD, csrf_of, quick_home, running_portal, sign_in, token
 
 import plans
-from duban import accounts
+from duban.signin import accounts
 
 DAY = date(2022, 5, 3)
 # login: (unit, role); every password is PASSWORD, no forced change but for the one reset

@@ -34,7 +34,7 @@ from test_portal_browser import sign_in as browser_sign_in
 from test_portal_extensions import serious
 from test_portal_pages import DESKTOP, PHONE
 
-from duban import accounts
+from duban.signin import accounts
 
 USERS = {
     "hd-zhao": ("河东镇", None),

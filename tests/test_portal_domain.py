@@ -12,8 +12,9 @@ from argon2 import PasswordHasher
 from conftest import PLAN, SAMPLE
 from sqlmodel import Session, col, select
 
-from duban import acknowledge, audit
+from duban import audit
 from duban.db import engine
+from duban.desk import acknowledge
 from duban.reporting.cycle import escalate_overdue
 from models import Account, Acknowledgement, AuditEntry, Escalation, OutboxMessage, WebSession
 from plans import plan_with

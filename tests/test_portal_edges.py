@@ -22,8 +22,8 @@ from conftest import PLAN, Cli
 from portal import csrf_of, free_port, quick_home, running_portal
 from processes import start, stop
 
-from duban import accounts
 from duban.plan import load_plan
+from duban.signin import accounts
 
 LIMIT = load_plan(PLAN)[0].portal.failures_per_address
 

@@ -28,7 +28,7 @@ from test_portal_browser import add_users, device, follow, inert, press, rows_of
 from test_portal_browser import sign_in as browser_sign_in
 from test_portal_pages import DESKTOP, PHONE
 
-from duban import accounts
+from duban.signin import accounts
 
 USERS = {
     "cg-zhang": ("城关街道", None),

@@ -38,10 +38,11 @@ from portal import PASSWORD, quick_home, running_portal, sign_in, token
 from sqlmodel import col
 from test_portal_browser import shot
 
-from duban import accounts, item_search
 from duban.db import engine_for, session_scope
-from duban.item_search import Filters
-from duban.status import Lights
+from duban.items import search as item_search
+from duban.items.search import Filters
+from duban.signin import accounts
+from duban.state.status import Lights
 from models import LedgerItem
 
 DAY = date(2022, 7, 15)

@@ -31,11 +31,11 @@ from portal import PASSWORD, quick_home, running_portal, sign_in, token
 from test_portal_browser import DESKTOP, PHONE, XSS, device, follow, inert, press, shot
 from test_portal_security import state
 
-from duban import accounts
 from duban.db import session_scope
 from duban.mechanism import gates
 from duban.mechanism.run import follow_projects
 from duban.programme import current_plan
+from duban.signin import accounts
 
 REGISTER = ROOT / "samples" / "projects-2022.xlsx"
 IMPORTED = date(2022, 5, 9)  # a Monday: signatures due ten working days on, 2022-05-23

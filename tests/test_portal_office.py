@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, BrowserContext
 from portal import PASSWORD, quick_home, running_portal, sign_in, token
 from test_portal_browser import device, press, shot
 
-from duban import accounts
+from duban.signin import accounts
 
 DAY = date(2022, 6, 15)  # the portal's day
 ACCOUNTS = {"pt-staff": ("区配套办", "staff"), "qz-liu": ("区长", "leader"), "cg-zhang": ("城关街道", "clerk")}

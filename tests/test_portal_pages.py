@@ -45,8 +45,9 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from portal import PASSWORD, quick_home, running_portal
 from test_portal_browser import SHOTS, device, press
 
-from duban import accounts, glossary
+from duban import glossary
 from duban.plan import load_plan
+from duban.signin import accounts
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 DESKTOP = {"viewport": {"width": 1366, "height": 768}}

@@ -44,7 +44,7 @@ from processes import start, stop
 from wecom_app_fake import WecomAppServer
 
 import plans
-from duban import accounts
+from duban.signin import accounts
 from duban.web.app import create_app
 
 DAY = date(2022, 5, 3)

@@ -24,8 +24,8 @@ from portal import PASSWORD, csrf_of
 from test_notices import World, district, escalation_id
 from test_portal_browser import PHONE, device, press, shot
 
-from duban import supervision
 from duban.db import session_scope
+from duban.desk import supervision
 from duban.plan import PlanError, parse_plan
 from duban.programme import current_plan
 from duban.reporting.forms import form_rows, submit_online

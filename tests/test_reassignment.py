@@ -244,7 +244,7 @@ def test_portal_proposal_decision_notice_and_scope(imported: Cli, home: Path) ->
     import httpx
     from portal import PASSWORD, quick_home, running_portal, sign_in, token
 
-    from duban import accounts
+    from duban.signin import accounts
 
     users = {"cg-zhang": "城关街道", "dc-wang": "东城街道", "pt-staff": "区配套办"}
     with quick_home(home):
@@ -310,7 +310,7 @@ def test_phone_proposal_and_decision_stay_in_the_viewport(imported: Cli, home: P
     from portal import PASSWORD, quick_home, running_portal
     from test_portal_browser import PHONE, device, inert, press, shot
 
-    from duban import accounts
+    from duban.signin import accounts
 
     with quick_home(home):
         for login, unit in (("cg-zhang", "城关街道"), ("pt-staff", "区配套办")):

@@ -33,7 +33,7 @@ from conftest import Cli
 from fastapi.routing import APIRoute
 from portal import PASSWORD, csrf_of, quick_home, running_portal, sign_in
 
-from duban import accounts
+from duban.signin import accounts
 
 ROUTES = Path(__file__).resolve().parents[1] / "duban" / "web" / "routes"
 TEMPLATES = ROUTES.parent / "templates"

@@ -33,7 +33,7 @@ from portal import PASSWORD, csrf_of, quick_home, running_portal
 from sqlmodel import select
 from wecom_app_fake import WecomAppServer
 
-from duban import audit_view
+from duban.audit import view as audit_view
 from duban.db import session_scope
 from models import AuditEntry
 

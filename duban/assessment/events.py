@@ -2,7 +2,7 @@
 
 `kept` reads the tables that keep each fact with its day (submissions, reviews, items with their plan
 revisions and closing day, escalations): a few indexed queries, linear in the rows. `logged` replays the
-audit log up to the date instead (as duban/status.py answers a past date), for what the log records: the
+audit log up to the date instead (as duban/state/status.py answers a past date), for what the log records: the
 rounds opened, reports sent and returned, items filed, planned and closed. Escalations are not audit
 entries: their table is itself a dated record (a row per cause and level, inserted once, `raised_on`
 never changed), so both sources read it up to the date.
@@ -21,10 +21,10 @@ from typing import NamedTuple
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
+from duban.desk.supervision import page_of, title_of
 from duban.glossary import cn_date, cn_period
 from duban.plan import Plan
 from duban.reporting.periods import month_end_of, township_due
-from duban.supervision import page_of, title_of
 from models import (
     AuditEntry,
     Escalation,

@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 
 from duban.assessment.events import LEAD, Window, escalation_rows, gather, points_of
 from duban.assessment.periods import AssessmentError, Span, parse_span
+from duban.desk.supervision import page_of, title_of
 from duban.glossary import ASSESSMENT_CAUSE, ASSESSMENT_ROLE, CARD, ESCALATION_CAUSE, cn_date
 from duban.plan import Plan
-from duban.supervision import page_of, title_of
 from models import AssessmentAppeal
 
 KINDS = ("township", "department")  # ranked among their own kind

@@ -7,8 +7,8 @@ from pathlib import Path
 from duban.assessment.periods import AssessmentError
 from duban.assessment.rows import LINES_HEADER, SUMMARY_HEADER, line_rows, summary_rows
 from duban.assessment.score import Assessment
-from duban.paths import output_file
-from duban.spreadsheet import put, style_header, table_workbook
+from duban.files.paths import output_file
+from duban.files.spreadsheet import put, style_header, table_workbook
 
 
 def write_assessment(assessment: Assessment, path: Path) -> None:

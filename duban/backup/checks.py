@@ -23,7 +23,7 @@ class Check:
 
 def kept_state(session: Session) -> Check:
     """`duban check`: every item's kept state against the audit log."""
-    from duban.state_check import differences
+    from duban.state.check import differences
 
     name = "现状数据与审计日志核查（duban check）"
     found = differences(session)
@@ -35,7 +35,7 @@ def kept_state(session: Session) -> Check:
 
 def audit_chain(session: Session) -> Check:
     """`duban audit verify`: every entry of the audit log against its SM3 chain."""
-    from duban.audit_chain import verify
+    from duban.audit.chain import verify
 
     name = "审计日志完整性校验（duban audit verify）"
     found = verify(session)

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from cryptography.hazmat.primitives import hashes
 
 from duban.backup import BackupRefused
-from duban.paths import PathRefused, under
+from duban.files.paths import PathRefused, under
 
 MANIFEST = "manifest.json"
 FORMAT = "duban-backup/1"

@@ -20,7 +20,7 @@ from duban.backup import BackupRefused, manifest, postgres
 from duban.backup.manifest import Entry, Manifest
 from duban.backup.source import Source, current
 from duban.config import TZ
-from duban.paths import output_dir
+from duban.files.paths import output_dir
 
 NAME = re.compile(r"^(\d{8}-\d{6})(?:-(\d+))?$")  # 20221010-020000, then -2, -3 in the same second
 DATABASE = {"sqlite": "database/duban.db", "postgresql": "database/duban.dump"}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from duban.bulletin.document import Annex, Block, Document, Paragraph, Table, Value
-from duban.spreadsheet import column_letter, put
+from duban.files.spreadsheet import column_letter, put
 
 HEADER_ROW = 3  # 附件N on row 1, the annex's title on row 2 (GB/T 9704-2012 8), the column titles on row 3
 WIDTH_MIN, WIDTH_MAX = 6, 48  # column widths, in Excel's units (about one half-width character of 11 pt)

@@ -12,10 +12,10 @@ from duban.assessment.bulletin import section as assessment_section
 from duban.bulletin.annex import Draft, LongList, LongTable, day, settle
 from duban.bulletin.document import Annex, Block, Chart, Document, Heading, Paragraph, Table, Value
 from duban.bulletin.mechanism import RESULTS
-from duban.closeout import STATUS_LABELS
 from duban.extensions.report import section as extension_section
 from duban.glossary import DELIVERABLE_STATE as DELIVERABLE_STATES
 from duban.glossary import cn_date, cn_period
+from duban.items.closeout import STATUS_LABELS
 from duban.plan import Plan
 from duban.reassign.bulletin import section as reassignment_section
 

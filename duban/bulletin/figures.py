@@ -13,12 +13,12 @@ from sqlmodel import Session, col, or_, select
 from duban.assessment import bulletin as assessment
 from duban.bulletin import mechanism
 from duban.bulletin.mechanism import Standing
-from duban.closeout import TERMINAL
 from duban.extensions.report import figures as extension_figures
+from duban.items.closeout import TERMINAL
 from duban.plan import Milestone, Plan
 from duban.reassign.bulletin import rows as reassignment_rows
 from duban.reporting.view import period_view
-from duban.status import ItemState, is_overdue, item_states
+from duban.state.status import ItemState, is_overdue, item_states
 from models import Escalation, LedgerItem, RectificationPlan
 
 NOT_STARTED = ("open", "planned")

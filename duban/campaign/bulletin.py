@@ -15,8 +15,8 @@ from duban.bulletin.content import LEVELS, NUMERALS, official_document
 from duban.bulletin.document import Document, Heading, Paragraph, Table
 from duban.bulletin.issue import Issued, distribute, next_numbers, stem_of, write_files
 from duban.campaign.view import ANSWERS, figures
-from duban.closeout import STATUS_LABELS
 from duban.glossary import cn_date
+from duban.items.closeout import STATUS_LABELS
 from duban.plan import Plan
 from models import BulletinRecord, Campaign
 

@@ -17,13 +17,13 @@ from duban import audit
 from duban.calendar import WorkingCalendar
 from duban.campaign.scope import CampaignError
 from duban.campaign.start import get_campaign, items_of
-from duban.closeout import STATUS_LABELS
-from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
+from duban.files.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
+from duban.files.paths import output_file
+from duban.files.spreadsheet import Problem, RefusedFile, SheetError, column_letter
+from duban.items.closeout import STATUS_LABELS
 from duban.ledger.cells import CellError, day, long_text
-from duban.paths import output_file
 from duban.plan import Plan
 from duban.reporting.escalation import resolve_cause
-from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter
 from models import Campaign, LedgerItem
 
 SHEET = "督导反馈"

@@ -8,7 +8,7 @@ from datetime import date
 from sqlmodel import Session
 
 from duban.plan import Plan
-from duban.status import ItemState, is_overdue, item_states
+from duban.state.status import ItemState, is_overdue, item_states
 
 
 class CampaignError(Exception):

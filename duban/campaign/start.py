@@ -19,8 +19,8 @@ from duban import audit, config, textgate
 from duban.calendar import WorkingCalendar
 from duban.campaign.scope import CampaignError, Scope, select_items
 from duban.db import insert_once
+from duban.files.paths import under
 from duban.glossary import cn_date
-from duban.paths import under
 from duban.plan import Plan
 from duban.reporting.periods import add_working_days
 from models import Campaign, CampaignItem, LedgerItem, OutboxMessage

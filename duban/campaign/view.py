@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from duban.campaign.scope import Scope
 from duban.campaign.start import items_of
 from duban.plan import Plan
-from duban.status import item_states
+from duban.state.status import item_states
 from models import Campaign, Escalation, LedgerItem
 
 ANSWERS = {"on_time": "按期反馈", "late": "逾期反馈", "missing": "未反馈"}

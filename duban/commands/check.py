@@ -21,8 +21,8 @@ def check(repair: bool, as_json: bool, as_of: date) -> None:
 
     from duban.db import session_scope
     from duban.programme import current_plan
-    from duban.state_check import FIELD_LABELS, differences
-    from duban.state_check import repair as put_back
+    from duban.state.check import FIELD_LABELS, differences
+    from duban.state.check import repair as put_back
 
     with session_scope() as session:
         plan = current_plan(session)

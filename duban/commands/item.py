@@ -26,7 +26,7 @@ def item() -> None:
 def item_show(code: str, as_json: bool) -> None:
     """Show an item, its plan revisions, evidence and full audit history."""
     from duban.db import session_scope
-    from duban.item_view import item_view
+    from duban.items.view import item_view
     from duban.programme import current_plan
 
     with session_scope() as session:
@@ -48,8 +48,8 @@ def item_show(code: str, as_json: bool) -> None:
 @entered_at_terminal
 def item_transition(code: str, target: str, by: str, note: str, evidence: tuple[Path, ...], as_of: date) -> None:
     """Move an item through close-out, as the chain allows."""
-    from duban.closeout import transition
     from duban.db import session_scope
+    from duban.items.closeout import transition
     from duban.programme import current_plan
 
     state = next((k for k, v in STATUS_LABELS.items() if target in (k, v)), target)
@@ -89,8 +89,8 @@ def item_plan(
 ) -> None:
     """Make or revise an item's rectification plan (一事一案); revisions are kept."""
     from duban.db import session_scope
+    from duban.items.rectification import make_plan
     from duban.programme import current_plan
-    from duban.rectification import make_plan
 
     steps = tuple(_milestone(text) for text in milestones) if milestones else None
     with session_scope() as session:
@@ -112,7 +112,7 @@ def item_plan(
 
 
 def _milestone(text: str) -> tuple[date, str]:
-    from duban.closeout import ClosureError
+    from duban.items.closeout import ClosureError
 
     day, _, title = text.partition(":")
     try:

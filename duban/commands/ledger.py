@@ -30,9 +30,9 @@ def ledger() -> None:
 @entered_at_terminal
 def ledger_import(file: Path, by: str | None, as_of: date, engine: bool | None) -> None:
     """Import a ledger (.xlsx or .csv): all rows or none."""
+    from duban.files.spreadsheet import read_sheet
     from duban.ledger import importer
     from duban.programme import plan_in_force
-    from duban.spreadsheet import read_sheet
 
     actor = by or plan_in_force().office.name
     if use_engine(engine):

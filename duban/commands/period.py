@@ -30,6 +30,6 @@ def period_show(period_code: str, as_of: date, as_json: bool) -> None:
     if as_json:
         print_json(view)
         return
-    from duban.status_view import print_period
+    from duban.state.status_view import print_period
 
     print_period(out, view)

@@ -20,7 +20,7 @@ def status(as_of: date, as_json: bool, limit: int) -> None:
     """Counts by status, category, township and lead department; overdue items; traffic lights."""
     from duban.db import session_scope
     from duban.programme import current_plan
-    from duban.status import summary
+    from duban.state.status import summary
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -28,7 +28,7 @@ def status(as_of: date, as_json: bool, limit: int) -> None:
     if as_json:
         print_json(data)
         return
-    from duban.status_view import print_status
+    from duban.state.status_view import print_status
 
     print_status(out, plan, data, limit)
     warn_undeliverable()

@@ -1,6 +1,6 @@
 """Extension requests (延期申请): a unit asks, before a deadline, to move it; the plan's approvers decide."""
 
-from duban.closeout import ClosureError
+from duban.items.closeout import ClosureError
 
 
 class ExtensionError(ClosureError):

@@ -10,10 +10,10 @@ from datetime import date
 from sqlalchemy import String, cast
 from sqlmodel import Session, col, select
 
-from duban.acknowledge import Request
+from duban.desk.acknowledge import Request
+from duban.desk.notices import Notice, sent
 from duban.extensions.requests import decisions, target_label
 from duban.glossary import EXTENSION_DECISION, EXTENSION_ROLE, EXTENSION_STATE, cn_date
-from duban.notices import Notice, sent
 from duban.plan import Plan
 from models import Acknowledgement, ExtensionRequest, LedgerItem
 from notifications.outbox import notify

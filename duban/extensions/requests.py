@@ -16,12 +16,12 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session, col, func, select
 
 from duban import audit, textgate
-from duban.closeout import TERMINAL, ensure_in_order, get_item, roles_of
 from duban.db import insert_once
 from duban.extensions import ExtensionError
 from duban.glossary import EXTENSION_ROLE, EXTENSION_STATE, cn_date
+from duban.items.closeout import TERMINAL, ensure_in_order, get_item, roles_of
+from duban.items.rectification import PlanInput, in_force, revise
 from duban.plan import Plan
-from duban.rectification import PlanInput, in_force, revise
 from models import ExtensionDecision, ExtensionRequest, LedgerItem
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 
 from duban import textgate
-from duban.spreadsheet import FORMULA_STARTS, Cell
+from duban.files.spreadsheet import FORMULA_STARTS, Cell
 
 _DATE = re.compile(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?$")  # ASCII digits: not ٣
 _COMPACT = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})$")

@@ -8,12 +8,12 @@ from openpyxl.comments import Comment
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session, col, select
 
-from duban.closeout import STATUS_LABELS
+from duban.files.paths import output_file
+from duban.files.spreadsheet import Cell, column_letter, put, table_workbook, write_table
+from duban.items.closeout import STATUS_LABELS
+from duban.items.rectification import current
 from duban.ledger.columns import COLUMNS
-from duban.paths import output_file
 from duban.plan import Plan
-from duban.rectification import current
-from duban.spreadsheet import Cell, column_letter, put, table_workbook, write_table
 from models import LedgerItem
 
 EXPORT_HEADER = [c.title for c in COLUMNS] + ["状态", "整改进度", "方案版本"]

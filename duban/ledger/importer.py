@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, func, select
 
-from duban.closeout import STATUS_LABELS, TERMINAL
-from duban.item_log import ITEM_FIELDS
+from duban.files.spreadsheet import Problem, RefusedFile, Sheet, column_letter
+from duban.items.closeout import STATUS_LABELS, TERMINAL
+from duban.items.log import ITEM_FIELDS
+from duban.items.rectification import PlanInput, current, in_force, plan_revisions, write_revisions
+from duban.items.rectification import as_input as plan_as_input
 from duban.ledger import cells
 from duban.ledger.columns import COLUMNS, EXPORT_ONLY, IGNORED, LIMITS, LedgerColumn, column_for
 from duban.plan import Plan
-from duban.rectification import PlanInput, current, in_force, plan_revisions, write_revisions
-from duban.rectification import as_input as plan_as_input
-from duban.spreadsheet import Problem, RefusedFile, Sheet, column_letter
 from models import AuditEntry, LedgerItem
 
 

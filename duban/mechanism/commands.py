@@ -30,9 +30,9 @@ def project() -> None:
 def project_import(file: Path, by: str | None, as_of: date) -> None:
     """Import the project register (.xlsx or .csv): all rows or none."""
     from duban.db import session_scope
+    from duban.files.spreadsheet import read_sheet
     from duban.mechanism import register
     from duban.programme import current_plan
-    from duban.spreadsheet import read_sheet
 
     with session_scope() as session:
         plan = current_plan(session)

@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 
 from duban import audit, textgate
 from duban.calendar import WorkingCalendar
-from duban.evidence_files import checked_bytes, kind_of
+from duban.files.paths import under
+from duban.items.evidence import checked_bytes, kind_of
 from duban.mechanism import MechanismError
-from duban.paths import under
 from duban.plan import Plan
 from duban.reporting.escalation import resolve_cause
 from models import Deliverable

@@ -14,10 +14,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from duban import audit
+from duban.files.spreadsheet import Problem, RefusedFile, Sheet, column_letter
 from duban.ledger import cells
 from duban.mechanism import MechanismError, gates
 from duban.plan import Plan
-from duban.spreadsheet import Problem, RefusedFile, Sheet, column_letter
 from models import Project
 
 

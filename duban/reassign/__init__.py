@@ -8,7 +8,7 @@ naming the new units, resolves the open escalations of the item, and starts the 
 units (`keys`); the new units get a notice to sign for and a message.
 """
 
-from duban.closeout import ClosureError
+from duban.items.closeout import ClosureError
 
 
 class ReassignError(ClosureError):

@@ -10,14 +10,14 @@ from sqlalchemy import and_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from duban.closeout import TERMINAL
 from duban.glossary import cn_date
+from duban.items.closeout import TERMINAL
 from duban.reassign.proposals import changes, described, gained
 from models import LedgerItem, Reassignment
 
 if TYPE_CHECKING:
-    from duban.acknowledge import Request
-    from duban.notices import Notice
+    from duban.desk.acknowledge import Request
+    from duban.desk.notices import Notice
     from duban.plan import Plan
 
 ASKS = "接收该问题的整改任务，按整治方案和完成时限组织整改，并在以后的月度报送中报告进展"
@@ -29,7 +29,7 @@ def title(r: Reassignment) -> str:
 
 def requests(session: Session, as_of: date, unit: str | None) -> list[Request]:
     """The notices still asked for on `as_of`: the latest approved move of each open item, per unit gained."""
-    from duban.acknowledge import Request
+    from duban.desk.acknowledge import Request
 
     later = aliased(Reassignment)
     superseded = (
@@ -66,7 +66,7 @@ def requests(session: Session, as_of: date, unit: str | None) -> list[Request]:
 
 def notice(session: Session, plan: Plan, unit: str, key: str, as_of: date) -> Notice | None:
     """The notice of reassignment `key` for a unit it gave the item to; None for any other unit."""
-    from duban.notices import Notice, row_id, sent
+    from duban.desk.notices import Notice, row_id, sent
 
     r = session.get(Reassignment, number) if (number := row_id(key)) is not None else None
     if r is None or r.state != "approved" or r.decided_on > as_of or unit not in gained(r):

@@ -7,10 +7,11 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from duban import audit, rectification, textgate
-from duban.closeout import TERMINAL, ensure_in_order, get_item
+from duban import audit, textgate
 from duban.db import insert_once
 from duban.glossary import REASSIGNED_ROLE, cn_date
+from duban.items import rectification
+from duban.items.closeout import TERMINAL, ensure_in_order, get_item
 from duban.plan import Plan
 from duban.reassign import ReassignError
 from duban.reporting.escalation import resolve_item
@@ -33,7 +34,7 @@ class Units:
         return cls(item.township, item.responsible_unit, item.lead_department)
 
     def as_fields(self) -> dict[str, str]:
-        """As the item's audit entries name them (duban/item_log.py replays these)."""
+        """As the item's audit entries name them (duban/items/log.py replays these)."""
         return {"township": self.township, "responsible_unit": self.responsible, "lead_department": self.lead}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from duban.closeout import TERMINAL
+from duban.items.closeout import TERMINAL
 from duban.plan import Plan
 from duban.reassign.proposals import described, pending, proposers
 from models import LedgerItem

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from duban.acknowledge import unacknowledged
 from duban.db import session_scope
+from duban.desk.acknowledge import unacknowledged
 from duban.programme import current_plan
 from duban.reporting.chasing import Reminders, remind
 from duban.reporting.escalation import LadderRun, late_submissions, overdue_work, run_ladder, tell_raised

@@ -17,12 +17,12 @@ from sqlalchemy import and_, func, literal, text, union_all
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
-from duban.closeout import TERMINAL
 from duban.db import insert_once
 from duban.glossary import cn_period
+from duban.items.closeout import TERMINAL
 from duban.plan import Ladder, Plan
 from duban.reassign.keys import suffix, times_moved
-from duban.status import item_states, kept_state_answers, must_finish_lookup
+from duban.state.status import item_states, kept_state_answers, must_finish_lookup
 from models import (
     Escalation,
     LedgerItem,

@@ -18,10 +18,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from duban.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
+from duban.files.formsheet import HEADER_ROW, FormColumn, add_meta, header_matches, lay_out, open_filled, plain
+from duban.files.paths import output_file
+from duban.files.spreadsheet import Problem, RefusedFile, SheetError, column_letter, put
 from duban.glossary import cn_period
 from duban.ledger.cells import CellError, long_text, yes_no
-from duban.paths import output_file
 from duban.plan import Plan
 from duban.reporting.lines import report_lines, saved_codes
 from duban.reporting.periods import month_end_of
@@ -36,7 +37,6 @@ from duban.reporting.reports import (
     latest_version,
     save_report,
 )
-from duban.spreadsheet import Problem, RefusedFile, SheetError, column_letter, put
 from models import LedgerItem, Review, Submission, SubmissionVersion
 
 

@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 
 from duban import audit, textgate
 from duban.calendar import WorkingCalendar
-from duban.closeout import set_status
 from duban.glossary import cn_date, cn_period
+from duban.items.closeout import set_status
+from duban.items.rectification import in_force
 from duban.plan import Plan
-from duban.rectification import in_force
 from duban.reporting.lines import (
     FEW_CODES,
     ReportLine,

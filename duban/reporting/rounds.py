@@ -11,7 +11,7 @@ from duban import audit
 from duban.calendar import WorkingCalendar
 from duban.plan import Plan
 from duban.reporting.periods import department_due, parse_period, township_due
-from duban.status import item_states
+from duban.state.status import item_states
 from models import ReportingPeriod, Submission
 from notifications.outbox import notify
 

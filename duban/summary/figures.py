@@ -21,13 +21,13 @@ from sqlmodel import Session, select
 from duban.assessment import bulletin as assessment
 from duban.bulletin.document import BulletinError
 from duban.bulletin.figures import compute, report_standing, tally
-from duban.closeout import TERMINAL
 from duban.extensions.report import figures as extension_figures
+from duban.items.closeout import TERMINAL
 from duban.plan import Plan
 from duban.reassign.bulletin import rows as reassignment_rows
 from duban.reporting.periods import month_end_of, period_of
 from duban.reporting.view import period_view
-from duban.status import ItemState, is_overdue, item_states
+from duban.state.status import ItemState, is_overdue, item_states
 from models import Escalation, LedgerItem, RectificationPlan
 
 PENDING = ("requested", "draft", "returned")  # a report not in yet: judged only once its time is past

@@ -19,10 +19,10 @@ from duban.bulletin.annex import Draft, LongList, LongTable, day, settle, shorte
 from duban.bulletin.content import LEVELS, NUMERALS, official_document, pct
 from duban.bulletin.document import Chart, Document, Heading, Paragraph, Table
 from duban.bulletin.mechanism import RESULTS
-from duban.closeout import STATUS_LABELS
 from duban.extensions.report import HEADER as EXTENSION_HEADER
 from duban.extensions.report import table_rows as extension_rows
 from duban.glossary import CARD, CARRIED, ESCALATION_CAUSE, cn_date, label
+from duban.items.closeout import STATUS_LABELS
 from duban.plan import Plan
 from duban.reassign.bulletin import table as moved_table
 from models import BulletinRecord

@@ -14,9 +14,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from duban.accounts import NameFailures
 from duban.db import session_scope
 from duban.programme import current_plan
+from duban.signin.accounts import NameFailures
 from duban.web.deps import (
     CodeNeeded,
     EnrolmentNeeded,

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from duban import audit
-from duban.spreadsheet import Cell, put, table_workbook
+from duban.files.spreadsheet import Cell, put, table_workbook
 from duban.web.deps import Person, today
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -12,7 +12,7 @@ from models import LedgerItem
 def visible_items(who: Person) -> list:
     """Townships see the items in their area or in their charge; departments those they lead or
     carry out; the Office and the leaders every item (no condition). Any of the conditions admits an
-    item: a list read in code order reads each from its own index (item_search.rows)."""
+    item: a list read in code order reads each from its own index (duban.items.search.rows)."""
     if who.kind in ("office", "leader"):
         return []
     area = col(LedgerItem.township) if who.kind == "township" else col(LedgerItem.lead_department)

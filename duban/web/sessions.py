@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from sqlmodel import Session, delete
 
-from duban.accounts import now
 from duban.plan import Plan
+from duban.signin.accounts import now
 from models import Account, WebSession
 
 COOKIE = "duban_session"

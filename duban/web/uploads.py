@@ -14,7 +14,7 @@ from fastapi import HTTPException
 from starlette.datastructures import UploadFile
 
 from duban import config, textgate
-from duban.paths import PathRefused, under
+from duban.files.paths import PathRefused, under
 
 CHUNK = 1024 * 1024
 _BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|^\.|\.\.")

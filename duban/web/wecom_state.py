@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from sqlmodel import delete
 
-from duban.accounts import now
 from duban.db import session_scope
+from duban.signin.accounts import now
 from models import WecomSignIn
 
 STATE_MINUTES = 10  # a QR code may take a while to scan; WeCom's code itself lasts 5 minutes

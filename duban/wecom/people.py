@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from duban import audit, config
-from duban.accounts import AccountError, bound_to, get
+from duban.signin.accounts import AccountError, bound_to, get
 from models import Account
 
 USERID = re.compile(r"^[A-Za-z0-9_\-@.]{1,64}$")

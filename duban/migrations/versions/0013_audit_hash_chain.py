@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from duban.audit_chain import GENESIS, digest
+from duban.audit.chain import GENESIS, digest
 
 revision = "0013"
 down_revision = "0012"

@@ -10,10 +10,11 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from duban import accounts, audit, config
-from duban.accounts import DUTIES, ROLE_LABELS, ROLES_BY_KIND, AccountError
+from duban import audit, config
 from duban.db import session_scope
 from duban.programme import current_plan
+from duban.signin import accounts
+from duban.signin.accounts import DUTIES, ROLE_LABELS, ROLES_BY_KIND, AccountError
 from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden

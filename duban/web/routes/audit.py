@@ -6,10 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from duban import audit_view, item_search
-from duban.audit_view import AuditFilterRefused, AuditFilters
+from duban.audit import view as audit_view
+from duban.audit.view import AuditFilterRefused, AuditFilters
 from duban.db import session_scope
 from duban.glossary import AUDIT_ACTION, AUDIT_SUBJECT
+from duban.items import search as item_search
 from duban.programme import current_plan
 from duban.textgate import TextRefused
 from duban.web import export

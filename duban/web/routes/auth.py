@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from duban import accounts, audit, second_factor
-from duban.accounts import AccountError
+from duban import audit
 from duban.db import session_scope
 from duban.plan import Plan
 from duban.programme import current_plan
+from duban.signin import accounts, second_factor
+from duban.signin.accounts import AccountError
 from duban.web import flash, sessions
 from duban.web.deps import (
     LoginForm,

@@ -13,8 +13,8 @@ from starlette.responses import Response
 
 from duban import audit, config
 from duban.db import session_scope
-from duban.evidence_files import EvidenceRefused
 from duban.glossary import DELIVERABLE_STATE
+from duban.items.evidence import EvidenceRefused
 from duban.mechanism import MechanismError, deliverables
 from duban.programme import current_plan
 from duban.textgate import TextRefused

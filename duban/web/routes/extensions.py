@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from duban import audit
-from duban.closeout import ClosureError
 from duban.db import session_scope
 from duban.extensions import ExtensionError
 from duban.extensions.requests import as_dict, awaiting, decide, decisions, listed
 from duban.extensions.requests import request as file_request
+from duban.items.closeout import ClosureError
 from duban.programme import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, today

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from duban.contacts import desks
 from duban.db import session_scope
+from duban.desk.contacts import desks
 from duban.programme import current_plan
 from duban.web.deps import Signed, render
 from duban.web.guides import KINDS, guides

@@ -10,9 +10,10 @@ from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from starlette.responses import Response
 
-from duban import acknowledge, audit, supervision, todo
-from duban.acknowledge import AcknowledgeError
+from duban import audit
 from duban.db import session_scope
+from duban.desk import acknowledge, supervision, todo
+from duban.desk.acknowledge import AcknowledgeError
 from duban.extensions.requests import awaiting
 from duban.glossary import DELIVERABLE_STATE, LEVEL
 from duban.glossary import REPORT_STATUS as REPORT_LABELS

@@ -13,19 +13,20 @@ from sqlmodel import select
 from starlette.datastructures import MultiDict
 from starlette.responses import Response
 
-from duban import audit, config, item_search
+from duban import audit, config
 from duban.calendar import WorkingCalendar
-from duban.closeout import RULES, STATUS_LABELS, ClosureError, roles_of, transition
 from duban.db import session_scope
-from duban.evidence_files import EvidenceRefused
 from duban.extensions.requests import item_panel
+from duban.files.paths import PathRefused, under
 from duban.glossary import EVIDENCE_KIND, YES_NO, file_size, percent
-from duban.item_search import FilterRefused, Filters
-from duban.item_view import close_request, item_view, summary_card
-from duban.paths import PathRefused, under
+from duban.items import search as item_search
+from duban.items.closeout import RULES, STATUS_LABELS, ClosureError, roles_of, transition
+from duban.items.evidence import EvidenceRefused
+from duban.items.search import FilterRefused, Filters
+from duban.items.view import close_request, item_view, summary_card
 from duban.programme import current_plan
 from duban.reassign.view import form_context
-from duban.status import LIGHT_LABELS, Lights
+from duban.state.status import LIGHT_LABELS, Lights
 from duban.textgate import TextRefused
 from duban.web import export
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, today

@@ -6,9 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
-from duban import acknowledge, audit, notices
-from duban.acknowledge import AcknowledgeError
+from duban import audit
 from duban.db import session_scope
+from duban.desk import acknowledge, notices
+from duban.desk.acknowledge import AcknowledgeError
 from duban.glossary import NOTICE_KIND
 from duban.programme import current_plan
 from duban.textgate import TextRefused

@@ -12,16 +12,17 @@ from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from starlette.responses import FileResponse, Response
 
-from duban import acknowledge, audit, config, supervision
+from duban import audit, config
 from duban.bulletin.issue import stem_of
 from duban.calendar import WorkingCalendar
 from duban.db import session_scope
+from duban.desk import acknowledge, supervision
+from duban.files.paths import PathRefused, under
+from duban.files.spreadsheet import RefusedFile, SheetError, read_sheet
 from duban.ledger import importer
-from duban.paths import PathRefused, under
 from duban.programme import current_plan
 from duban.reporting.view import LEVEL_LABELS
-from duban.spreadsheet import RefusedFile, SheetError, read_sheet
-from duban.status import LIGHT_LABELS, Lights
+from duban.state.status import LIGHT_LABELS, Lights
 from duban.web import charts, export, flash
 from duban.web.deps import Posted, RowId, Signed, need, render, today
 from duban.web.flash import back

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from duban import accounts
 from duban.db import session_scope
 from duban.plan import Plan
 from duban.programme import current_plan
+from duban.signin import accounts
 from duban.web import sessions
 from duban.web.deps import cookie_name, login_url, render, safe_next
 from duban.web.flash import LOGIN_COOKIE, back

@@ -1,6 +1,6 @@
 """A notice as a document: what a unit is asked to sign for (签收), read before it is signed.
 
-Each request of `duban.acknowledge` has one: its text as the outbox sent it to that unit (with the
+Each request of `duban.desk.acknowledge` has one: its text as the outbox sent it to that unit (with the
 reminders that followed), who issued it and how to reach them, what it asks and by when, what it is
 about, and who signed for it and when. A notice stays readable after its cause has gone (the report
 sent, the item closed, the escalation resolved): it is history, no longer asked for.
@@ -14,8 +14,8 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from duban import acknowledge, supervision
 from duban.calendar import WorkingCalendar
+from duban.desk import acknowledge, supervision
 from duban.glossary import ESCALATION_CAUSE, LEVEL, NOTICE_KIND, cn_date, cn_period
 from duban.plan import Plan
 from duban.reassign import notices as reassignment_notices

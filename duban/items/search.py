@@ -14,10 +14,10 @@ from sqlalchemy import func, or_, union
 from sqlmodel import Session, col, select
 
 from duban import textgate
-from duban.closeout import STATUS_LABELS
 from duban.glossary import LIGHT as LIGHT_LABELS
+from duban.items.closeout import STATUS_LABELS
 from duban.plan import Plan
-from duban.status import Lights
+from duban.state.status import Lights
 from models import LedgerItem
 
 SEARCH_LIMIT = 40  # characters of a search: a code, a community's name, a few words

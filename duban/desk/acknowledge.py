@@ -15,9 +15,10 @@ from sqlalchemy import String, cast
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
-from duban import audit, supervision, textgate
+from duban import audit, textgate
 from duban.calendar import WorkingCalendar
 from duban.db import insert_once
+from duban.desk import supervision
 from duban.glossary import cn_period
 from duban.mechanism.deliverables import WORKING_STATES
 from duban.plan import Plan

@@ -14,9 +14,9 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 
+from duban.files.spreadsheet import Cell, SheetError, as_written, column_letter, put
+from duban.files.xlsx_guard import Package, read_sheets
 from duban.plan import Limits
-from duban.spreadsheet import Cell, SheetError, as_written, column_letter, put
-from duban.xlsx_guard import Package, read_sheets
 
 META_SHEET = "表单信息"
 HEADER_ROW = 2

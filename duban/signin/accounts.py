@@ -18,12 +18,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
-from duban import audit, config, guessing, textgate
+from duban import audit, config, textgate
 from duban.db import session_scope
 from duban.glossary import ACCOUNT_ROLE as ROLE_LABELS
-from duban.guessing import NameFailures
-from duban.password_policy import PasswordRefused, check_chosen
 from duban.plan import Plan
+from duban.signin import guessing
+from duban.signin.guessing import NameFailures
+from duban.signin.password_policy import PasswordRefused, check_chosen
 from models import Account, WebSession
 
 # What each kind of unit's people may be; the first is the default for that kind.
@@ -309,7 +310,7 @@ def locked(session: Session, plan: Plan, account: Account, moment: datetime, *, 
 
 
 def _second_factor_active(account: Account) -> bool:
-    from duban import second_factor  # it builds on this module
+    from duban.signin import second_factor  # it builds on this module
 
     return second_factor.enrolled(account)
 

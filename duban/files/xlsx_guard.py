@@ -26,8 +26,8 @@ from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string
 from openpyxl.utils.exceptions import InvalidFileException
 
+from duban.files.spreadsheet import Cell, SheetError, check_size, too_long, too_many_columns, too_many_rows
 from duban.plan import Limits
-from duban.spreadsheet import Cell, SheetError, check_size, too_long, too_many_columns, too_many_rows
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main "
 RELATIONSHIP_ID = "http://schemas.openxmlformats.org/officeDocument/2006/relationships id"

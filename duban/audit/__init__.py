@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from duban import audit_chain
+from duban.audit import chain as audit_chain
 from duban.glossary import AUDIT_VIA as VIA_LABELS
 from models import AuditEntry
 

@@ -19,7 +19,7 @@ from duban.glossary import CHECK_RESULT, DATABASE_KIND, label
 @user_errors
 def backup(to: Path, as_json: bool) -> None:
     """Copy the database and the files under DUBAN_HOME, with an SM3 manifest, while everything runs."""
-    from duban.audit_chain import head
+    from duban.audit.chain import head
     from duban.backup.take import take
     from duban.db import session_scope
 

@@ -15,8 +15,8 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from duban.closeout import TERMINAL
 from duban.glossary import ESCALATION_CAUSE, LEVEL, NOTICE_KIND, cn_period
+from duban.items.closeout import TERMINAL
 from duban.reporting.escalation import OUTSTANDING
 from models import Escalation, LedgerItem, Submission
 

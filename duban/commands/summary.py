@@ -9,7 +9,7 @@ import click
 
 from duban import config
 from duban.cli_common import as_of_option, entered_at_terminal, err, out, user_errors
-from duban.paths import output_dir
+from duban.files.paths import output_dir
 
 
 @click.command()

@@ -28,9 +28,9 @@ def user() -> None:
 @entered_at_terminal
 def user_add(unit: str, login: str, name: str, role: str | None, mobile: str, wecom_userid: str, as_of: date) -> None:
     """Open an account; the initial password is DUBAN_NEW_PASSWORD, or generated and printed once."""
-    from duban import accounts
     from duban.db import session_scope
     from duban.programme import current_plan
+    from duban.signin import accounts
     from duban.wecom import people
 
     password, generated = accounts.initial_password()
@@ -62,8 +62,8 @@ def user_add(unit: str, login: str, name: str, role: str | None, mobile: str, we
 @user_errors
 def user_list(unit: str | None, as_json: bool) -> None:
     """Every account (never a password or its hash)."""
-    from duban import accounts
     from duban.db import session_scope
+    from duban.signin import accounts
 
     with session_scope() as session:
         rows = [
@@ -162,9 +162,9 @@ def user_enable(login: str) -> None:
 
 
 def _switch(login: str, *, enabled: bool) -> None:
-    from duban import accounts
     from duban.db import session_scope
     from duban.programme import current_plan
+    from duban.signin import accounts
 
     with session_scope() as session:
         office = current_plan(session).office.name
@@ -177,9 +177,9 @@ def _switch(login: str, *, enabled: bool) -> None:
 @entered_at_terminal
 def user_reset_password(login: str) -> None:
     """A new initial password (DUBAN_NEW_PASSWORD, or generated and printed once), changed at sign-in."""
-    from duban import accounts
     from duban.db import session_scope
     from duban.programme import current_plan
+    from duban.signin import accounts
 
     password, generated = accounts.initial_password()
     with session_scope() as session:
@@ -196,9 +196,9 @@ def user_reset_password(login: str) -> None:
 @entered_at_terminal
 def user_totp(login: str) -> None:
     """Enrol a second factor (TOTP) now: the otpauth:// address is printed once, for the person's app."""
-    from duban import second_factor
     from duban.db import session_scope
     from duban.programme import current_plan
+    from duban.signin import second_factor
 
     with session_scope() as session:
         office = current_plan(session).office.name

@@ -10,7 +10,7 @@ from sqlalchemy import and_, insert, true
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
-from duban.closeout import TERMINAL, ClosureError, ensure_in_order, get_item, roles_of, status_change
+from duban.items.closeout import TERMINAL, ClosureError, ensure_in_order, get_item, roles_of, status_change
 from duban.plan import Plan
 from models import LedgerItem, PlanMilestone, RectificationPlan
 

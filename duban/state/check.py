@@ -13,9 +13,9 @@ from datetime import date
 from sqlmodel import Session, select
 
 from duban import audit
-from duban.item_log import ITEM_FIELDS, LoggedItem, replay
-from duban.item_view import FIELD_LABELS as ITEM_LABELS
-from duban.rectification import in_force
+from duban.items.log import ITEM_FIELDS, LoggedItem, replay
+from duban.items.rectification import in_force
+from duban.items.view import FIELD_LABELS as ITEM_LABELS
 from models import LedgerItem
 
 STATE_FIELDS = ("status", "progress", "deadline", "plan_revision")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from duban.closeout import STATUS_LABELS
 from duban.console import styled
+from duban.items.closeout import STATUS_LABELS
 from duban.plan import Plan
-from duban.status import LIGHT_LABELS
+from duban.state.status import LIGHT_LABELS
 
 _LIGHT_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "none": "dim"}
 

@@ -15,10 +15,10 @@ from typing import Literal
 from sqlmodel import Session, func, select
 
 from duban import audit, textgate
-from duban.evidence_files import checked_bytes, kind_of
+from duban.files.paths import under
 from duban.glossary import CHAIN_ROLE as ROLE_LABELS
 from duban.glossary import ITEM_STATUS as STATUS_LABELS
-from duban.paths import under
+from duban.items.evidence import checked_bytes, kind_of
 from duban.plan import Plan
 from models import AuditEntry, Evidence, LedgerItem, RectificationPlan
 

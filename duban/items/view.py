@@ -8,16 +8,18 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from duban import audit, rectification, supervision
+from duban import audit
 from duban.calendar import WorkingCalendar
-from duban.closeout import RULES, STATUS_LABELS, TERMINAL, get_item
+from duban.desk import supervision
 from duban.glossary import CHAIN_ROLE, percent
 from duban.glossary import ITEM_ACTION as ACTION_LABELS
 from duban.glossary import ITEM_FIELD as FIELD_LABELS
 from duban.glossary import LEVEL as LEVEL_LABELS
 from duban.glossary import LIGHT as LIGHT_LABELS
+from duban.items import rectification
+from duban.items.closeout import RULES, STATUS_LABELS, TERMINAL, get_item
 from duban.plan import Plan
-from duban.status import Lights
+from duban.state.status import Lights
 from models import Escalation, Evidence, LedgerItem
 
 WORK_CAUSES = ("overdue_item", "overdue_milestone")  # the escalations of an item's own work

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from duban.paths import output_file
+from duban.files.paths import output_file
 from duban.plan import Limits
 from duban.textgate import xml_safe
 
@@ -124,7 +124,7 @@ def too_long(name: str, row: int, column: int, length: int, limits: Limits) -> S
 
 
 def _read_xlsx(path: Path, limits: Limits) -> list[tuple[int, list[Cell]]]:
-    from duban.xlsx_guard import Package, invalid, read_sheets  # the guard reports through this module's errors
+    from duban.files.xlsx_guard import Package, invalid, read_sheets  # the guard reports through this module's errors
 
     with Package(path, limits) as package:
         if not package.sheets:

@@ -1,7 +1,7 @@
 """Where the programme stands on a given date: counts, overdue items, traffic lights.
 
 Today's answer reads the state each item keeps (indexed columns, the light computed in the query).
-A date before the newest change replays the audit log up to that day (duban/item_log.py), so the
+A date before the newest change replays the audit log up to that day (duban/items/log.py), so the
 past shows the ledger as it was then: items filed later left out, fields, statuses and deadlines as
 they stood that day.
 """
@@ -16,9 +16,9 @@ from sqlalchemy import and_, case, literal
 from sqlmodel import Session, col, select
 
 from duban.calendar import UnknownYear, WorkingCalendar
-from duban.closeout import STATUS_LABELS, TERMINAL
 from duban.glossary import LIGHT as LIGHT_LABELS
-from duban.item_log import last_change, replay
+from duban.items.closeout import STATUS_LABELS, TERMINAL
+from duban.items.log import last_change, replay
 from duban.plan import Plan
 from models import LedgerItem, PlanMilestone, RectificationPlan
 

@@ -24,9 +24,10 @@ from cryptography.hazmat.primitives import hashes, hmac
 from sqlalchemy import update
 from sqlmodel import Session
 
-from duban import audit, config, guessing
-from duban.accounts import AccountError, get, locked, now
+from duban import audit, config
 from duban.plan import Plan
+from duban.signin import guessing
+from duban.signin.accounts import AccountError, get, locked, now
 from models import Account
 
 ISSUER = "督办平台"

@@ -15,8 +15,8 @@ from sqlalchemy import func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from duban import acknowledge
 from duban.db import engine, session_scope
+from duban.desk import acknowledge
 from duban.extensions.requests import awaiting as extension_queue
 from duban.extensions.requests import listed as extension_requests
 from duban.glossary import CORRECTION_STATE, EXTENSION_STATE, GATE_STATE, ITEM_STATUS, REPORT_STATUS, cn_period

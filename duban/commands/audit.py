@@ -10,7 +10,7 @@ import click
 from duban.cli_common import err, out, print_json, user_errors
 
 if TYPE_CHECKING:
-    from duban.audit_chain import Broken
+    from duban.audit.chain import Broken
 
 
 @click.group()
@@ -29,8 +29,8 @@ def audit() -> None:
 @user_errors
 def audit_verify(as_json: bool, anchor: tuple[int, str] | None) -> None:
     """Walk the chain; name the first entry that does not match (exit status 1), or count the entries."""
-    from duban.audit_chain import verify
-    from duban.audit_view import described
+    from duban.audit.chain import verify
+    from duban.audit.view import described
     from duban.db import session_scope
 
     with session_scope() as session:
