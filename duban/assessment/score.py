@@ -195,9 +195,7 @@ def _cards(session: Session, plan: Plan, span: Span, as_of: date) -> list[tuple[
         return []
     yellows: dict[str, int] = defaultdict(int)
     found = []
-    for e in escalation_rows(session, end):
-        if e.level < 2 or e.raised_on < date(span.start.year, 1, 1):
-            continue
+    for e in escalation_rows(session, date(span.start.year, 1, 1), end, lowest=2):
         colour = "red"
         if e.level == 2:
             yellows[e.unit] += 1
@@ -237,7 +235,7 @@ def _scored(session: Session, plan: Plan, span: Span, as_of: date, events: list,
         total = rules.base + sum((line.points for line in shown), Decimal(0))
         score = min(max(total, rules.floor), rules.ceiling)
         scores.append(UnitScore(unit, kinds[unit], score, 0, unit_cards.get(unit, []), shown))
-    _rank(scores)
+    rank(scores)
     return Assessment(span, as_of, rules.base, rules.floor, rules.ceiling, scores)
 
 
@@ -271,7 +269,7 @@ def _with_appeal(line: Line, appealed: dict[tuple[str, str], AssessmentAppeal]) 
     )
 
 
-def _rank(scores: list[UnitScore]) -> None:
+def rank(scores: list[UnitScore]) -> None:
     """Townships among townships, departments among departments, highest first; ties share a rank."""
     for kind in KINDS:
         ordered = sorted((s for s in scores if s.kind == kind), key=lambda s: -s.score)
