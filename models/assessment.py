@@ -29,9 +29,9 @@ class AssessmentAppeal(SQLModel, table=True):
 
 
 class AssessmentMonth(SQLModel, table=True):
-    """A month's assessment kept as data (duban/assessment/kept.py): as known on `as_of`, from the state
-    up to the audit entry `audit_mark` and the escalation `escalation_mark`, under the plan `plan_digest`.
-    A later entry dated within the month, a later escalation raised within it, or another plan makes it
+    """A month's assessment kept as data (duban/assessment/kept.py): as known on `as_of`, from the state up
+    to the audit entry `audit_mark` (its `seq`) and the escalation `escalation_mark` (its id), under the plan
+    `plan_digest`. A later entry dated within the month, a later escalation raised within it, or another plan makes it
     stale; it is then assessed again."""
 
     __tablename__ = "assessment_month"

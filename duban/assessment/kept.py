@@ -14,7 +14,7 @@ month without a month end can hold (duban/assessment/events.py).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -50,7 +50,7 @@ LINE_FIELDS = (
     "appeal_reason",
     "appeal_answer",
 )
-SCORE_FIELDS = ("kind", "total_cents", "score_cents", "rank", "deducted_cents", "added_cents", "yellow", "red")
+READ = ("key", "unit", *LINE_FIELDS)  # what a page reads of a kept line
 
 
 @dataclass
@@ -98,10 +98,12 @@ _digest: list = [None, ""]
 
 
 def closed_months(plan: Plan, day: date) -> list[Span]:
-    """The programme's months whose last day is reached by `day`: those that are kept."""
-    found, start, end = [], plan.programme.start, min(plan.programme.end, day)
-    for year in range(start.year, end.year + 1):
-        found += [m for m in parse_span(str(year)).months() if m.end <= day and m.end >= start and m.start <= end]
+    """The months whose last day is reached by `day`, from January of the programme's first year to its
+    end: those the sweep keeps (a year's page reads twelve months)."""
+    end = min(plan.programme.end, day)
+    found = []
+    for year in range(plan.programme.start.year, end.year + 1):
+        found += [m for m in parse_span(str(year)).months() if m.end <= day and m.start <= end]
     return found
 
 
@@ -117,9 +119,9 @@ def fresh(
     if kept.plan_digest != digest(plan) or not (month.end <= kept.as_of <= day):
         return False
     since = select(AuditEntry.subject, AuditEntry.subject_key, AuditEntry.effective_on).where(
-        AuditEntry.id > kept.audit_mark
+        AuditEntry.seq > kept.audit_mark
     )
-    for subject, key, on in session.exec(since.order_by(col(AuditEntry.id)).execution_options(yield_per=2000)):
+    for subject, key, on in session.exec(since.order_by(col(AuditEntry.seq)).execution_options(yield_per=2000)):
         if subject == "assessment_appeal":
             if key != str(besides) and _appeal_month(session, key) == month.code:
                 return False
@@ -140,7 +142,7 @@ def fresh(
 
 def month_kept(session: Session, plan: Plan, month: Span, day: date) -> AssessmentMonth | None:
     """The month's kept rows as known on `day`, kept again first when missing or stale; None when the
-    month is not closed by `day` or `day` is before what is kept (then it is assessed, not kept)."""
+    month is not closed by `day` or `day` is before what is kept: then it is assessed, not kept."""
     if month.end > day:
         return None
     kept = session.get(AssessmentMonth, month.code)
@@ -191,7 +193,10 @@ def keep_closed(session: Session, plan: Plan, day: date) -> list[str]:
 
 
 def _marks(session: Session) -> tuple[int, int]:
-    audit_mark = session.exec(select(func.max(AuditEntry.id))).one() or 0
+    """The newest audit entry's sequence number (appends are serialised, so a later commit has a higher
+    one) and the newest escalation's id."""
+    session.flush()
+    audit_mark = session.exec(select(func.max(AuditEntry.seq))).one() or 0
     escalation_mark = session.exec(select(func.max(Escalation.id))).one() or 0
     return audit_mark, escalation_mark
 
@@ -332,7 +337,7 @@ def kept_line(session: Session, plan: Plan, month: Span, unit: str, key: str, da
         return None
     c = AssessmentLine
     row = session.exec(select(c).where(c.period == month.code, c.unit == unit, c.key == key)).first()
-    return _line(row) if row is not None else None
+    return _line(row.model_dump()) if row is not None else None
 
 
 def _resum(session: Session, plan: Plan, period: str, unit: str) -> None:
@@ -406,10 +411,11 @@ def unit_score(
             lines += found.lines
             cards += found.cards
             continue
-        query = select(AssessmentLine).where(AssessmentLine.period == month.code, AssessmentLine.unit == unit)
-        kept = list(session.exec(query.order_by(col(AssessmentLine.seq))))
+        c = AssessmentLine.__table__.c
+        query = select(*(c[name] for name in READ)).where(c.period == month.code, c.unit == unit)
+        kept = [dict(zip(READ, row, strict=True)) for row in session.execute(query.order_by(c.seq))]
         lines += [_line(row) for row in kept]
-        cards += [_card(row) for row in sorted((r for r in kept if r.card_cause), key=lambda r: r.card_seq)]
+        cards += [_card(row) for row in sorted((r for r in kept if r["card_cause"]), key=lambda r: r["card_seq"])]
     return UnitScore(unit, mine.kind, mine.score, mine.rank, cards, lines), ranked, assessed
 
 
@@ -456,29 +462,25 @@ def _names(plan: Plan, kind: str) -> list[str]:
     return plan.township_names() if kind == "township" else plan.department_names()
 
 
-def _line(row: AssessmentLine) -> Line:
-    line = Line(
-        row.key,
-        row.unit,
-        row.role,
-        row.day,
-        row.cause,
-        points(row.points_cents),
-        row.subject,
-        row.link,
-        row.detail,
-        charged=points(row.charged_cents),
-    )
-    if row.appeal_id is None:
-        return line
-    return replace(
-        line,
-        appeal_id=row.appeal_id,
-        appeal_state=row.appeal_state,
-        appeal_reason=row.appeal_reason,
-        appeal_answer=row.appeal_answer,
+def _line(row: dict) -> Line:
+    return Line(
+        row["key"],
+        row["unit"],
+        row["role"],
+        row["day"],
+        row["cause"],
+        points(row["points_cents"]),
+        row["subject"],
+        row["link"],
+        row["detail"],
+        charged=points(row["charged_cents"]),
+        appeal_id=row["appeal_id"],
+        appeal_state=row["appeal_state"],
+        appeal_answer=row["appeal_answer"],
+        appeal_reason=row["appeal_reason"],
     )
 
 
-def _card(row: AssessmentLine) -> Card:
-    return Card(row.cause.removeprefix("card_"), row.day, row.card_cause, row.card_title, row.link, row.subject)
+def _card(row: dict) -> Card:
+    colour = row["cause"].removeprefix("card_")
+    return Card(colour, row["day"], row["card_cause"], row["card_title"], row["link"], row["subject"])
