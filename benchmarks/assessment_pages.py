@@ -5,11 +5,11 @@
 On a database `make bench` left (`benchmarks/run.py --steps cycle,revise --keep`): the pages as of the
 day given, for the month under way, a closed month and the year, the overview and one unit's page (with
 its trend through the year). Each page runs in a child forked after the imports, so its peak resident
-memory is its own (`peak` is the child's, `grew` what it added to the parent's) and its CPU time too. Without `--before`
-the closed months are first kept as the daily sweep keeps them (timed: cold, then again when fresh);
-`--before` runs what the pages computed before the months were kept (`assess` of the period, and the
-year's `trend` on a unit's page), so it also runs against an older checkout. Template rendering is not
-included: it is the same either way. Prints one JSON object.
+memory (what it touched of the parent's and what it added) and its CPU time are its own. Without
+`--before` the closed months are first kept as the daily sweep keeps them (timed: cold, then again when
+fresh); `--before` runs what the pages computed before the months were kept (`assess` of the period, and
+the year's `trend` on a unit's page), so it also runs against an older checkout. Template rendering is
+not included: it is the same either way. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import time
 from collections.abc import Callable
 from datetime import date
@@ -26,7 +25,6 @@ from datetime import date
 def child(work: Callable[[], object]) -> dict[str, float]:
     """Run `work` in a forked child: its wall time, its CPU time (user + system: what a shared machine's
     load does not inflate) and its peak resident memory."""
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -45,7 +43,6 @@ def child(work: Callable[[], object]) -> dict[str, float]:
         "wall_s": round(took, 3),
         "cpu_s": round(used.ru_utime + used.ru_stime, 3),
         "peak_mib": round(used.ru_maxrss / 1024, 1),
-        "grew_mib": round((used.ru_maxrss - before) / 1024, 1),
     }
 
 

@@ -54,11 +54,15 @@ def same_as_assessed(period: str, day: date) -> None:
 
 
 def rows() -> dict[str, list[tuple]]:
-    """The three kept tables, every column, in id order."""
+    """The three kept tables, every column, in key order."""
     with session_scope() as session:
         return {
-            model.__tablename__: [tuple(r.model_dump().items()) for r in session.exec(select(model))]
-            for model in (AssessmentMonth, AssessmentScore, AssessmentLine)
+            model.__tablename__: [tuple(r.model_dump().items()) for r in session.exec(select(model).order_by(key))]
+            for model, key in (
+                (AssessmentMonth, AssessmentMonth.period),
+                (AssessmentScore, AssessmentScore.id),
+                (AssessmentLine, AssessmentLine.id),
+            )
         }
 
 
@@ -134,3 +138,18 @@ def test_a_back_dated_correction_makes_the_months_after_it_stale(swept: Cli, tmp
     assert not [key for key in overdue if ":A-1:" in key]
     same_as_assessed("2022-10", date(2022, 11, 2))
     same_as_assessed("2022", date(2022, 11, 2))
+
+
+def test_on_postgresql_kept_equals_assessed_and_the_sweep_twice_changes_nothing(
+    pg_url: str,
+    october: Cli,  # noqa: F811 - the fixture imported above
+) -> None:
+    october("tick", "--as-of", "2022-11-01")
+    before = rows()
+    assert [m[0][1] for m in before["assessment_month"]] == KEPT
+    october("tick", "--as-of", "2022-11-01")
+    assert rows() == before
+    october("assess", "appeal", RETURNED, "--unit", "河东镇", "--reason", "已按时更正。", "--as-of", "2022-11-02")
+    october("assess", "decide", "1", "--strike", "--reason", "退回系因部门误判。", "--as-of", "2022-11-03")
+    for period in ("2022-10", "2022"):
+        same_as_assessed(period, date(2022, 11, 3))
