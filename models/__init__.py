@@ -1,7 +1,7 @@
 """duban's tables, in one place so the shape of the data is seen at a glance."""
 
 from models.account import Account, Acknowledgement, WebSession, WecomSignIn
-from models.assessment import AssessmentAppeal
+from models.assessment import AssessmentAppeal, AssessmentLine, AssessmentMonth, AssessmentScore
 from models.audit import AuditEntry, AuditHead
 from models.bulletin import BulletinRecord
 from models.campaign import Campaign, CampaignItem
@@ -27,6 +27,9 @@ __all__ = [
     "Account",
     "Acknowledgement",
     "AssessmentAppeal",
+    "AssessmentLine",
+    "AssessmentMonth",
+    "AssessmentScore",
     "AuditEntry",
     "AuditHead",
     "BulletinRecord",

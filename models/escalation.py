@@ -21,7 +21,7 @@ class Escalation(SQLModel, table=True):
     item_code: str | None = Field(default=None, max_length=40)
     period: str | None = Field(default=None, max_length=7)
     missed_due: date
-    raised_on: date
+    raised_on: date = Field(index=True)  # the assessment reads a window of days
     resolved_on: date | None = None
     key_difficult: bool = False
     must_finish_by: date | None = None

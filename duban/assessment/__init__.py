@@ -19,6 +19,9 @@ portal and the bulletins use:
 
 Both raise AssessmentError (a Chinese message) for what cannot be done. The hot path reads the kept state
 (`source="kept"`); `assess(..., source="logged")` replays the audit log instead, and the two agree.
+
+The pages read closed months kept as data (duban/assessment/kept.py: `standings`, `unit_score`,
+`trend`, kept by the daily sweep's `keep_closed`), equal to `assess` of the same period and day.
 """
 
 from duban.assessment.appeals import appeals, contest, decide_appeal

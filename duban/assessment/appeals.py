@@ -12,7 +12,8 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from duban import audit, textgate
-from duban.assessment.periods import AssessmentError
+from duban.assessment.kept import appealed, kept_line
+from duban.assessment.periods import AssessmentError, parse_span
 from duban.assessment.score import KINDS, assess
 from duban.glossary import APPEAL_STATE, ASSESSMENT_CAUSE
 from duban.plan import Plan
@@ -64,6 +65,7 @@ def contest(
         after={"line_key": key[:200], "cause": line.cause, "points": str(line.charged), "state": "pending"},
         note=reason,
     )
+    appealed(session, plan, appeal, as_of)
     notify(
         session,
         plan,
@@ -115,6 +117,7 @@ def decide_appeal(
         after={"state": state},
         note=reason,
     )
+    appealed(session, plan, appeal, as_of)
     notify(
         session,
         plan,
@@ -150,7 +153,10 @@ def _line(session: Session, plan: Plan, unit: str, key: str, as_of: date):  # no
         day = date.fromisoformat(key.rsplit(":", 1)[-1])
     except ValueError:
         raise AssessmentError(f"考核扣分项“{key}”不存在") from None
-    line = assess(session, plan, f"{day.year:04d}-{day.month:02d}", as_of).line(key, unit)
+    month = parse_span(f"{day.year:04d}-{day.month:02d}")
+    line = kept_line(session, plan, month, unit, key, as_of)
+    if line is None:
+        line = assess(session, plan, month.code, as_of).line(key, unit)
     if line is None:
         raise AssessmentError(f"{unit}的考核结果中没有扣分项“{key}”")
     return line

@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from duban.calendar import WorkingCalendar
@@ -208,25 +209,35 @@ def _item_events(lives: Iterable[ItemLife], window: Window) -> list[Event]:
 
 
 def items_kept(session: Session, plan: Plan, window: Window) -> list[Event]:
-    """Three queries: the items (with the day each was closed), every plan revision in item order, and the
-    approved reassignments (an item moved answers by its old units before the day it moved)."""
+    """Three queries: the items that can have an event in the window (with the day each was closed), their
+    plan revisions in item order, and their approved reassignments (an item moved answers by its old units
+    before the day it moved). An item closed before the window has none; a window that passes no month end
+    (the month under way) can hold only items closed early in it, so it reads those alone."""
     item = LedgerItem.__table__.c
+    if window.month_ends:
+        ended_before = item.closed_on < window.start
+        inside = and_(item.created_on <= window.end, or_(item.closed_on.is_(None), ~ended_before))
+    else:
+        closed = and_(item.status == "closed", item.closed_on >= window.start, item.closed_on <= window.end)
+        inside = and_(item.created_on <= window.end, closed)
     rows = session.execute(
         select(item.id, item.code, item.responsible_unit, item.lead_department, item.created_on)
         .add_columns(item.status, item.closed_on)
-        .where(item.created_on <= window.end)
+        .where(inside)
     ).all()
     revision = RectificationPlan.__table__.c
     deadlines: dict[int, list[tuple[date, date]]] = {}
     query = (
         select(revision.item_id, revision.effective_on, revision.deadline)
-        .where(revision.effective_on <= window.end)
+        .where(revision.effective_on <= window.end, revision.item_id.in_(select(item.id).where(inside)))
         .order_by(revision.item_id, revision.revision)
     )
     for item_id, since, deadline in session.execute(query):
         deadlines.setdefault(item_id, []).append((since, deadline))
     moves: dict[str, list[Reassignment]] = {}
-    approved = select(Reassignment).where(Reassignment.state == "approved")
+    approved = select(Reassignment).where(
+        Reassignment.state == "approved", col(Reassignment.item_code).in_(select(item.code).where(inside))
+    )
     for moved in session.exec(approved.order_by(col(Reassignment.decided_on), col(Reassignment.id))):
         moves.setdefault(moved.item_code, []).append(moved)
     lives = []
@@ -269,19 +280,24 @@ def items_logged(session: Session, plan: Plan, window: Window) -> list[Event]:
 # -- escalations: each level reached, and the causes counted once ---------------------------------------
 
 
-def escalation_rows(session: Session, until: date) -> list[Escalation]:
-    """Every escalation raised by `until`, oldest first: the table is its own dated record."""
-    query = select(Escalation).where(Escalation.raised_on <= until)
+def escalation_rows(session: Session, since: date, until: date, *, lowest: int = 1) -> list[Escalation]:
+    """The escalations raised from `since` to `until` at `lowest` or above, oldest first: the table is its
+    own dated record, read by day (indexed)."""
+    query = select(Escalation).where(
+        Escalation.raised_on >= since, Escalation.raised_on <= until, Escalation.level >= lowest
+    )
     return list(session.exec(query.order_by(col(Escalation.raised_on), col(Escalation.level), col(Escalation.id))))
 
 
 def escalation_events(session: Session, plan: Plan, window: Window) -> list[Event]:
-    events, seen = [], set()
-    for e in escalation_rows(session, window.end):
+    """Each escalation of the window; a cause counted once counts on the first escalation of its key,
+    so the keys already escalated before the window are looked up (by key, indexed)."""
+    rows = escalation_rows(session, window.start, window.end)
+    seen = _escalated_before(session, {e.cause_key for e in rows if e.cause in ONCE_CAUSES}, window.start)
+    events = []
+    for e in rows:
         first = e.cause in ONCE_CAUSES and e.cause_key not in seen
         seen.add(e.cause_key)
-        if e.raised_on < window.start:
-            continue
         units, title, link = ((e.unit, LEAD),), title_of(e), page_of(e)
         subject = f"{e.cause_key}#L{e.level}"
         detail = f"{title}（{cn_date(e.raised_on)}{LEVEL_WORDS[e.level]}）"
@@ -289,6 +305,17 @@ def escalation_events(session: Session, plan: Plan, window: Window) -> list[Even
         if first:
             events.append(Event(e.cause, e.raised_on, e.cause_key, link, units, title))
     return events
+
+
+def _escalated_before(session: Session, keys: set[str], day: date) -> set[str]:
+    """Which of `keys` were escalated before `day`, asked in chunks."""
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        query = select(Escalation.cause_key).where(col(Escalation.cause_key).in_(chunk), Escalation.raised_on < day)
+        found.update(session.exec(query.distinct()))
+    return found
 
 
 LEVEL_WORDS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}

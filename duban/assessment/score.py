@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from duban.assessment.events import LEAD, Window, escalation_rows, gather, points_of
@@ -18,7 +19,7 @@ from duban.assessment.periods import AssessmentError, Span, parse_span
 from duban.desk.supervision import page_of, title_of
 from duban.glossary import ASSESSMENT_CAUSE, ASSESSMENT_ROLE, CARD, ESCALATION_CAUSE, cn_date
 from duban.plan import Plan
-from models import AssessmentAppeal
+from models import AssessmentAppeal, Escalation
 
 KINDS = ("township", "department")  # ranked among their own kind
 
@@ -189,23 +190,24 @@ def _events(session: Session, plan: Plan, span: Span, as_of: date, source: str) 
 
 def _cards(session: Session, plan: Plan, span: Span, as_of: date) -> list[tuple[str, Card]]:
     """(unit, card) of the span: yellow at level 2, red at level 3 or on a unit's second yellow of the
-    year (counted from 1 January, so a month's red knows the yellows before it)."""
+    year (counted from 1 January, so a month's red knows the yellows before it: counted in SQL)."""
     end = min(span.end, as_of)
     if end < span.start:
         return []
-    yellows: dict[str, int] = defaultdict(int)
+    earlier = (
+        select(Escalation.unit, func.count())
+        .where(Escalation.level == 2, Escalation.raised_on >= date(span.start.year, 1, 1))
+        .where(Escalation.raised_on < span.start)
+        .group_by(Escalation.unit)
+    )
+    yellows: dict[str, int] = defaultdict(int, session.exec(earlier).all())
     found = []
-    for e in escalation_rows(session, end):
-        if e.level < 2 or e.raised_on < date(span.start.year, 1, 1):
-            continue
+    for e in escalation_rows(session, span.start, end, lowest=2):
         colour = "red"
         if e.level == 2:
             yellows[e.unit] += 1
             colour = "yellow" if yellows[e.unit] == 1 else "red"
-        if e.raised_on >= span.start:
-            found.append(
-                (e.unit, Card(colour, e.raised_on, e.cause, title_of(e), page_of(e), f"{e.cause_key}#L{e.level}"))
-            )
+        found.append((e.unit, Card(colour, e.raised_on, e.cause, title_of(e), page_of(e), f"{e.cause_key}#L{e.level}")))
     return found
 
 
@@ -237,7 +239,7 @@ def _scored(session: Session, plan: Plan, span: Span, as_of: date, events: list,
         total = rules.base + sum((line.points for line in shown), Decimal(0))
         score = min(max(total, rules.floor), rules.ceiling)
         scores.append(UnitScore(unit, kinds[unit], score, 0, unit_cards.get(unit, []), shown))
-    _rank(scores)
+    rank(scores)
     return Assessment(span, as_of, rules.base, rules.floor, rules.ceiling, scores)
 
 
@@ -271,7 +273,7 @@ def _with_appeal(line: Line, appealed: dict[tuple[str, str], AssessmentAppeal]) 
     )
 
 
-def _rank(scores: list[UnitScore]) -> None:
+def rank(scores: list[UnitScore]) -> None:
     """Townships among townships, departments among departments, highest first; ties share a rank."""
     for kind in KINDS:
         ordered = sorted((s for s in scores if s.kind == kind), key=lambda s: -s.score)

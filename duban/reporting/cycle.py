@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from duban.assessment.kept import keep_closed
 from duban.db import session_scope
 from duban.desk.acknowledge import unacknowledged
 from duban.programme import current_plan
@@ -40,7 +41,9 @@ def chase_submissions(as_of: date) -> tuple[Reminders, LadderRun]:
 
 def escalate_overdue(as_of: date) -> LadderRun:
     """The whole ladder, for missing reports, overdue items and milestones, and requests not acknowledged:
-    one digest per recipient and level for all of them."""
+    one digest per recipient and level for all of them. Then, in a transaction of its own, the closed
+    months' assessment kept up to date (duban/assessment/kept.py): checked, and assessed again when
+    missing or stale."""
     with session_scope() as session:
         plan = current_plan(session)
         causes = late_submissions(session, as_of) + overdue_work(session, plan, as_of)
@@ -48,4 +51,6 @@ def escalate_overdue(as_of: date) -> LadderRun:
         unsigned = unacknowledged(session, plan, as_of)
         run_ladder(session, plan, unsigned, as_of, scope=("unacknowledged",), into=run, tell=False)
         tell_raised(session, plan, run, as_of)
-        return run
+    with session_scope() as session:
+        keep_closed(session, current_plan(session), as_of)
+    return run

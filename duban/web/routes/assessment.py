@@ -1,6 +1,7 @@
 """考核 on the portal: the Office and the leaders read every unit's score for a period, a unit only its own
 (another's reads as not there); a unit contests (申诉) a line of its own, the Office upholds or strikes it.
-Each page assesses its period once (`assess` is linear in the events); a unit's trend is `trend`."""
+The pages read the kept months (duban/assessment/kept.py: scores by period, a unit's lines by period and
+unit, indexed) and assess only the month under way, whose few rows need no pass over the items."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from duban import audit
-from duban.assessment import AssessmentError, appeals, assess, contest, decide_appeal, trend
+from duban.assessment import AssessmentError, appeals, contest, decide_appeal
+from duban.assessment import kept as scores
 from duban.assessment.pages import appeal_row, choices, chosen, line_month, totals
-from duban.assessment.score import KINDS
+from duban.assessment.score import KINDS, rules_of
 from duban.db import session_scope
 from duban.programme import current_plan
 from duban.textgate import TextRefused
@@ -48,15 +50,15 @@ def overview(request: Request, who: Signed) -> Response:
         except AssessmentError as exc:
             options = choices(day, chosen("", day), programme)
             return render(request, "assessment.html", 400, error=str(exc), span=None, options=options)
-        result = assess(session, plan, span.code, day)
+        ranked, _ = scores.standings(session, plan, span, day)
         pending = len(appeals(session, state="pending"))
-    rows = [(u, totals(u)) for u in result.units]
+    rows = [(s, s.totals()) for s in ranked]
     return render(
         request,
         "assessment.html",
         span=span,
         options=choices(day, span, programme),
-        result=result,
+        rules=rules_of(plan),
         townships=[r for r in rows if r[0].kind == "township"],
         departments=[r for r in rows if r[0].kind == "department"],
         pending=pending,
@@ -125,17 +127,16 @@ def unit_score(request: Request, unit: str, who: Signed) -> Response:
         except AssessmentError as exc:
             options = choices(day, chosen("", day), programme)
             return render(request, "assessment_unit.html", 400, error=str(exc), unit=unit, span=None, options=options)
-        result = assess(session, plan, span.code, day)
-        score = result.for_unit(unit)
-        months = trend(session, plan, unit, span.start.year, day)
-        of_kind = sum(u.kind == score.kind for u in result.units)
+        score, ranked, assessed = scores.unit_score(session, plan, span, unit, day)
+        months = scores.trend(session, plan, unit, span.start.year, day, assessed)
+        of_kind = sum(s.kind == score.kind for s in ranked)
     return render(
         request,
         "assessment_unit.html",
         unit=unit,
         span=span,
         options=choices(day, span, programme),
-        result=result,
+        rules=rules_of(plan),
         score=score,
         sums=totals(score),
         of_kind=of_kind,
