@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from duban.closeout import STATUS_LABELS
 from duban.console import styled
+from duban.glossary import ITEM_STATUS as STATUS_LABELS
 from duban.plan import Plan
 from duban.status import LIGHT_LABELS
 

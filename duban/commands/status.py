@@ -18,13 +18,14 @@ from duban.cli_common import as_of_option, out, print_json, user_errors, warn_un
 @user_errors
 def status(as_of: date, as_json: bool, limit: int) -> None:
     """Counts by status, category, township and lead department; overdue items; traffic lights."""
-    from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.db import engine
     from duban.status import summary
+    from duban.stored_plan import current_plan
 
-    with session_scope() as session:
-        plan = current_plan(session)
-        data = summary(session, plan, as_of)
+    # A Connection, not a Session: today's answer is read with Core, without the ORM and the models
+    with engine().connect() as connection:
+        plan = current_plan(connection)
+        data = summary(connection, plan, as_of)
     if as_json:
         print_json(data)
         return
