@@ -7,6 +7,7 @@ run in that process. The times themselves are `make bench`'s `startup` and `stat
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -165,3 +166,16 @@ def test_an_unknown_command_is_refused_with_the_name_meant(tmp_path: Path) -> No
     )
     assert run.returncode == 2
     assert "Error: No such command 'stauts'. Did you mean 'status'?" in run.stderr
+
+
+def test_status_in_process_leaves_the_collector_on(imported: Cli) -> None:
+    """`duban status` pauses the cyclic garbage collector while it runs, and only then."""
+    assert gc.isenabled()
+    imported("status", "--json", "--as-of", "2022-07-01")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        imported("status", "--json", "--as-of", "2022-07-01")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
