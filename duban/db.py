@@ -1,4 +1,8 @@
-"""The engine, sessions and schema migrations (Alembic, from the first table on)."""
+"""The engine, sessions and schema migrations (Alembic, from the first table on).
+
+SQLModel's Session is imported when a session is opened: a command that reads with Core alone
+(`duban status`, duban/state/tables.py) starts without it and the ORM.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, TextClause, bindparam, event, text
+from sqlalchemy import Table, TextClause, bindparam, create_engine, event, text
 from sqlalchemy.engine import Dialect, Engine, make_url
-from sqlmodel import Session, create_engine
 
 from duban import config
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -42,6 +49,8 @@ def engine() -> Engine:
 @contextmanager
 def session_scope(bind: Engine | None = None) -> Iterator[Session]:
     """A unit of work: committed when the block ends normally, rolled back on any error."""
+    from sqlmodel import Session
+
     with Session(bind or engine(), expire_on_commit=False) as session:
         try:
             yield session

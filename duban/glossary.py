@@ -17,6 +17,7 @@ ITEM_STATUS = {
     "closed": "已销号",
     "cancelled": "已撤销",
 }
+TERMINAL = frozenset({"closed", "cancelled"})  # the statuses an item ends in: no light, no deadline counted
 CHAIN_ROLE = {"responsible": "责任单位", "lead": "牵头部门", "office": "领导小组办公室"}
 LIGHT = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "未定时限"}
 ITEM_ACTION = {

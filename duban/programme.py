@@ -1,20 +1,18 @@
-"""Loading a plan into the database, and reading the plan in force back out of it."""
+"""Loading a plan into the database; reading the plan in force back out of it is duban/stored_plan.py's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache
 
 from sqlmodel import Session, col, func, select
 
 from duban import audit
-from duban.plan import Plan, PlanError, fingerprint, parse_plan
+from duban.plan import Plan, PlanError, fingerprint
+from duban.stored_plan import NotInitialised as NotInitialised  # the plan in force, read where it always was
+from duban.stored_plan import current_plan as current_plan
+from duban.stored_plan import plan_in_force as plan_in_force
 from models import Category, LedgerItem, ProgrammeRecord, ProjectGate, UnitRecord, Waiver
-
-
-class NotInitialised(Exception):
-    """The database has no plan yet."""
 
 
 @dataclass
@@ -26,24 +24,6 @@ class PlanLoad:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-
-
-def current_plan(session: Session) -> Plan:
-    record = session.exec(select(ProgrammeRecord)).first()
-    if record is None:
-        raise NotInitialised("数据库尚未加载实施方案，请先运行 duban init --plan 方案文件")
-    try:
-        return _parsed(record.source, record.code)
-    except PlanError as exc:
-        raise PlanError(
-            f"{exc}\n数据库中的方案不符合当前版本的要求（升级后？）：请用更新后的方案文件重新运行 duban init --plan"
-        ) from None
-
-
-@cache
-def _parsed(source: str, code: str) -> Plan:
-    """Plans are immutable, so one parse serves every later read of the same text."""
-    return parse_plan(source, f"数据库中的方案 {code}")
 
 
 def apply_plan(session: Session, plan: Plan, source: str, *, actor: str, as_of: date) -> PlanLoad:
@@ -152,11 +132,3 @@ def _refuse_removing_mechanism_in_use(session: Session, plan: Plan) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def plan_in_force() -> Plan:
-    """The plan stored by the last `duban init`, read in a session of its own."""
-    from duban.db import session_scope
-
-    with session_scope() as session:
-        return current_plan(session)

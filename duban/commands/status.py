@@ -6,7 +6,7 @@ from datetime import date
 
 import click
 
-from duban.cli_common import as_of_option, out, print_json, user_errors, warn_undeliverable
+from duban.cli_common import as_of_option, collector_paused, out, print_json, user_errors, warn_undeliverable
 
 
 @click.command()
@@ -16,15 +16,17 @@ from duban.cli_common import as_of_option, out, print_json, user_errors, warn_un
     "--limit", default=200, show_default=True, type=click.IntRange(min=0), help="Rows per list of items; 0 for all."
 )
 @user_errors
+@collector_paused
 def status(as_of: date, as_json: bool, limit: int) -> None:
     """Counts by status, category, township and lead department; overdue items; traffic lights."""
-    from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.db import engine
     from duban.state.status import summary
+    from duban.stored_plan import current_plan
 
-    with session_scope() as session:
-        plan = current_plan(session)
-        data = summary(session, plan, as_of)
+    # A Connection, not a Session: today's answer is read with Core, without the ORM and the models
+    with engine().connect() as connection:
+        plan = current_plan(connection)
+        data = summary(connection, plan, as_of)
     if as_json:
         print_json(data)
         return

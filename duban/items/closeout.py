@@ -18,13 +18,12 @@ from duban import audit, textgate
 from duban.files.paths import under
 from duban.glossary import CHAIN_ROLE as ROLE_LABELS
 from duban.glossary import ITEM_STATUS as STATUS_LABELS
+from duban.glossary import TERMINAL
 from duban.items.evidence import checked_bytes, kind_of
 from duban.plan import Plan
 from models import AuditEntry, Evidence, LedgerItem, RectificationPlan
 
 Role = Literal["responsible", "lead", "office"]
-
-TERMINAL = frozenset({"closed", "cancelled"})
 
 
 class ClosureError(Exception):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models import AuditEntry
@@ -68,9 +67,3 @@ def replay(session: Session, until: date | None = None) -> dict[str, LoggedItem]
         if "progress" in after:
             item.progress = after["progress"]
     return items
-
-
-def last_change(session: Session) -> date | None:
-    """The newest day any item changed: from then on the kept state is the answer."""
-    query = select(func.max(AuditEntry.effective_on)).where(AuditEntry.subject == "item")
-    return session.exec(query).one()

@@ -1,6 +1,8 @@
 """Where the programme stands on a given date: counts, overdue items, traffic lights.
 
-Today's answer reads the state each item keeps (indexed columns, the light computed in the query).
+Today's answer reads the state each item keeps (indexed columns, the light computed in the query)
+with SQLAlchemy Core (duban/state/tables.py): through a Session or, for `duban status`, a bare
+Connection, so that the command starts without the ORM and the models (tests/test_startup.py).
 A date before the newest change replays the audit log up to that day (duban/items/log.py), so the
 past shows the ledger as it was then: items filed later left out, fields, statuses and deadlines as
 they stood that day.
@@ -8,19 +10,21 @@ they stood that day.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import NamedTuple
+from operator import attrgetter
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, literal
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, and_, case, func, literal, select
 
 from duban.calendar import UnknownYear, WorkingCalendar
+from duban.glossary import ITEM_STATUS as STATUS_LABELS
 from duban.glossary import LIGHT as LIGHT_LABELS
-from duban.items.closeout import STATUS_LABELS, TERMINAL
-from duban.items.log import last_change, replay
+from duban.glossary import TERMINAL
 from duban.plan import Plan
-from models import LedgerItem, PlanMilestone, RectificationPlan
+from duban.state.tables import AUDIT_ENTRY, LEDGER_ITEM, PLAN_MILESTONE, RECTIFICATION_PLAN, execute
 
 
 class ItemState(NamedTuple):
@@ -72,11 +76,12 @@ class Lights:
             return "red"
         return "yellow" if deadline <= self.yellow_until else "green"
 
-    def column(self):  # noqa: ANN201 - a SQL expression
-        """The same rule as `of`, as a column of the query."""
-        deadline = col(LedgerItem.deadline)
+    def column(self, items: Any = None):  # noqa: ANN201 - a SQL expression
+        """The same rule as `of`, as a column of a query of `items` (a table's columns; LedgerItem's by default)."""
+        items = _ledger_items() if items is None else items
+        deadline = items.deadline
         return case(
-            (col(LedgerItem.status).in_(TERMINAL), literal(None)),
+            (items.status.in_(TERMINAL), literal(None)),
             (deadline.is_(None), literal("none")),
             (deadline < self.as_of, literal("red")),
             (deadline <= self.yellow_until, literal("yellow")),
@@ -86,7 +91,8 @@ class Lights:
     def where(self, light: str):  # noqa: ANN201 - a SQL condition
         """`column() == light` as ranges of the deadline, which an index on (unit, deadline) answers
         without reading every item of the unit."""
-        deadline, open_ = col(LedgerItem.deadline), col(LedgerItem.status).not_in(TERMINAL)
+        items = _ledger_items()
+        deadline, open_ = items.deadline, items.status.not_in(TERMINAL)
         ranges = {
             "none": deadline.is_(None),
             "red": deadline < self.as_of,
@@ -96,18 +102,30 @@ class Lights:
         return and_(open_, ranges[light])
 
 
-def item_states(session: Session, plan: Plan, as_of: date, *, open_only: bool = False) -> list[ItemState]:
-    """Every item filed by `as_of` (only those not closed or cancelled with `open_only`), by code."""
+def _ledger_items():  # noqa: ANN202 - a table's columns
+    """LedgerItem's own columns, for the portal's ORM queries (duban/state/tables.py's clause of the same
+    table would be a second FROM there); the models load with them, not with this module."""
+    from models import LedgerItem
+
+    return LedgerItem.__table__.c
+
+
+def item_states(
+    bind: Any, plan: Plan, as_of: date, *, open_only: bool = False, milestones: bool = True
+) -> list[ItemState]:
+    """Every item filed by `as_of` (only those not closed or cancelled with `open_only`), by code, read
+    through a Session or a Connection; without each plan's `milestones` when the caller needs none."""
     calendar = WorkingCalendar(plan.calendar)
     lights = Lights.on(plan, calendar, as_of)
-    if kept_state_answers(session, as_of):
-        return _kept(session, plan, calendar, lights, open_only)
-    return _replayed(session, plan, calendar, lights, open_only)
+    if kept_state_answers(bind, as_of):
+        return _kept(bind, plan, calendar, lights, open_only, milestones)
+    return _replayed(bind, plan, calendar, lights, open_only)
 
 
-def kept_state_answers(session: Session, as_of: date) -> bool:
+def kept_state_answers(bind: Any, as_of: date) -> bool:
     """True unless some item changed after `as_of` (then that day is answered from the log)."""
-    newest = last_change(session)
+    audit = AUDIT_ENTRY.c
+    newest = execute(bind, select(func.max(audit.effective_on)).where(audit.subject == "item")).scalar()
     return newest is None or newest <= as_of
 
 
@@ -128,17 +146,17 @@ KEPT_COLUMNS = (
 )
 
 
-def _kept(session: Session, plan: Plan, calendar: WorkingCalendar, lights: Lights, open_only: bool) -> list[ItemState]:
-    table = LedgerItem.__table__.c
-    query = select(*(table[name] for name in KEPT_COLUMNS), lights.column().label("light"))
+def _kept(
+    bind: Any, plan: Plan, calendar: WorkingCalendar, lights: Lights, open_only: bool, milestones: bool
+) -> list[ItemState]:
+    table = LEDGER_ITEM.c
+    query = select(*(table[name] for name in KEPT_COLUMNS), lights.column(table).label("light"))
     if open_only:
         query = query.where(table.status.not_in(TERMINAL))
-    # Core rows from the session's connection: through Session.exec the ORM's handling of 30,000 plain rows
-    # was a fifth of `duban status` (bench status-today); the flush is what Session.exec would do first.
-    session.flush()
-    rows = session.connection().execute(query.order_by(table.code)).all()
-    steps = _milestones_in_force(session, open_only)
+    rows = execute(bind, query.order_by(table.code)).all()
+    steps = _milestones_in_force(bind, open_only) if milestones else {}
     must = must_finish_lookup(plan)
+    left = _days_left(calendar, lights.as_of)
     return [
         ItemState(
             code,
@@ -151,7 +169,7 @@ def _kept(session: Session, plan: Plan, calendar: WorkingCalendar, lights: Light
             must(category, facility_type),
             status,
             deadline,
-            _left(calendar, lights.as_of, status, deadline),
+            left(status, deadline),
             light,
             facility_type,
             stage,
@@ -177,12 +195,19 @@ def _kept(session: Session, plan: Plan, calendar: WorkingCalendar, lights: Light
     ]
 
 
-def _replayed(
-    session: Session, plan: Plan, calendar: WorkingCalendar, lights: Lights, open_only: bool
-) -> list[ItemState]:
+def _replayed(bind: Any, plan: Plan, calendar: WorkingCalendar, lights: Lights, open_only: bool) -> list[ItemState]:
+    # The log is read as ORM rows: a past date loads SQLModel and the models, today's answer does not.
+    from sqlmodel import Session
+
+    from duban.items.log import replay
+
+    if isinstance(bind, Connection):
+        with Session(bind) as session:
+            return _replayed(session, plan, calendar, lights, open_only)
     must = must_finish_lookup(plan)
+    left = _days_left(calendar, lights.as_of)
     states = []
-    for code, logged in sorted(replay(session, lights.as_of).items()):
+    for code, logged in sorted(replay(bind, lights.as_of).items()):
         if open_only and logged.status in TERMINAL:
             continue
         f = logged.fields
@@ -198,7 +223,7 @@ def _replayed(
                 must_finish_by=must(f["category"], f.get("facility_type")),
                 status=logged.status,
                 deadline=logged.deadline,
-                working_days_left=_left(calendar, lights.as_of, logged.status, logged.deadline),
+                working_days_left=left(logged.status, logged.deadline),
                 light=lights.of(logged.status, logged.deadline),
                 facility_type=f.get("facility_type"),
                 stage=f["stage"],
@@ -209,24 +234,20 @@ def _replayed(
     return states
 
 
-def _milestones_in_force(session: Session, open_only: bool) -> dict[int, tuple[tuple[date, str], ...]]:
+def _milestones_in_force(bind: Any, open_only: bool) -> dict[int, tuple[tuple[date, str], ...]]:
     """Each item's milestones of the revision in force, in one query."""
+    plans, steps_, items = RECTIFICATION_PLAN.c, PLAN_MILESTONE.c, LEDGER_ITEM.c
     query = (
-        select(RectificationPlan.item_id, PlanMilestone.due, PlanMilestone.title)
-        .join(PlanMilestone, col(PlanMilestone.plan_id) == RectificationPlan.id)
-        .join(
-            LedgerItem,
-            and_(
-                col(LedgerItem.id) == RectificationPlan.item_id,
-                col(LedgerItem.plan_revision) == RectificationPlan.revision,
-            ),
-        )
-        .order_by(col(RectificationPlan.item_id), col(PlanMilestone.seq))
+        select(plans.item_id, steps_.due, steps_.title)
+        .select_from(RECTIFICATION_PLAN)
+        .join(PLAN_MILESTONE, steps_.plan_id == plans.id)
+        .join(LEDGER_ITEM, and_(items.id == plans.item_id, items.plan_revision == plans.revision))
+        .order_by(plans.item_id, steps_.seq)
     )
     if open_only:
-        query = query.where(col(LedgerItem.status).not_in(TERMINAL))
+        query = query.where(items.status.not_in(TERMINAL))
     steps: dict[int, tuple[tuple[date, str], ...]] = {}
-    for item_id, due, title in session.exec(query):
+    for item_id, due, title in execute(bind, query):
         steps[item_id] = (*steps.get(item_id, ()), (due, title))
     return steps
 
@@ -245,24 +266,34 @@ def must_finish_lookup(plan: Plan):  # noqa: ANN202 - a memoised lookup
     return lookup
 
 
-def _left(calendar: WorkingCalendar, as_of: date, status: str, deadline: date | None) -> int | None:
-    return calendar.working_days_after(as_of, deadline) if deadline and status not in TERMINAL else None
+def _days_left(calendar: WorkingCalendar, as_of: date) -> Callable[[str, date | None], int | None]:
+    """An open item's working days left, counted once per deadline: 30,000 items share a few hundred."""
+    known: dict[date, int] = {}
+
+    def left(status: str, deadline: date | None) -> int | None:
+        if not deadline or status in TERMINAL:
+            return None
+        if deadline not in known:
+            known[deadline] = calendar.working_days_after(as_of, deadline)
+        return known[deadline]
+
+    return left
 
 
 def is_overdue(state: ItemState, as_of: date) -> bool:
     return state.deadline is not None and state.deadline < as_of and state.status not in TERMINAL
 
 
-def summary(session: Session, plan: Plan, as_of: date) -> dict:
-    """The JSON of `duban status`: keys are the plan's codes and unit names, zeros included."""
-    states = item_states(session, plan, as_of)
+def summary(bind: Any, plan: Plan, as_of: date) -> dict:
+    """The JSON of `duban status` (through a Session or a Connection): keys are the plan's codes and unit
+    names, zeros included, then any other value found, in the order of the items."""
+    states = item_states(bind, plan, as_of, milestones=False)
 
     def count(key: str, keys: list[str]) -> dict[str, int]:
         counts = dict.fromkeys(keys, 0)
-        for state in states:
-            value = getattr(state, key)
+        for value, n in Counter(map(attrgetter(key), states)).items():
             if value is not None:
-                counts[value] = counts.get(value, 0) + 1
+                counts[value] = counts.get(value, 0) + n
         return counts
 
     overdue = [s for s in states if is_overdue(s, as_of)]

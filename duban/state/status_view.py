@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from duban.console import styled
-from duban.items.closeout import STATUS_LABELS
+from duban.glossary import ITEM_STATUS as STATUS_LABELS
 from duban.plan import Plan
 from duban.state.status import LIGHT_LABELS
 
