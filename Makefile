@@ -18,11 +18,11 @@ $(INSTALLED): pyproject.toml scripts/install-system-packages
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(INSTALLED)
 
-# The suite on every core (tests/parallel.py: a module per worker at a time, the process-level modules in
-# series on one of them, the longest first).
+# The suite on every core (tests/parallel.py: which tests share a worker, the process-level ones in series
+# on one of them, and in what order they go out).
 test: docs
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n auto --dist loadscope --durations=20
+	$(BIN)/pytest -q -n auto --dist loadgroup --no-loadscope-reorder --durations=20
 
 # The reference (plan keys, environment, commands) and the 用户手册 are written from the code first.
 docs: install

@@ -1,58 +1,62 @@
-"""How `make test` shares the suite among the machine's cores (pytest-xdist: `-n auto --dist loadscope`).
+"""How `make test` shares the suite among the machine's cores: pytest-xdist, as
+`pytest -n auto --dist loadgroup --no-loadscope-reorder`.
 
-A test module is one unit of work, so its module-scoped worlds (a portal with its people, a browser) are
-built once. The tests that start whole systems of processes (Prefect servers, workers, `duban serve`, the
-2022 replay) form one unit together: they run one after another on one worker, never two at once, so
-their servers and timeouts do not compete with each other, while the rest of the suite runs beside
-them. Units go out longest first (the seconds below, measured on the 2-core machine), so no core is left
-with a long module at the end.
+Each test is a unit of work of its own, except:
+- the tests that start whole systems of processes (Prefect servers on PostgreSQL, process workers,
+  `duban serve`) form one group, `processes`: they run one after another on one worker, never two at
+  once, so their servers, heartbeats and timeouts do not compete with each other, while the rest of the
+  suite runs beside them;
+- a module with a module-scoped world (a portal and its people, a browser) is one group, so that world is
+  built once.
+Units go out in the order below: the `processes` group first (it is long and mostly waits), then the
+longest modules, then the rest as collected. The workers are the cores plus one, for the worker that
+mostly waits on the `processes` group's servers.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from xdist.scheduler import LoadScopeScheduling
 
-# Modules whose tests start whole systems of processes: one unit, run in series.
 PROCESSES = "processes"
-SERIAL = {
-    "test_prefect_server.py",
-    "test_serve.py",
-    "test_deployments.py",
-    "test_kept_state.py",
-}
-# Measured seconds of the longest modules (`pytest --durations=0`, summed by module); others count 1.
-SECONDS: dict[str, float] = {}
+SERIAL = ("test_prefect_server.py", "test_serve.py", "test_deployments.py")
+# The longest modules after those (minutes on 2 cores), sent out first so none is left for the end.
+FIRST = ("test_kept_state.py", "test_portal_pages.py", "test_assessment.py", "test_route_fuzz.py", "test_summary.py")
+SHARED_SCOPES = ("module", "class", "package")
 
 
-def unit_of(nodeid: str) -> str:
-    module = nodeid.split("::", 1)[0]
-    return PROCESSES if module.rsplit("/", 1)[-1] in SERIAL else module
+def group_of(item: pytest.Item) -> str | None:
+    """The group an item runs in, or None when it may run anywhere, alone."""
+    module = item.path.name
+    if module in SERIAL:
+        return PROCESSES
+    fixtures = getattr(item, "_fixtureinfo", None)
+    definitions = fixtures.name2fixturedefs.values() if fixtures else ()
+    if any(defs and defs[-1].scope in SHARED_SCOPES for defs in definitions):
+        return module
+    return None
 
 
-def weight(unit: str) -> float:
-    if unit == PROCESSES:
-        return sum(SECONDS.get(name, 1) for name in SERIAL)
-    return SECONDS.get(unit.rsplit("/", 1)[-1], 1)
+def rank(item: pytest.Item) -> int:
+    module = item.path.name
+    if module in SERIAL:
+        return 0
+    return 1 + FIRST.index(module) if module in FIRST else 1 + len(FIRST)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which appends the group to each test's id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest units first, in every worker alike (xdist hands units out in the collection's order)."""
-    position = {item.nodeid: n for n, item in enumerate(items)}
-    items.sort(key=lambda item: (-weight(unit_of(item.nodeid)), unit_of(item.nodeid), position[item.nodeid]))
+    position = {id(item): n for n, item in enumerate(items)}
+    items.sort(key=lambda item: (rank(item), position[id(item)]))
+    for item in items:
+        if group := group_of(item):
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
-class UnitScheduling(LoadScopeScheduling):
-    """xdist's per-module scheduling, with the process-level modules as one unit, in the collection's order."""
-
-    def __init__(self, config: pytest.Config, log: object = None) -> None:
-        super().__init__(config, log)
-        config.option.loadscopereorder = False
-
-    def _split_scope(self, nodeid: str) -> str:
-        return unit_of(nodeid)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> UnitScheduling | None:
-    return UnitScheduling(config, log) if config.getvalue("dist") == "loadscope" else None
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: a worker a core, and one more for the `processes` group, which mostly waits
+    (PYTEST_XDIST_AUTO_NUM_WORKERS, if set, still decides)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return len(os.sched_getaffinity(0)) + 1
