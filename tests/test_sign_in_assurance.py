@@ -472,3 +472,41 @@ def test_a_sign_in_waiting_for_its_code_ends_after_the_plans_minutes(world: Worl
     assert query(
         world, "SELECT count(*) FROM web_session WHERE account_id = (SELECT id FROM account WHERE login = 'g-wait')"
     ) == [(0,)]
+
+
+# --- the upgrade -----------------------------------------------------------------------------------
+
+
+def test_an_office_admin_becomes_the_system_administrator_when_the_database_is_migrated(
+    initialised: Cli, home: Path
+) -> None:
+    """Migration 0014: the Office's `admin` of before (who kept accounts) is the `sysadmin`; the staff and
+    the units' people keep their roles; every account counts as used at the upgrade (not disabled as unused)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from duban.db import MIGRATIONS, engine
+
+    opened = {"pt-keeper": ("区配套办", "sysadmin"), "pt-clerk": ("区配套办", "staff"), "cg-li": ("城关街道", "head")}
+    for login, (unit, role) in opened.items():
+        initialised("user", "add", "--unit", unit, "--login", login, "--name", "李四", "--role", role)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine().begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0013")  # the schema before separated duties: the sysadmin was `admin`
+    db = home / "duban.db"
+    with closing(sqlite3.connect(db)) as conn:
+        assert dict(conn.execute("SELECT login, role FROM account")) == {
+            "pt-keeper": "admin",
+            "pt-clerk": "staff",
+            "cg-li": "head",
+        }
+    initialised("init", "--plan", PLAN, "--as-of", "2022-04-01")  # migrates up again
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT login, role, last_sign_in_at IS NOT NULL FROM account").fetchall()
+    assert {login: (role, used) for login, role, used in rows} == {
+        "pt-keeper": ("sysadmin", 1),
+        "pt-clerk": ("staff", 1),
+        "cg-li": ("head", 1),
+    }
