@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/portal_load.py            # the sample district and 30,000 items, 1 and 2 workers
     .venv/bin/python benchmarks/portal_load.py --scales sample --workers 1 --duration 30
     .venv/bin/python benchmarks/portal_load.py --scales 30000 --json out.json --keep
+    .venv/bin/python benchmarks/portal_load.py --scales sample --workers 1,2 --phases flood   # the flood alone
 
 For each scale a DUBAN_HOME is prepared once: the sample district (init, the sample ledger filed on
 2022-04-08) or a synthetic programme of N items (benchmarks/programme.py), then `tick --as-of 2022-05-01`
@@ -78,6 +79,7 @@ PEOPLE = {"township": (14, 2), "department": (8, 4), "office": (10, 2), "leader"
 # The Office's three administrators reach only their own pages, with a second factor: its load is its staff's.
 ROLES = {"township": ("clerk", "head"), "department": ("clerk", "reviewer"), "office": ("staff", "staff")}
 TARGET_P95 = {"sample": 0.300, "large": 1.0}  # seconds; "large" is any synthetic scale
+PHASES = ("unloaded", "sign-in", "load", "flood")
 TARGET_FLOOD_MAX = 1.0  # seconds: a signed-in page while the flood of sign-ins is checked (issue 21)
 PROXY = "127.0.0.1"  # the bench is the reverse proxy: its X-Forwarded-For names each flood attempt's address
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -487,11 +489,11 @@ async def probe_signed_in(who: Person, stop: asyncio.Event, found: list[float], 
         await asyncio.sleep(0.2)
 
 
-async def flood(base: str, crowd: list[Person], args: argparse.Namespace, portal: Portal) -> dict[str, Any]:
-    """`--flood` sign-ins at once (made-up logins and wrong passwords for real ones, each from an address of
-    its own) while a signed-in township clerk's 待办 is probed."""
-    watched = next(p for p in crowd if p.kind == "township")
-    real = [p.login for p in crowd if p is not watched]
+async def flood(
+    base: str, watched: Person, real: list[str], args: argparse.Namespace, portal: Portal
+) -> dict[str, Any]:
+    """`--flood` sign-ins at once (made-up logins, and wrong passwords for the `real` ones, each from an
+    address of its own) while `watched`, a signed-in township clerk, has 待办 probed."""
     tries = [
         (f"nobody-{n:04d}" if n % 2 == 0 else real[n // 2 % len(real)], f"Wrong-pass-{n}-2022")
         for n in range(args.flood)
@@ -563,52 +565,56 @@ async def drive(base: str, crowd: list[Person], args: argparse.Namespace, portal
     ]
     for who in samples:
         await load.sign_in(who)
-    for who in samples:
-        for page, path, *expected in _pages(who):
-            for n in range(args.repeat):
-                filled = path
-                if who.codes:
-                    filled = filled.replace("{code}", quote(who.codes[n % len(who.codes)]))
-                if who.townships:
-                    filled = filled.replace("{township}", quote(who.townships[n % len(who.townships)]))
-                await load.hit(who, f"{page} [{who.kind}]", "GET", filled, tuple(expected) or (200,))
-    phases["unloaded"] = summary(unloaded, 0.0)
-    for who in samples:
-        await who.client.aclose()
+    if "unloaded" in args.phases:
+        for who in samples:
+            for page, path, *expected in _pages(who):
+                for n in range(args.repeat):
+                    filled = path
+                    if who.codes:
+                        filled = filled.replace("{code}", quote(who.codes[n % len(who.codes)]))
+                    if who.townships:
+                        filled = filled.replace("{township}", quote(who.townships[n % len(who.townships)]))
+                    await load.hit(who, f"{page} [{who.kind}]", "GET", filled, tuple(expected) or (200,))
+        phases["unloaded"] = summary(unloaded, 0.0)
+    real = [p.login for p in crowd if p not in samples]
     crowd = [p for p in crowd if p not in samples]  # their password is changed; the rest sign in below
 
     # 2. sign-in: everyone at once (at most --concurrency in flight), a probe beside them
-    signing = Tally()
-    load = Load(base, args.concurrency, signing)
-    stop, probed = asyncio.Event(), []
-    watcher = asyncio.create_task(probe(base, stop, probed))
-    cpu, started = portal.cpu_s(), time.perf_counter()
-    signed = await asyncio.gather(*(load.sign_in(who) for who in crowd))
-    took = time.perf_counter() - started
-    stop.set()
-    await watcher
-    phases["sign-in"] = summary(signing, took, portal.cpu_s() - cpu)
-    phases["sign-in"]["people"] = sum(signed)
-    phases["sign-in"]["probe /login"] = _stats(probed)
-    crowd = [who for who, ok in zip(crowd, signed, strict=True) if ok]
+    if "sign-in" in args.phases:
+        signing = Tally()
+        load = Load(base, args.concurrency, signing)
+        stop, probed = asyncio.Event(), []
+        watcher = asyncio.create_task(probe(base, stop, probed))
+        cpu, started = portal.cpu_s(), time.perf_counter()
+        signed = await asyncio.gather(*(load.sign_in(who) for who in crowd))
+        took = time.perf_counter() - started
+        stop.set()
+        await watcher
+        phases["sign-in"] = summary(signing, took, portal.cpu_s() - cpu)
+        phases["sign-in"]["people"] = sum(signed)
+        phases["sign-in"]["probe /login"] = _stats(probed)
+        crowd = [who for who, ok in zip(crowd, signed, strict=True) if ok]
+    else:
+        crowd = []
 
     # 3. load: everyone works for --duration seconds; the writers save and submit once
-    working = Tally()
-    load = Load(base, args.concurrency, working)
-    cpu, started = portal.cpu_s(), time.perf_counter()
-    until = started + args.duration
-    await asyncio.gather(*(load.work(who, until, args.think, random.Random(rng.random())) for who in crowd))
-    took = time.perf_counter() - started
-    phases["load"] = summary(working, took, portal.cpu_s() - cpu)
-    phases["load"]["people"] = len(crowd)
-    phases["load"]["writers"] = sum(p.writer for p in crowd)
-    phases["load"]["saves"] = dict(working.saves)
-    phases["load"]["refused_saves"] = working.refused_saves
+    if "load" in args.phases:
+        working = Tally()
+        load = Load(base, args.concurrency, working)
+        cpu, started = portal.cpu_s(), time.perf_counter()
+        until = started + args.duration
+        await asyncio.gather(*(load.work(who, until, args.think, random.Random(rng.random())) for who in crowd))
+        took = time.perf_counter() - started
+        phases["load"] = summary(working, took, portal.cpu_s() - cpu)
+        phases["load"]["people"] = len(crowd)
+        phases["load"]["writers"] = sum(p.writer for p in crowd)
+        phases["load"]["saves"] = dict(working.saves)
+        phases["load"]["refused_saves"] = working.refused_saves
 
-    # 4. flood: made-up logins and wrong passwords at once, a signed-in person's page probed meanwhile
-    if args.flood:
-        phases["flood"] = await flood(base, crowd, args, portal)
-    for who in crowd:
+    # 4. flood: made-up logins and wrong passwords at once, a signed-in clerk's 待办 probed meanwhile
+    if "flood" in args.phases and args.flood:
+        phases["flood"] = await flood(base, samples[0], real, args, portal)
+    for who in [*samples, *crowd]:
         await who.client.aclose()
     return phases
 
@@ -728,7 +734,7 @@ def run_scale(scale: str, base: Path, args: argparse.Namespace) -> dict[str, Any
             phases = asyncio.run(drive(portal.base, crowd, args, portal))
         finally:
             portal.stop()
-        checked = check(home, phases["load"]["saves"])
+        checked = check(home, phases["load"]["saves"] if "load" in phases else {})
         run = {"workers": workers, **phases, "database": checked}
         result["runs"].append(run)
         print(table(scale, run), flush=True)
@@ -747,7 +753,7 @@ def table(scale: str, run: dict[str, Any]) -> str:
     target = target_of(scale)
     lines = [f"\n{scale}, {run['workers']} worker(s): p95 target {target * 1000:.0f} ms"]
     head = f"  {'page':<34}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'KiB':>8}{'err':>5}"
-    for phase in ("unloaded", "sign-in", "load"):
+    for phase in [p for p in ("unloaded", "sign-in", "load") if p in run]:
         figures = run[phase]
         rate = f", {figures['requests_per_s']} req/s" if figures.get("seconds") else ""
         cpu = f", server CPU {figures['server_cpu_s']} s" if "server_cpu_s" in figures else ""
@@ -789,7 +795,7 @@ def table(scale: str, run: dict[str, Any]) -> str:
         f" kept; mismatched {db['mismatched'] or 'none'}; doubled numbers {db['doubled_numbers'] or 'none'};"
         f" statuses {db['statuses']} -> {'OK' if db['ok'] else 'WRONG'}"
     )
-    if run["load"]["refused_saves"]:
+    if "load" in run and run["load"]["refused_saves"]:
         lines.append(f"  refused saves: {run['load']['refused_saves'][:5]}")
     return "\n".join(lines)
 
@@ -800,11 +806,11 @@ def missed(results: list[dict[str, Any]]) -> list[str]:
         target = target_of(result["scale"])
         for run in result["runs"]:
             label = f"{result['scale']} w{run['workers']}"
-            pages = run["load"]["pages"].items()
+            pages = run["load"]["pages"].items() if "load" in run else []
             slow = [p for p, s in pages if s["p95_ms"] > target * 1000]  # saves included
             if slow:
                 found.append(f"{label}: p95 over {target * 1000:.0f} ms: {', '.join(slow)}")
-            errors = run["load"]["errors"] + run["sign-in"]["errors"] + run["unloaded"]["errors"]
+            errors = sum(run[p]["errors"] for p in ("unloaded", "sign-in", "load") if p in run)
             if errors:
                 found.append(f"{label}: {errors} errors")
             if not run["database"]["ok"]:
@@ -827,6 +833,11 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a person's pages (default 5)")
     parser.add_argument("--writers", type=float, default=0.3, help="share of reporting people who save and submit")
     parser.add_argument("--repeat", type=int, default=3, help="requests of each page in the unloaded phase")
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="which phases to run, comma-separated (default all: unloaded,sign-in,load,flood)",
+    )
     parser.add_argument("--flood", type=int, default=400, help="sign-ins sent at once in the flood phase (0: none)")
     parser.add_argument("--seed", type=int, default=20220503)
     parser.add_argument("--wal", action="store_true", help="switch the copied SQLite database to WAL first (a trial)")
@@ -834,6 +845,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the homes (databases) and portal logs")
     args = parser.parse_args()
     args.workers = [int(w) for w in args.workers.split(",")]
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if unknown := set(args.phases) - set(PHASES):
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))} (choose from {', '.join(PHASES)})")
     base = Path(tempfile.mkdtemp(prefix="duban-portal-load-"))
     target = args.json or base / "results.json"
     started = time.perf_counter()
