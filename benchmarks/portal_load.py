@@ -544,6 +544,7 @@ async def flood(
         "probe": f"/ as {watched.login}",
         "probe_before": _stats(probed[:before]),
         "probe_during": _stats(probed[before:]),
+        "probe_over_target": sum(seconds > TARGET_FLOOD_MAX for seconds in probed[before:]),
         "errors": len(errors),
         "error_samples": errors[:20],
     }
@@ -786,7 +787,8 @@ def table(scale: str, run: dict[str, Any]) -> str:
         lines.append(
             f"  probe GET {f['probe']} meanwhile ({during['n']}): p50 {during.get('p50_ms', 0):.0f} ms,"
             f" p95 {during.get('p95_ms', 0):.0f}, max {during.get('max_ms', 0):.0f}"
-            f" (target max {TARGET_FLOOD_MAX * 1000:.0f}); before it: p50 {before.get('p50_ms', 0):.0f} ms"
+            f" (target max {TARGET_FLOOD_MAX * 1000:.0f}, {f['probe_over_target']} over it);"
+            f" before it: p50 {before.get('p50_ms', 0):.0f} ms"
         )
         for e in f["error_samples"][:5]:
             lines.append(f"  ! {e}")
