@@ -500,7 +500,7 @@ async def flood(
     ]
     # a connection of its own for each request: the GETs before the flood would sit idle past uvicorn's 5 s
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
-    clients = [httpx.AsyncClient(base_url=base, timeout=300, limits=limits) for _ in tries]
+    clients = [httpx.AsyncClient(base_url=base, timeout=900, limits=limits) for _ in tries]
     answers: list[tuple[int, float, str]] = []
     errors: list[dict[str, Any]] = []
     try:
