@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/portal_load.py            # the sample district and 30,000 items, 1 and 2 workers
     .venv/bin/python benchmarks/portal_load.py --scales sample --workers 1 --duration 30
     .venv/bin/python benchmarks/portal_load.py --scales 30000 --json out.json --keep
+    .venv/bin/python benchmarks/portal_load.py --scales sample --workers 1,2 --phases flood   # the flood alone
 
 For each scale a DUBAN_HOME is prepared once: the sample district (init, the sample ledger filed on
 2022-04-08) or a synthetic programme of N items (benchmarks/programme.py), then `tick --as-of 2022-05-01`
@@ -17,7 +18,13 @@ opens the May round. Every township, department, the Office and both leaders get
 3. load: every person loops over the pages of their role for `--duration` seconds, at most
    `--concurrency` requests in flight, `--think` seconds (mean) between two pages of one person; a
    share of the townships' and departments' people (`--writers`) save a draft and submit the unit's
-   report once, several people of one unit at the same time included.
+   report once, several people of one unit at the same time included;
+4. flood: `--flood` sign-ins sent at once (400 by default), half with made-up logins and half with
+   wrong passwords for real ones, each from an address of its own (as a reverse proxy forwards a
+   distributed guess: the portal trusts 127.0.0.1's X-Forwarded-For here, DUBAN_TRUSTED_PROXIES, so
+   the per-address throttle does not cut the flood short), while a signed-in township clerk's 待办 (/)
+   is probed every 0.2 s. Target: the probe never past 1 s (issue 21); every attempt refused (303
+   back to the sign-in page), none signed in, no error.
 
 Then the database is checked: every unit whose saves were answered with a saved version (a 303 to
 `...&v=N`; a refusal is a 303 back to the form) holds exactly that many versions, no submission has
@@ -25,7 +32,8 @@ two versions with the same number, and no version was kept without such an answe
 
 Prints a table (per page: count, p50, p95, max in ms, errors) and writes JSON. Targets (p95 of every
 page and of the saves under 300 ms for the sample district, under 1 s at 30,000 items; no error;
-nothing lost or doubled) are shown beside the figures and checked: the exit status is 1 when one is missed.
+nothing lost or doubled; the signed-in page within 1 s during the flood) are shown beside the figures and
+checked: the exit status is 1 when one is missed.
 """
 
 from __future__ import annotations
@@ -71,6 +79,9 @@ PEOPLE = {"township": (14, 2), "department": (8, 4), "office": (10, 2), "leader"
 # The Office's three administrators reach only their own pages, with a second factor: its load is its staff's.
 ROLES = {"township": ("clerk", "head"), "department": ("clerk", "reviewer"), "office": ("staff", "staff")}
 TARGET_P95 = {"sample": 0.300, "large": 1.0}  # seconds; "large" is any synthetic scale
+PHASES = ("unloaded", "sign-in", "load", "flood")
+TARGET_FLOOD_MAX = 1.0  # seconds: a signed-in page while the flood of sign-ins is checked (issue 21)
+PROXY = "127.0.0.1"  # the bench is the reverse proxy: its X-Forwarded-For names each flood attempt's address
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CODES = re.compile(r'name="p\.([^"]+)"')
 ERROR = re.compile(r'<(?:p|div)[^>]*class="[^"]*(?:error|alert)[^"]*"[^>]*>(.*?)</(?:p|div)>', re.S)
@@ -82,6 +93,7 @@ ERROR = re.compile(r'<(?:p|div)[^>]*class="[^"]*(?:error|alert)[^"]*"[^>]*>(.*?)
 def clean_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DUBAN_", "PREFECT_API_URL"))}
     env.update(DUBAN_HOME=str(home), DUBAN_NEW_PASSWORD=PASSWORD, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env["DUBAN_TRUSTED_PROXIES"] = PROXY
     return env
 
 
@@ -463,8 +475,83 @@ async def probe(base: str, stop: asyncio.Event, found: list[float]) -> None:
             await asyncio.sleep(0.2)
 
 
+async def probe_signed_in(who: Person, stop: asyncio.Event, found: list[float], errors: list[dict]) -> None:
+    """GET 待办 (/) as a signed-in person every 0.2 s: what the people at work wait during the flood."""
+    while not stop.is_set():
+        started = time.perf_counter()
+        try:
+            answer = await who.client.get("/")
+            if answer.status_code != 200:
+                errors.append({"page": "probe /", "status": answer.status_code, "login": who.login})
+        except httpx.HTTPError as exc:
+            errors.append({"page": "probe /", "error": repr(exc), "login": who.login})
+        found.append(time.perf_counter() - started)
+        await asyncio.sleep(0.2)
+
+
+async def flood(
+    base: str, watched: Person, real: list[str], args: argparse.Namespace, portal: Portal
+) -> dict[str, Any]:
+    """`--flood` sign-ins at once (made-up logins, and wrong passwords for the `real` ones, each from an
+    address of its own) while `watched`, a signed-in township clerk, has 待办 probed."""
+    tries = [
+        (f"nobody-{n:04d}" if n % 2 == 0 else real[n // 2 % len(real)], f"Wrong-pass-{n}-2022")
+        for n in range(args.flood)
+    ]
+    # a connection of its own for each request: the GETs before the flood would sit idle past uvicorn's 5 s
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
+    clients = [httpx.AsyncClient(base_url=base, timeout=900, limits=limits) for _ in tries]
+    answers: list[tuple[int, float, str]] = []
+    errors: list[dict[str, Any]] = []
+    try:
+        forms = await asyncio.gather(*(c.get("/login") for c in clients))  # each its own CSRF cookie first
+
+        async def attempt(n: int, client: httpx.AsyncClient, form: httpx.Response) -> None:
+            login, password = tries[n]
+            data = {"login": login, "password": password, "csrf_token": _csrf(form.text), "next": "/"}
+            forwarded = {"x-forwarded-for": f"10.{21 + n // 65536}.{n // 256 % 256}.{n % 256}"}
+            started = time.perf_counter()
+            try:
+                answer = await client.post("/login", data=data, headers=forwarded)
+            except httpx.HTTPError as exc:
+                errors.append({"page": "flood sign-in", "login": login, "error": repr(exc)})
+                return
+            where = answer.headers.get("location", "")
+            answers.append((answer.status_code, time.perf_counter() - started, where))
+            if answer.status_code != 303 or not where.startswith("/login") or "duban_session" in answer.cookies:
+                errors.append({"page": "flood sign-in", "login": login, "status": answer.status_code, "to": where})
+
+        stop, probed = asyncio.Event(), []
+        watcher = asyncio.create_task(probe_signed_in(watched, stop, probed, errors))
+        await asyncio.sleep(1.0)  # a few probes before, as the page is when nobody signs in
+        before = len(probed)
+        cpu, started = portal.cpu_s(), time.perf_counter()
+        await asyncio.gather(*(attempt(n, c, f) for n, (c, f) in enumerate(zip(clients, forms, strict=True))))
+        took = time.perf_counter() - started
+        stop.set()
+        await watcher
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    statuses: dict[str, int] = defaultdict(int)
+    for status, _, _ in answers:
+        statuses[str(status)] += 1
+    return {
+        "attempts": len(tries),
+        "seconds": round(took, 1),
+        "server_cpu_s": round(portal.cpu_s() - cpu, 1),
+        "statuses": dict(statuses),
+        "answers": _stats([seconds for _, seconds, _ in answers]),
+        "probe": f"/ as {watched.login}",
+        "probe_before": _stats(probed[:before]),
+        "probe_during": _stats(probed[before:]),
+        "probe_over_target": sum(seconds > TARGET_FLOOD_MAX for seconds in probed[before:]),
+        "errors": len(errors),
+        "error_samples": errors[:20],
+    }
+
+
 async def drive(base: str, crowd: list[Person], args: argparse.Namespace, portal: Portal) -> dict[str, Any]:
-    """The three phases against one running portal; the figures of each."""
+    """The four phases against one running portal; the figures of each."""
     rng = random.Random(args.seed)
     phases: dict[str, Any] = {}
 
@@ -480,48 +567,56 @@ async def drive(base: str, crowd: list[Person], args: argparse.Namespace, portal
     ]
     for who in samples:
         await load.sign_in(who)
-    for who in samples:
-        for page, path, *expected in _pages(who):
-            for n in range(args.repeat):
-                filled = path
-                if who.codes:
-                    filled = filled.replace("{code}", quote(who.codes[n % len(who.codes)]))
-                if who.townships:
-                    filled = filled.replace("{township}", quote(who.townships[n % len(who.townships)]))
-                await load.hit(who, f"{page} [{who.kind}]", "GET", filled, tuple(expected) or (200,))
-    phases["unloaded"] = summary(unloaded, 0.0)
-    for who in samples:
-        await who.client.aclose()
+    if "unloaded" in args.phases:
+        for who in samples:
+            for page, path, *expected in _pages(who):
+                for n in range(args.repeat):
+                    filled = path
+                    if who.codes:
+                        filled = filled.replace("{code}", quote(who.codes[n % len(who.codes)]))
+                    if who.townships:
+                        filled = filled.replace("{township}", quote(who.townships[n % len(who.townships)]))
+                    await load.hit(who, f"{page} [{who.kind}]", "GET", filled, tuple(expected) or (200,))
+        phases["unloaded"] = summary(unloaded, 0.0)
+    real = [p.login for p in crowd if p not in samples]
     crowd = [p for p in crowd if p not in samples]  # their password is changed; the rest sign in below
 
     # 2. sign-in: everyone at once (at most --concurrency in flight), a probe beside them
-    signing = Tally()
-    load = Load(base, args.concurrency, signing)
-    stop, probed = asyncio.Event(), []
-    watcher = asyncio.create_task(probe(base, stop, probed))
-    cpu, started = portal.cpu_s(), time.perf_counter()
-    signed = await asyncio.gather(*(load.sign_in(who) for who in crowd))
-    took = time.perf_counter() - started
-    stop.set()
-    await watcher
-    phases["sign-in"] = summary(signing, took, portal.cpu_s() - cpu)
-    phases["sign-in"]["people"] = sum(signed)
-    phases["sign-in"]["probe /login"] = _stats(probed)
-    crowd = [who for who, ok in zip(crowd, signed, strict=True) if ok]
+    if "sign-in" in args.phases:
+        signing = Tally()
+        load = Load(base, args.concurrency, signing)
+        stop, probed = asyncio.Event(), []
+        watcher = asyncio.create_task(probe(base, stop, probed))
+        cpu, started = portal.cpu_s(), time.perf_counter()
+        signed = await asyncio.gather(*(load.sign_in(who) for who in crowd))
+        took = time.perf_counter() - started
+        stop.set()
+        await watcher
+        phases["sign-in"] = summary(signing, took, portal.cpu_s() - cpu)
+        phases["sign-in"]["people"] = sum(signed)
+        phases["sign-in"]["probe /login"] = _stats(probed)
+        crowd = [who for who, ok in zip(crowd, signed, strict=True) if ok]
+    else:
+        crowd = []
 
     # 3. load: everyone works for --duration seconds; the writers save and submit once
-    working = Tally()
-    load = Load(base, args.concurrency, working)
-    cpu, started = portal.cpu_s(), time.perf_counter()
-    until = started + args.duration
-    await asyncio.gather(*(load.work(who, until, args.think, random.Random(rng.random())) for who in crowd))
-    took = time.perf_counter() - started
-    phases["load"] = summary(working, took, portal.cpu_s() - cpu)
-    phases["load"]["people"] = len(crowd)
-    phases["load"]["writers"] = sum(p.writer for p in crowd)
-    phases["load"]["saves"] = dict(working.saves)
-    phases["load"]["refused_saves"] = working.refused_saves
-    for who in crowd:
+    if "load" in args.phases:
+        working = Tally()
+        load = Load(base, args.concurrency, working)
+        cpu, started = portal.cpu_s(), time.perf_counter()
+        until = started + args.duration
+        await asyncio.gather(*(load.work(who, until, args.think, random.Random(rng.random())) for who in crowd))
+        took = time.perf_counter() - started
+        phases["load"] = summary(working, took, portal.cpu_s() - cpu)
+        phases["load"]["people"] = len(crowd)
+        phases["load"]["writers"] = sum(p.writer for p in crowd)
+        phases["load"]["saves"] = dict(working.saves)
+        phases["load"]["refused_saves"] = working.refused_saves
+
+    # 4. flood: made-up logins and wrong passwords at once, a signed-in clerk's 待办 probed meanwhile
+    if "flood" in args.phases and args.flood:
+        phases["flood"] = await flood(base, samples[0], real, args, portal)
+    for who in [*samples, *crowd]:
         await who.client.aclose()
     return phases
 
@@ -641,7 +736,7 @@ def run_scale(scale: str, base: Path, args: argparse.Namespace) -> dict[str, Any
             phases = asyncio.run(drive(portal.base, crowd, args, portal))
         finally:
             portal.stop()
-        checked = check(home, phases["load"]["saves"])
+        checked = check(home, phases["load"]["saves"] if "load" in phases else {})
         run = {"workers": workers, **phases, "database": checked}
         result["runs"].append(run)
         print(table(scale, run), flush=True)
@@ -660,7 +755,7 @@ def table(scale: str, run: dict[str, Any]) -> str:
     target = target_of(scale)
     lines = [f"\n{scale}, {run['workers']} worker(s): p95 target {target * 1000:.0f} ms"]
     head = f"  {'page':<34}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'KiB':>8}{'err':>5}"
-    for phase in ("unloaded", "sign-in", "load"):
+    for phase in [p for p in ("unloaded", "sign-in", "load") if p in run]:
         figures = run[phase]
         rate = f", {figures['requests_per_s']} req/s" if figures.get("seconds") else ""
         cpu = f", server CPU {figures['server_cpu_s']} s" if "server_cpu_s" in figures else ""
@@ -681,13 +776,29 @@ def table(scale: str, run: dict[str, Any]) -> str:
                 )
         for e in figures["error_samples"][:5]:
             lines.append(f"  ! {e}")
+    if "flood" in run:
+        f = run["flood"]
+        a, before, during = f["answers"], f["probe_before"], f["probe_during"]
+        lines.append(
+            f" flood: {f['attempts']} sign-ins at once, answered in {f['seconds']} s (statuses {f['statuses']}),"
+            f" server CPU {f['server_cpu_s']} s; each answer p50 {a.get('p50_ms', 0):.0f} ms,"
+            f" p95 {a.get('p95_ms', 0):.0f}, max {a.get('max_ms', 0):.0f}; errors {f['errors']}"
+        )
+        lines.append(
+            f"  probe GET {f['probe']} meanwhile ({during['n']}): p50 {during.get('p50_ms', 0):.0f} ms,"
+            f" p95 {during.get('p95_ms', 0):.0f}, max {during.get('max_ms', 0):.0f}"
+            f" (target max {TARGET_FLOOD_MAX * 1000:.0f}, {f['probe_over_target']} over it);"
+            f" before it: p50 {before.get('p50_ms', 0):.0f} ms"
+        )
+        for e in f["error_samples"][:5]:
+            lines.append(f"  ! {e}")
     db = run["database"]
     lines.append(
         f" database: {db['units_saved']} units saved, {db['saves_303']} saves answered 303, {db['versions']} versions"
         f" kept; mismatched {db['mismatched'] or 'none'}; doubled numbers {db['doubled_numbers'] or 'none'};"
         f" statuses {db['statuses']} -> {'OK' if db['ok'] else 'WRONG'}"
     )
-    if run["load"]["refused_saves"]:
+    if "load" in run and run["load"]["refused_saves"]:
         lines.append(f"  refused saves: {run['load']['refused_saves'][:5]}")
     return "\n".join(lines)
 
@@ -698,15 +809,21 @@ def missed(results: list[dict[str, Any]]) -> list[str]:
         target = target_of(result["scale"])
         for run in result["runs"]:
             label = f"{result['scale']} w{run['workers']}"
-            pages = run["load"]["pages"].items()
+            pages = run["load"]["pages"].items() if "load" in run else []
             slow = [p for p, s in pages if s["p95_ms"] > target * 1000]  # saves included
             if slow:
                 found.append(f"{label}: p95 over {target * 1000:.0f} ms: {', '.join(slow)}")
-            errors = run["load"]["errors"] + run["sign-in"]["errors"] + run["unloaded"]["errors"]
+            errors = sum(run[p]["errors"] for p in ("unloaded", "sign-in", "load") if p in run)
             if errors:
                 found.append(f"{label}: {errors} errors")
             if not run["database"]["ok"]:
                 found.append(f"{label}: submissions lost or doubled")
+            if "flood" in run:
+                during = run["flood"]["probe_during"]
+                if during.get("max_ms", 0) > TARGET_FLOOD_MAX * 1000:
+                    found.append(f"{label}: a signed-in page took {during['max_ms']:.0f} ms during the flood")
+                if run["flood"]["errors"]:
+                    found.append(f"{label}: {run['flood']['errors']} errors in the flood")
     return found
 
 
@@ -719,12 +836,21 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a person's pages (default 5)")
     parser.add_argument("--writers", type=float, default=0.3, help="share of reporting people who save and submit")
     parser.add_argument("--repeat", type=int, default=3, help="requests of each page in the unloaded phase")
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="which phases to run, comma-separated (default all: unloaded,sign-in,load,flood)",
+    )
+    parser.add_argument("--flood", type=int, default=400, help="sign-ins sent at once in the flood phase (0: none)")
     parser.add_argument("--seed", type=int, default=20220503)
     parser.add_argument("--wal", action="store_true", help="switch the copied SQLite database to WAL first (a trial)")
     parser.add_argument("--json", type=Path, help="where the JSON goes (default: the run's temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the homes (databases) and portal logs")
     args = parser.parse_args()
     args.workers = [int(w) for w in args.workers.split(",")]
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if unknown := set(args.phases) - set(PHASES):
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))} (choose from {', '.join(PHASES)})")
     base = Path(tempfile.mkdtemp(prefix="duban-portal-load-"))
     target = args.json or base / "results.json"
     started = time.perf_counter()

@@ -1,5 +1,6 @@
-"""`duban backup` and `duban restore` on real parts: a backup taken while close-outs are written, restored
-into an empty home with the same status and files; tampered and non-empty targets refused; the
+"""`duban backup` and `duban restore` on real parts: backups taken while a replay runs (its own process:
+requests, reminders, messages and their files) and clerks file close-outs through the portal, each
+restored into an empty home with the same status and files; tampered and non-empty targets refused; the
 scheduled flow keeping N copies here and in a second place; and the same on a real PostgreSQL."""
 
 from __future__ import annotations
@@ -8,21 +9,28 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from contextlib import closing
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
+import httpx
 import pytest
 import yaml
-from conftest import EVIDENCE, PLAN, SAMPLE, Cli, sample_rows
+from conftest import EVIDENCE, PLAN, ROOT, SAMPLE, Cli, sample_rows
 from cryptography.hazmat.primitives import hashes
 from pgcluster import PostgresCluster
+from portal import csrf_of, quick_home, running_portal, sign_in
+from processes import Spawn
 
 DAY = date(2022, 6, 1)
 WAIT = 60  # seconds any wait on the writer may take before the test fails
 VERSIONS = Path(__file__).resolve().parents[1] / "duban" / "migrations" / "versions"
+DUBAN = [sys.executable, "-m", "duban.cli"]
 HEAD = max(p.name.split("_")[0] for p in VERSIONS.glob("[0-9]*_*.py"))  # the newest migration's number
 
 
@@ -62,13 +70,14 @@ def statuses(db: Path) -> dict[str, int]:
 
 
 class Writer(threading.Thread):
-    """Close-outs through duban's own functions, one after another, as a township's clerk files them:
-    each item to 整改中, then to 申请销号 with an evidence file of its own. After each commit it records
-    the status, so that any snapshot can be matched to the state after exactly `ops` commits."""
+    """Close-outs through the portal, one after another, as the townships' clerks file them: each item to
+    整改中, then to 申请销号 with an evidence file of its own uploaded. After each answer it records the
+    status, so that any snapshot can be matched to the state after exactly `ops` commits (the replay
+    beside it changes no item: it opens the round, sends requests and reminders, escalates)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, base: str, clerks: dict[str, httpx.Client]) -> None:
         super().__init__(daemon=True)
-        self.folder = folder
+        self.base, self.clerks = base, clerks
         self.states = [status_now()]
         self.stop = threading.Event()
         self.error: BaseException | None = None
@@ -84,29 +93,18 @@ class Writer(threading.Thread):
         except BaseException as exc:  # reported by the test
             self.error = exc
 
-    def move(self, code: str, by: str, target: str) -> None:
-        from duban import config
-        from duban.db import session_scope
-        from duban.items.closeout import transition
-        from duban.programme import current_plan
-
-        evidence = []
+    def move(self, code: str, township: str, target: str) -> None:
+        clerk = self.clerks[township]
+        path = f"/items/{quote(code)}"
+        form = {"target": target, "csrf_token": csrf_of(clerk.get(path).text)}
+        files = None
         if target == "close_requested":
-            path = self.folder / f"{code}-整改完成情况说明.txt"
-            path.write_text(f"{code} 已按整改方案完成整改。\n" * 200, encoding="utf-8")
-            evidence = [path]
-        with session_scope() as session:
-            transition(
-                session,
-                current_plan(session),
-                code=code,
-                target=target,
-                by=by,
-                as_of=DAY,
-                note="整改完成，申请销号" if evidence else "",
-                evidence=evidence,
-                evidence_dir=config.home() / "evidence",
-            )
+            form["note"] = "整改完成，申请销号"
+            text = f"{code} 已按整改方案完成整改。\n" * 200
+            files = [("evidence", (f"{code}-整改完成情况说明.txt", text.encode(), "text/plain"))]
+        answer = clerk.post(f"{path}/transition", data=form, files=files)
+        assert answer.status_code == 303, answer.status_code
+        assert "已办理" in clerk.get(answer.headers["location"]).text, (code, target)
 
     def wait_for(self, ops: int) -> None:
         deadline = time.monotonic() + WAIT
@@ -114,6 +112,16 @@ class Writer(threading.Thread):
             assert self.error is None, self.error
             assert time.monotonic() < deadline, f"the writer did not reach {ops} commits"
             time.sleep(0.01)
+
+
+def audit_log(db: Path) -> list[tuple]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT seq, sm3 FROM audit_entry ORDER BY seq").fetchall()
+
+
+def messages(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
 
 @pytest.fixture
@@ -124,51 +132,85 @@ def writing_home(imported: Cli, home: Path) -> Path:
     return home
 
 
-def test_a_backup_taken_while_closeouts_are_written_restores_the_same_state(
-    writing_home: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_backup_taken_during_a_replay_with_the_portal_writing_restores_the_same_state(
+    writing_home: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spawn: Spawn
 ) -> None:
     home = writing_home
     baseline = statuses(home / "duban.db")
-    writer = Writer(tmp_path / "clerk")
-    writer.folder.mkdir()
-    writer.start()
-    taken = []  # (folder, commits recorded before it began, commits recorded after it ended, files before)
-    try:
-        for round_ in range(3):
-            writer.wait_for(2 + 4 * round_)
-            before, files_before = len(writer.states) - 1, files_under(home)
-            output = cli("backup", "--to", tmp_path / "backups").output
-            folder = Path(output.split("已备份到 ")[1].split("：")[0])
-            taken.append((folder, before, len(writer.states) - 1, files_before))
-        writer.wait_for(taken[-1][2] + 2)  # and still writing after the last one
-    finally:
-        writer.stop.set()
-        writer.join(timeout=WAIT)
+    townships = sorted({r["镇办"] for r in sample_rows() if r["问题编号"] and r["整改措施"]})
+    with quick_home(home):
+        for n, township in enumerate(townships):
+            cli("user", "add", "--unit", township, "--login", f"bk-{n:02d}", "--name", f"备份{n:02d}")
+        with running_portal(DAY) as base:
+            clerks = {t: sign_in(base, f"bk-{n:02d}") for n, t in enumerate(townships)}
+            env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"PYTHONPATH": str(ROOT)}
+            days = ["--from", "2022-05-01", "--to", "2022-05-12", "--no-engine"]
+            replay = spawn([*DUBAN, "replay", *days], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            writer = Writer(base, clerks)
+            writer.start()
+            taken = []  # (folder, commits recorded before it began, after it ended, when it began, replay running)
+            try:
+                deadline = time.monotonic() + WAIT
+                while messages(home / "duban.db") == 0:  # the replay under way: its first requests queued
+                    assert replay.poll() is None and time.monotonic() < deadline, "the replay queued nothing"
+                    time.sleep(0.05)
+                for round_ in range(3):
+                    writer.wait_for(2 + 4 * round_)
+                    before, began = len(writer.states) - 1, time.time()
+                    # its own process, as the scheduled flow or an operator's command runs beside the portal
+                    output = subprocess.run(
+                        [*DUBAN, "backup", "--to", str(tmp_path / "backups")],
+                        env=env, capture_output=True, text=True, check=True, timeout=WAIT,
+                    ).stdout  # fmt: skip
+                    folder = Path(output.split("已备份到 ")[1].split("：")[0])
+                    taken.append((folder, before, len(writer.states) - 1, began, replay.poll() is None))
+                writer.wait_for(taken[-1][2] + 2)  # and still writing after the last one
+            finally:
+                writer.stop.set()
+                writer.join(timeout=WAIT)
+                said = replay.communicate(timeout=300)[0].decode()  # past five minutes, spawn's teardown kills it
+                for client in clerks.values():
+                    client.close()
     assert not writer.is_alive() and writer.error is None, writer.error
-    assert any(after > before for _, before, after, _ in taken)  # commits landed while a backup ran
-    assert len({folder for folder, *_ in taken}) == 3 and all(f.parent == tmp_path / "backups" for f, *_ in taken)
-    original = files_under(home)
+    assert replay.returncode == 0, said
+    assert any(after > before for _, before, after, *_ in taken)  # the portal's commits landed while a backup ran
+    assert any(running for *_, running in taken)  # the replay ran on after a backup
+    folders = [folder for folder, *_ in taken]
+    assert len(set(folders)) == 3 and all(f.parent == tmp_path / "backups" for f in folders)
+    original, log = files_under(home), audit_log(home / "duban.db")
+    written = {path: (home / path).stat().st_mtime for path in original}
+    sent = messages(home / "duban.db")
+    assert any(0 < messages(f / "database/duban.db") < sent for f in folders)  # copied in the replay's middle
 
-    for n, (folder, before, after, files_before) in enumerate(taken):
+    compared = 0  # files written before a backup began, compared byte for byte
+    for n, (folder, before, after, began, _) in enumerate(taken):
         target = tmp_path / f"restored-{n}"
         monkeypatch.setenv("DUBAN_HOME", str(target))
         output = cli("restore", folder).output
         assert f"已校验并恢复备份 {folder}" in output
         assert "现状数据与审计日志核查（duban check）：通过（各问题的现状数据与审计日志一致）" in output
+        assert "审计日志完整性校验（duban audit verify）：通过" in output
+        # One moment of the home's history: the log copied is the start of the log the home went on to keep.
+        copied = audit_log(target / "duban.db")
+        assert copied == log[: len(copied)]
         # The snapshot is the state after exactly `ops` of the writer's commits, taken during the backup.
         counts = statuses(target / "duban.db")
         ops = counts.get("in_progress", 0) - baseline.get("in_progress", 0) + 2 * counts.get("close_requested", 0)
         assert before <= ops <= after + 1
         assert status_json(cli) == writer.states[ops]
         assert "各问题的现状数据与审计日志一致" in cli("check").output
-        # The same files, byte for byte: all that were there when it began, each as the original holds it,
-        # and every evidence file the restored database names.
+        # The same files, byte for byte: every one written before the backup began, and every evidence file
+        # the restored database names. A file still being written as the walk passed may be copied short:
+        # no row of the copy names it (it is written before the row naming it commits).
         restored = files_under(target)
-        assert files_before.keys() <= restored.keys()
-        assert all(original[path] == data for path, data in restored.items())
+        assert restored.keys() <= original.keys()
+        finished = {path for path, at in written.items() if at < began - 1}
+        assert finished <= restored.keys()
+        compared += len(finished)
         with sqlite3.connect(target / "duban.db") as conn:
-            named = [row[0] for row in conn.execute("SELECT stored_as FROM evidence")]
-        assert len(named) == counts.get("close_requested", 0) and set(named) <= restored.keys()
+            named = {row[0] for row in conn.execute("SELECT stored_as FROM evidence")}
+        assert len(named) == counts.get("close_requested", 0)
+        assert all(restored[path] == original[path] for path in finished | named)
         # The manifest lists each file with its size and SM3, computed here independently.
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["database"] == "sqlite" and manifest["duban_version"] == "0.1.0"
@@ -181,6 +223,7 @@ def test_a_backup_taken_while_closeouts_are_written_restores_the_same_state(
         }
         assert listed == on_disk
         assert {f"home/{path}" for path in restored} | {"database/duban.db"} == set(listed)
+    assert compared > 0
 
 
 @pytest.fixture

@@ -827,7 +827,45 @@ FORBIDDEN_PAGES = [
 ]
 
 
-@pytest.mark.parametrize(("login", "method", "path"), FORBIDDEN_PAGES)
+# The Office's four roles against each duty's pages and actions and the staff's work: every one not their own
+# refused (三权分立). The accounts acted on are a township clerk's, so nothing turns on whose account it is.
+OFFICE = {"pt-staff": "staff", "pt-admin": "sysadmin", "pt-sec": "secadmin", "pt-aud": "auditor"}
+DUTY_ROUTES = {
+    "sysadmin": [
+        ("GET", "/accounts"),
+        ("POST", "/accounts"),
+        *(("POST", f"/accounts/cg-zhang/{action}") for action in ("disable", "enable", "reset", "wecom")),
+    ],
+    "secadmin": [
+        ("GET", "/security"),
+        *(("POST", f"/security/cg-zhang/{action}") for action in ("unlock", "sessions", "second-factor")),
+    ],
+    "auditor": [("GET", "/audit"), ("GET", "/audit/export.xlsx")],
+    "staff": [
+        ("GET", "/items"),
+        ("GET", "/items/PT2022-0012"),
+        ("GET", "/dashboard"),
+        ("GET", "/reports"),
+        ("GET", "/outbox"),
+        ("GET", "/ledger/import"),
+        ("POST", "/ledger/import"),
+        ("POST", "/campaigns/new"),
+        ("POST", "/outbox/1/retry"),
+        ("POST", "/items/PT2022-0006/return"),
+    ],
+}
+SEPARATED = [
+    (login, method, path)
+    for login, role in OFFICE.items()
+    for owner, routes in DUTY_ROUTES.items()
+    if owner != role
+    for method, path in routes
+]
+
+
+@pytest.mark.parametrize(
+    ("login", "method", "path"), FORBIDDEN_PAGES + [s for s in SEPARATED if s not in FORBIDDEN_PAGES]
+)
 def test_a_role_reaches_only_its_pages(world: World, login: str, method: str, path: str) -> None:
     client = world.clients[login]
     before = world.state()
@@ -840,6 +878,58 @@ def test_a_role_reaches_only_its_pages(world: World, login: str, method: str, pa
     assert world.state() == before
     assert world.clients["pt-admin"].get("/accounts").status_code == 200  # each administrator reaches their own
     assert world.clients["pt-sec"].get("/security").status_code == 200
+
+
+def test_each_office_role_reaches_its_own_duty(world: World) -> None:
+    """The other side of the matrix above: each reaches the pages of its own duty."""
+    for login, role in OFFICE.items():
+        for method, path in DUTY_ROUTES[role]:
+            if method == "GET":
+                assert world.clients[login].get(path).status_code == 200, (login, path)
+
+
+AT_THE_SERVER = "三类管理员账号须由运维人员在服务器上用 duban user 命令办理"
+
+
+def test_no_administrator_changes_an_administrators_account_or_role_their_own_included(world: World) -> None:
+    """The system administrator opens no administrator's account (whatever role is asked for) and disables,
+    enables, resets or binds none, their own included; no page or command changes a role once opened."""
+    admin, csrf = world.clients["pt-admin"], world.tokens["pt-admin"]
+    before = world.state()
+
+    def refused(path: str, form: dict[str, str]) -> str:
+        response = admin.post(path, data=form | {"csrf_token": csrf})
+        assert response.status_code == 303 and response.headers["location"] == "/accounts", path
+        return error_of(admin.get("/accounts"))
+
+    for role in ("sysadmin", "secadmin", "auditor"):
+        opened = {"unit": "区配套办", "login": "pt-new", "name": "新管理员", "role": role}
+        assert refused("/accounts", opened) == AT_THE_SERVER
+    again = {"unit": "区配套办", "login": "pt-admin", "name": "吴六", "role": "staff"}  # one's own login, anew
+    assert refused("/accounts", again) == "登录名“pt-admin”已被使用"
+    for login in ("pt-sec", "pt-aud"):
+        for action in ("disable", "enable", "reset"):
+            assert refused(f"/accounts/{login}/{action}", {}) == AT_THE_SERVER
+        assert refused(f"/accounts/{login}/wecom", {"wecom_userid": "someone"}) == AT_THE_SERVER
+    assert refused("/accounts/pt-admin/disable", {}) == "不能停用自己的账号"
+    assert refused("/accounts/pt-admin/reset", {}) == "不能在此重置自己的密码，请通过“修改密码”修改"
+    assert refused("/accounts/pt-admin/enable", {}) == AT_THE_SERVER
+    assert refused("/accounts/pt-admin/wecom", {"wecom_userid": "pt.admin"}) == AT_THE_SERVER
+    no_such = admin.post("/accounts/cg-zhang/role", data={"role": "sysadmin", "csrf_token": csrf})
+    assert no_such.status_code == 404  # no action changes a role
+    assert world.state() == before
+    page = admin.get("/accounts").text
+    offered = set(re.findall(r'<option value="([a-z]+)"', page[page.index('name="role"') :]))
+    assert offered and not offered & {"sysadmin", "secadmin", "auditor"}
+    # no route takes a role for an account already open, and neither does a command
+    assert not [r for r in app_routes()[0] if "role" in r[1]]
+    assert "No such option '--role'" in world.cli("user", "set", "pt-aud", "--role", "secadmin", status=2).output
+    assert query(world.home, "SELECT login, role FROM account WHERE unit = '区配套办' ORDER BY login") == [
+        ("pt-admin", "sysadmin"),
+        ("pt-aud", "auditor"),
+        ("pt-sec", "secadmin"),
+        ("pt-staff", "staff"),
+    ]
 
 
 # --- 4. sessions ---------------------------------------------------------------------------------------

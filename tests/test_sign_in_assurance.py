@@ -50,6 +50,7 @@ ACCOUNTS = {  # login: (unit, role, name)
     "g-twin": ("西城街道", "clerk", "褚十"),
     "g-key": ("西城街道", "clerk", "卫十一"),
     "g-wait": ("西城街道", "clerk", "蒋十二"),
+    "g-trail": ("西城街道", "clerk", "沈十三"),
     "pt-sys": ("区配套办", "sysadmin", "吴六"),
     "pt-sec": ("区配套办", "secadmin", "郑七"),
 }
@@ -231,6 +232,40 @@ def test_the_address_throttle_counts_before_it_checks(world: World) -> None:
     )
     assert checked == [(30,)]
     assert {alert(page) for r, page in answers if r.status_code == 429} == {THROTTLED}
+
+
+def test_every_sign_in_lock_and_password_change_is_on_the_record_with_login_and_address(world: World) -> None:
+    """The audit log as the auditor reads it: each attempt with the login as typed, the client's address
+    and why it was refused; the success, the password change and the lock; never a password."""
+    typed = ["Wrong-pass-0-2024", "Trail-pass-2024!", *(f"Wrong-pass-{n}-2025" for n in range(1, 6)), PASSWORD]
+    with running_portal(DAY) as base:  # a process of its own: a fresh address count
+        attempt(base, "g-trail", typed[0])
+        attempt(base, "g-nobody-trail", typed[0])
+        client = sign_in(base, "g-trail", change_to=None)
+        assert change(client, PASSWORD, typed[1]) is None
+        for password in typed[2:7]:
+            attempt(base, "g-trail", password)
+        attempt(base, "g-trail", typed[1])  # the right one, locked: not checked
+    rows = query(
+        world,
+        "SELECT subject_key, action, \"after\" FROM audit_entry WHERE subject = 'account'"
+        " AND subject_key IN ('g-trail', 'g-nobody-trail') AND action != 'add' ORDER BY seq",
+    )
+    here = {"address": "127.0.0.1"}
+    found = [(key, action, json.loads(after)) for key, action, after in rows]
+    locked = found[8]
+    assert locked[:2] == ("g-trail", "locked") and set(locked[2]) == {"locked_until"}
+    assert found[:8] + found[9:] == [
+        ("g-trail", "sign_in_refused", here | {"reason": "wrong_password"}),
+        ("g-nobody-trail", "sign_in_refused", here | {"reason": "no_such_login"}),
+        ("g-trail", "sign_in", here),
+        ("g-trail", "change_password", {"must_change_password": False}),
+        *[("g-trail", "sign_in_refused", here | {"reason": "wrong_password"})] * 4,
+        ("g-trail", "sign_in_refused", here | {"reason": "wrong_password"}),  # the fifth, after the lock
+        ("g-trail", "sign_in_refused", here | {"reason": "locked"}),
+    ]
+    everything = json.dumps(query(world, "SELECT * FROM audit_entry"), ensure_ascii=False, default=str)
+    assert not [password for password in typed if password in everything]
 
 
 # --- passwords ---------------------------------------------------------------------------------------
@@ -472,3 +507,41 @@ def test_a_sign_in_waiting_for_its_code_ends_after_the_plans_minutes(world: Worl
     assert query(
         world, "SELECT count(*) FROM web_session WHERE account_id = (SELECT id FROM account WHERE login = 'g-wait')"
     ) == [(0,)]
+
+
+# --- the upgrade -----------------------------------------------------------------------------------
+
+
+def test_an_office_admin_becomes_the_system_administrator_when_the_database_is_migrated(
+    initialised: Cli, home: Path
+) -> None:
+    """Migration 0014: the Office's `admin` of before (who kept accounts) is the `sysadmin`; the staff and
+    the units' people keep their roles; every account counts as used at the upgrade (not disabled as unused)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from duban.db import MIGRATIONS, engine
+
+    opened = {"pt-keeper": ("区配套办", "sysadmin"), "pt-clerk": ("区配套办", "staff"), "cg-li": ("城关街道", "head")}
+    for login, (unit, role) in opened.items():
+        initialised("user", "add", "--unit", unit, "--login", login, "--name", "李四", "--role", role)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine().begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0013")  # the schema before separated duties: the sysadmin was `admin`
+    db = home / "duban.db"
+    with closing(sqlite3.connect(db)) as conn:
+        assert dict(conn.execute("SELECT login, role FROM account")) == {
+            "pt-keeper": "admin",
+            "pt-clerk": "staff",
+            "cg-li": "head",
+        }
+    initialised("init", "--plan", PLAN, "--as-of", "2022-04-01")  # migrates up again
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT login, role, last_sign_in_at IS NOT NULL FROM account").fetchall()
+    assert {login: (role, used) for login, role, used in rows} == {
+        "pt-keeper": ("sysadmin", 1),
+        "pt-clerk": ("staff", 1),
+        "cg-li": ("head", 1),
+    }
