@@ -4,18 +4,21 @@
     .venv/bin/python benchmarks/run.py --runs 3000:sqlite --steps import,status-today
     .venv/bin/python benchmarks/run.py --scales 300,3000 --backends sqlite,postgresql --json out.json
 
-For each scale and backend: a fresh DUBAN_HOME, a synthetic programme (benchmarks/programme.py) filed
-on 2022-04-08, then each step as its own `duban` process (`python -m duban.cli ...`), measured with
-os.wait4 in benchmarks/rusage.py: wall time, CPU time (user + system) and the process's peak resident
-memory. A step that passes `--timeout` is killed and recorded as "timeout" (with what it used until
-then), so the table always comes out.
+First a set-up shared by every run, its parts side by side: the PostgreSQL cluster, each scale's
+synthetic programme (benchmarks/programme.py, written once per scale whatever the backends) and the
+Prefect server for the engine cycle (deployments/local_server.py, as `duban serve` starts it). Then for
+each scale and backend: a fresh DUBAN_HOME, the programme filed on 2022-04-08, then each step as its
+own `duban` process (`python -m duban.cli ...`), measured with os.wait4 in benchmarks/rusage.py: wall
+time, CPU time (user + system) and the process's peak resident memory. A step that passes `--timeout`
+is killed and recorded as "timeout" (with what it used until then), so the table always comes out.
 
-The monthly cycle is `duban replay` over October 2022 (the round opens, reminders, escalations, the
+The monthly cycle is `duban replay` over June 2022 (the round opens, reminders, escalations, the
 monthly bulletin, dispatch each evening), delivering for real to the local SMTP server and WeCom
-look-alike of tests/fakes.py: every unit has a mailbox and a bot. The same cycle runs again through
-the Prefect flows against a running server (deployments/local_server.py, as `duban serve` starts it),
-on a copy of the database taken before the plain cycle. The escalation sweep is timed in one process
-beside the bare SQL selecting the same rows (benchmarks/sweep.py).
+look-alike of tests/fakes.py: every unit has a mailbox and a bot. On copies of the database taken
+after the import: October replayed on a programme never run since April (the catch-up), and June again
+through the Prefect flows on the running server (the engine cycle); both only at 30,000 items on
+SQLite by default (--catch-up-*, --engine-*: each is minutes, the same work on either backend). The
+escalation sweep is timed in one process beside the bare SQL selecting the same rows (benchmarks/sweep.py).
 
 Prints a table and writes JSON. Nothing here asserts a time; it fails only when a result is wrong
 (the sweep and the SQL disagree) or a step fails outright. PostgreSQL's own server memory and the
