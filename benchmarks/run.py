@@ -347,6 +347,8 @@ def bench(run: Run, base: Path, channels: Channels, setup: Setup, steps: list[st
     if run.backend == "postgresql" and setup.postgres is None:
         raise RuntimeError("the PostgreSQL cluster did not start (see the set-up's error)")
     postgres = setup.postgres if run.backend == "postgresql" else None
+    if run.items not in setup.programmes.files:
+        raise RuntimeError("the ledger was not written (see the set-up's error)")
     ledger, revised = setup.programmes.files[run.items]
     plan = programme.raise_limits(channels.plan(home), run.items, ledger.stat().st_size)
     print(f"{run.label}: {home}", flush=True)
