@@ -52,7 +52,7 @@ def _engine(run: dict[str, Any]) -> str:
 def table(report: dict[str, Any]) -> list[str]:
     """step x run, with the target at 30,000 items; the sweep and the engine as their ratios."""
     runs = report["runs"]
-    labels = [f"{run['items']:,} {'SQLite' if run['backend'] == 'sqlite' else 'PostgreSQL'}" for run in runs]
+    labels = [_label(run) for run in runs]
     lines = [
         "| step | " + " | ".join(labels) + " | target at 30,000 |",
         "|---" * (len(runs) + 2) + "|",
@@ -118,14 +118,48 @@ def cycles(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _label(run: dict[str, Any]) -> str:
+    return f"{run['items']:,} {'SQLite' if run['backend'] == 'sqlite' else 'PostgreSQL'}"
+
+
+def where_the_time_went(report: dict[str, Any]) -> list[str]:
+    """The whole run's wall time by part: the shared set-up, then each run's steps and what lay between
+    them (its plan, database copies, counts); and the machine's load while it ran."""
+    lines = []
+    setup = report.get("setup_s") or {}
+    timed = [run for run in report["runs"] if run.get("took_s") is not None]
+    if setup or timed:
+        parts = []
+        if "wall" in setup:
+            side = ", ".join(f"{SETUP_NAMES.get(name, name)} {s:.1f} s" for name, s in setup.items() if name != "wall")
+            parts.append(f"set-up {setup['wall']:.1f} s ({side}, side by side)")
+        for run in timed:
+            measured = sum(step.get("wall_s") or 0.0 for step in run["steps"].values())
+            parts.append(f"{_label(run)} {run['took_s']:.1f} s (steps {measured:.1f} s)")
+        lines.append(f"Where the {report.get('took_s', 0):.1f} s went: {'; '.join(parts)}.")
+    if load := report.get("load_average"):
+        seen = ", ".join(f"{values[0]:.2f} at the {when}" for when, values in load.items())
+        lines.append(f"Load average (1 min) of the machine: {seen}.")
+    for name, error in (report.get("setup_errors") or {}).items():
+        lines.append(f"The set-up's {SETUP_NAMES.get(name, name)} failed: {error}")
+    for run in report["runs"]:
+        if run.get("error"):
+            lines.append(f"The {_label(run)} run stopped: {run['error'].strip().splitlines()[-1]}")
+    return lines
+
+
+SETUP_NAMES = {"postgresql": "PostgreSQL cluster", "ledgers": "ledgers", "prefect-server": "Prefect server"}
+
+
 def render(report: dict[str, Any]) -> str:
     machine = report.get("machine", {})
     lines = [HEADER]
-    if report.get("source"):
+    if report.get("source"):  # a file not written by run.py (transcribed), which says where it came from
         lines += [f"*{report['source']}*", ""]
     lines += [
         f"Run of {report.get('when', '?')}, {machine.get('cpus', '?')} cores, Python {machine.get('python', '?')}"
         f" ({machine.get('platform', '?')}); the whole run took {report.get('took_s', 0) / 60:.1f} min.",
+        *where_the_time_went(report),
         "Each cell is wall seconds / CPU seconds / peak MiB of the step's own process.",
         "",
         *table(report),

@@ -4,18 +4,21 @@
     .venv/bin/python benchmarks/run.py --runs 3000:sqlite --steps import,status-today
     .venv/bin/python benchmarks/run.py --scales 300,3000 --backends sqlite,postgresql --json out.json
 
-For each scale and backend: a fresh DUBAN_HOME, a synthetic programme (benchmarks/programme.py) filed
-on 2022-04-08, then each step as its own `duban` process (`python -m duban.cli ...`), measured with
-os.wait4 in benchmarks/rusage.py: wall time, CPU time (user + system) and the process's peak resident
-memory. A step that passes `--timeout` is killed and recorded as "timeout" (with what it used until
-then), so the table always comes out.
+First a set-up shared by every run, its parts side by side: the PostgreSQL cluster, each scale's
+synthetic programme (benchmarks/programme.py, written once per scale whatever the backends) and the
+Prefect server for the engine cycle (deployments/local_server.py, as `duban serve` starts it). Then for
+each scale and backend: a fresh DUBAN_HOME, the programme filed on 2022-04-08, then each step as its
+own `duban` process (`python -m duban.cli ...`), measured with os.wait4 in benchmarks/rusage.py: wall
+time, CPU time (user + system) and the process's peak resident memory. A step that passes `--timeout`
+is killed and recorded as "timeout" (with what it used until then), so the table always comes out.
 
-The monthly cycle is `duban replay` over October 2022 (the round opens, reminders, escalations, the
+The monthly cycle is `duban replay` over June 2022 (the round opens, reminders, escalations, the
 monthly bulletin, dispatch each evening), delivering for real to the local SMTP server and WeCom
-look-alike of tests/fakes.py: every unit has a mailbox and a bot. The same cycle runs again through
-the Prefect flows against a running server (deployments/local_server.py, as `duban serve` starts it),
-on a copy of the database taken before the plain cycle. The escalation sweep is timed in one process
-beside the bare SQL selecting the same rows (benchmarks/sweep.py).
+look-alike of tests/fakes.py: every unit has a mailbox and a bot. On copies of the database taken
+after the import: October replayed on a programme never run since April (the catch-up), and June again
+through the Prefect flows on the running server (the engine cycle); both only at 30,000 items on
+SQLite by default (--catch-up-*, --engine-*: each is minutes, the same work on either backend). The
+escalation sweep is timed in one process beside the bare SQL selecting the same rows (benchmarks/sweep.py).
 
 Prints a table and writes JSON. Nothing here asserts a time; it fails only when a result is wrong
 (the sweep and the SQL disagree) or a step fails outright. PostgreSQL's own server memory and the
@@ -38,6 +41,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -108,6 +112,7 @@ class Run:
     steps: dict[str, Step] = field(default_factory=dict)
     ratios: dict[str, Any] = field(default_factory=dict)
     error: str = ""  # the traceback, when the runner itself failed on this scale
+    took_s: float | None = None  # the run's own wall time: its steps and what lies between them
 
     @property
     def label(self) -> str:
@@ -143,12 +148,10 @@ def measure(argv: list[str], env: dict[str, str], folder: Path, name: str, timeo
 
 
 class Postgres:
-    """One throwaway cluster (tests/pgcluster.py) for the whole run, a database per scale."""
+    """One throwaway cluster (tests/pgcluster.py, started by `set_up`) for the whole run, a database per scale."""
 
-    def __init__(self, stack: ExitStack) -> None:
-        from pgcluster import PostgresCluster
-
-        self.cluster = stack.enter_context(PostgresCluster())
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
 
     def create(self, name: str) -> str:
         return self.cluster.create_database(name)
@@ -238,21 +241,26 @@ class Channels:
 
 
 class PrefectServer:
-    """A Prefect server started as `duban serve` starts one, only when an engine step runs."""
+    """A Prefect server started as `duban serve` starts one, during the set-up when an engine step will run.
+
+    Started from the main thread: the server asks the kernel to end it when its parent dies, and for the
+    kernel the parent is the thread that started it."""
 
     def __init__(self, stack: ExitStack, folder: Path) -> None:
         self.stack, self.folder = stack, folder
         self.server: Any = None
+        self.ready_cpu_s = 0.0
+
+    def start(self) -> None:
+        from fakes import free_port
+
+        from deployments import local_server
+
+        self.server = local_server.start(self.folder, host="127.0.0.1", port=free_port())
+        self.stack.callback(self.server.stop)
+        self.ready_cpu_s = self.cpu_s()
 
     def url(self) -> str:
-        if self.server is None:
-            from fakes import free_port
-
-            from deployments import local_server
-
-            print("  (starting a Prefect server for the engine cycle)", flush=True)
-            self.server = local_server.start(self.folder, host="127.0.0.1", port=free_port())
-            self.stack.callback(self.server.stop)
         return self.server.api_url
 
     def cpu_s(self) -> float:
@@ -261,28 +269,89 @@ class PrefectServer:
         return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+class Programmes:
+    """Each scale's synthetic ledger and its revision, written once for the whole run: the same seed
+    gives the same file, so 30,000 items on SQLite and on PostgreSQL read one ledger."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[int, tuple[Path, Path]] = {}
+
+    def write(self, scales: list[int]) -> None:
+        for items in dict.fromkeys(scales):
+            ledger = programme.write_ledger(self.folder / f"ledger-{items}.csv", items)
+            self.files[items] = ledger, _revised(ledger, self.folder / f"revised-{items}.csv")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class Setup:
+    """What every run shares, started before the first step and in parallel: the PostgreSQL cluster
+    (initdb, a thread), the ledgers (a thread), the Prefect server (the main thread); seconds each."""
+
+    postgres: Postgres | None
+    prefect: PrefectServer
+    programmes: Programmes
+    took: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def set_up(stack: ExitStack, base: Path, scales: list[int], postgresql: bool, engine: bool) -> Setup:
+    """Start what the runs share at once, so their start-ups overlap instead of adding up."""
+    started = time.perf_counter()
+    setup = Setup(None, PrefectServer(stack, base / "prefect"), Programmes(base / "programmes"))
+
+    def timed(name: str, work: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            begun = time.perf_counter()
+            try:
+                work()
+            except Exception:
+                setup.errors[name] = traceback.format_exc()
+            setup.took[name] = round(time.perf_counter() - begun, 1)
+
+        return run
+
+    cluster: Any = None
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        if postgresql:
+            from pgcluster import PostgresCluster
+
+            cluster = PostgresCluster()
+            stack.callback(cluster.stop)  # stops nothing if it never started
+            pool.submit(timed("postgresql", cluster.start))
+        pool.submit(timed("ledgers", lambda: setup.programmes.write(scales)))
+        if engine:
+            timed("prefect-server", setup.prefect.start)()
+    if cluster is not None and "postgresql" not in setup.errors:
+        setup.postgres = Postgres(cluster)
+    setup.took["wall"] = round(time.perf_counter() - started, 1)
+    parts = ", ".join(f"{name} {s:.1f} s" for name, s in setup.took.items() if name != "wall")
+    print(f"set-up in {setup.took['wall']:.1f} s ({parts})", flush=True)
+    for name, error in setup.errors.items():
+        print(f"set-up: {name} failed\n{error}", file=sys.stderr, flush=True)
+    return setup
+
+
 # -- one scale on one backend ---------------------------------------------------------------------
 
 
-def bench(
-    run: Run,
-    base: Path,
-    channels: Channels,
-    postgres: Postgres | None,
-    prefect: PrefectServer,
-    steps: list[str],
-    timeout: float,
-    keep: bool,
-) -> None:
+def bench(run: Run, base: Path, channels: Channels, setup: Setup, steps: list[str], timeout: float, keep: bool) -> None:
     """Every step of `steps` for one scale and backend, in the order of STEPS."""
     home = base / f"{run.backend}-{run.items}"
     logs = home / "logs"
     logs.mkdir(parents=True)
     (home / "home").mkdir()  # DUBAN_HOME: on PostgreSQL only bulletins and outbox files go there
-    started = time.perf_counter()
-    ledger = programme.write_ledger(home / "ledger.csv", run.items)
+    if run.backend == "postgresql" and setup.postgres is None:
+        raise RuntimeError("the PostgreSQL cluster did not start (see the set-up's error)")
+    postgres = setup.postgres if run.backend == "postgresql" else None
+    if run.items not in setup.programmes.files:
+        raise RuntimeError("the ledger was not written (see the set-up's error)")
+    ledger, revised = setup.programmes.files[run.items]
     plan = programme.raise_limits(channels.plan(home), run.items, ledger.stat().st_size)
-    print(f"{run.label}: programme written in {time.perf_counter() - started:.1f} s ({home})", flush=True)
+    print(f"{run.label}: {home}", flush=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DUBAN_", "PREFECT_API_URL"))}
     env.update(channels.env, DUBAN_HOME=str(home / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     database = f"bench_{run.items}"
@@ -330,7 +399,6 @@ def bench(
         late = ("replay", "--from", CATCH_UP[0], "--to", CATCH_UP[1], "--no-engine")
         catch_up_url = catch_up_env.get("DUBAN_DATABASE_URL") or _sqlite(catch_up_env)
         step("catch-up", *late, environment=catch_up_env, then=_cycle_note(channels, catch_up_url), after_timeout=True)
-    revised = _revised(ledger, home / "revised.csv")
     step("revise", "ledger", "import", str(revised), "--as-of", REVISED_ON, "--no-engine", then=_import_note)
     step("status-today", "status", "--json", "--as-of", REVISED_ON, then=_status_note(None))
     step("status-past", "status", "--json", "--as-of", PAST, then=_status_note(None))
@@ -341,8 +409,8 @@ def bench(
     if kept is not None and logged is not None and kept.extra and logged.extra:
         same = kept.extra["sha256"] == logged.extra["sha256"]
         run.ratios["assessment"] = {"kept_s": kept.wall_s, "log_s": logged.wall_s, "same": same}
-        if not same:
-            raise RuntimeError("the assessment from the kept state and from the log differ")
+        if not same:  # a wrong result: failed, and the steps after it still run
+            logged.status, logged.note = "failed", f"{logged.note}: differs from the kept state's"
     step("bulletin", "bulletin", "--period", CYCLE_PERIOD, "--as-of", CYCLE[1], "--no-engine")
     step("bulletin-new", "bulletin", "--period", CYCLE_PERIOD, "--as-of", REVISED_ON, "--no-engine", "--new-edition")
     sweep = step("sweep", argv=[sys.executable, str(ROOT / "benchmarks" / "sweep.py"), REVISED_ON], then=_sweep_note)
@@ -350,34 +418,46 @@ def bench(
         run.ratios["sweep"] = sweep.extra
 
     if engine_env is not None:
-        engine_env["PREFECT_API_URL"] = prefect.url()
-        before = prefect.cpu_s()
-        engine_url = engine_env.get("DUBAN_DATABASE_URL") or _sqlite(engine_env)
-        measured = step(
-            "cycle-engine",
-            *replay,
-            "--engine",
-            environment=engine_env,
-            then=_cycle_note(channels, engine_url),
-            after_timeout=True,
-        )
-        plain = run.steps.get("cycle")
-        if measured is not None:
-            measured.extra["server_cpu_s"] = round(prefect.cpu_s() - before, 2)
-            if measured.status == "ok" and plain is not None and plain.status == "ok" and plain.wall_s:
-                run.ratios["engine"] = {
-                    "plain_s": plain.wall_s,
-                    "engine_s": measured.wall_s,
-                    "ratio": round((measured.wall_s or 0) / plain.wall_s, 2),
-                    "server_cpu_s": measured.extra["server_cpu_s"],
-                }
+        engine(run, step, setup.prefect, engine_env, channels, replay)
     if not keep:  # the logs stay; the databases, the ledger and the status JSON (large at scale) go
         shutil.rmtree(home / "home", ignore_errors=True)
         shutil.rmtree(home / "home-engine", ignore_errors=True)
         shutil.rmtree(home / "home-catch-up", ignore_errors=True)
-        (home / "ledger.csv").unlink(missing_ok=True)
         for out in logs.glob("status-*.out"):
             out.unlink()
+
+
+def engine(
+    run: Run,
+    step: Callable[..., Step | None],
+    prefect: PrefectServer,
+    env: dict[str, str],
+    channels: Channels,
+    replay: tuple[str, ...],
+) -> None:
+    """June again as flows on the running server, on the copy taken before the plain cycle; its ratio."""
+    if prefect.server is None:
+        run.steps["cycle-engine"] = Step(status="failed", note="the Prefect server did not start (see the set-up)")
+        return
+    env["PREFECT_API_URL"] = prefect.url()
+    before = prefect.cpu_s()
+    idle = round(before - prefect.ready_cpu_s, 2)  # what the idle server took while the other steps ran
+    engine_url = env.get("DUBAN_DATABASE_URL") or _sqlite(env)
+    measured = step(
+        "cycle-engine", *replay, "--engine", environment=env, then=_cycle_note(channels, engine_url), after_timeout=True
+    )
+    plain = run.steps.get("cycle")
+    if measured is None:
+        return
+    measured.extra["server_cpu_s"] = round(prefect.cpu_s() - before, 2)
+    measured.extra["server_idle_cpu_s"] = idle
+    if measured.status == "ok" and plain is not None and plain.status == "ok" and plain.wall_s:
+        run.ratios["engine"] = {
+            "plain_s": plain.wall_s,
+            "engine_s": measured.wall_s,
+            "ratio": round((measured.wall_s or 0) / plain.wall_s, 2),
+            "server_cpu_s": measured.extra["server_cpu_s"],
+        }
 
 
 def _copy(home: Path, name: str, env: dict[str, str], postgres: Postgres | None, database: str) -> dict[str, str]:
@@ -559,6 +639,20 @@ def main() -> None:
         default="sqlite",
         help="backends the engine cycle runs on (default sqlite: minutes of flow runs, the same on either)",
     )
+    parser.add_argument(
+        "--catch-up-from",
+        type=int,
+        default=1000,
+        metavar="ITEMS",
+        help="run the October catch-up only from this many items (default 1000: at 300 items it measures the"
+        " month's fixed costs, as June there does)",
+    )
+    parser.add_argument(
+        "--catch-up-backends",
+        default="sqlite",
+        help="backends the catch-up runs on (default sqlite: the same escalations and messages on either, and"
+        " the longest step of the bench; June compares the two backends)",
+    )
     parser.add_argument("--json", type=Path, help="where the JSON goes (default: the run's temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and ledgers")
     args = parser.parse_args()
@@ -572,8 +666,16 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown steps: {', '.join(sorted(unknown))}")
 
+    def chosen(items: int, backend: str) -> list[str]:
+        """The steps of one run: the engine cycle and the catch-up only where they are measured."""
+        engine = items >= args.engine_from and backend in args.engine_backends.split(",")
+        catch_up = items >= args.catch_up_from and backend in args.catch_up_backends.split(",")
+        return [s for s in steps if (s != "cycle-engine" or engine) and (s != "catch-up" or catch_up)]
+
     started = time.perf_counter()
+    load = {"start": os.getloadavg()}
     runs: list[Run] = []
+    setup: Setup | None = None
     base = Path(tempfile.mkdtemp(prefix="duban-bench-"))
     target = args.json or base / "results.json"
     os.environ["PREFECT_HOME"] = str(base / "prefect-home")  # the children's Prefect settings, not ~/.prefect
@@ -581,40 +683,61 @@ def main() -> None:
     try:
         with ExitStack() as stack:
             channels = Channels(stack)
-            prefect = PrefectServer(stack, base / "prefect")
-            postgres = Postgres(stack) if any(b == "postgresql" for _, b in pairs) else None
+            postgresql = any(b == "postgresql" for _, b in pairs)
+            engine = any("cycle-engine" in chosen(*pair) for pair in pairs)
+            setup = set_up(stack, base, [items for items, _ in pairs], postgresql, engine)
             for items, backend in pairs:
                 run = Run(items, backend)
                 runs.append(run)
-                database = postgres if backend == "postgresql" else None
-                engine = items >= args.engine_from and backend in args.engine_backends.split(",")
-                mine = [s for s in steps if s != "cycle-engine" or engine]
+                begun = time.perf_counter()
                 try:
-                    bench(run, base, channels, database, prefect, mine, args.timeout, args.keep)
+                    bench(run, base, channels, setup, chosen(items, backend), args.timeout, args.keep)
                 except Exception:  # the other scales still run, and the table still comes out
                     run.error = traceback.format_exc()
                     print(run.error, file=sys.stderr, flush=True)
-                save(target, runs, args.timeout, time.perf_counter() - started)
+                run.took_s = round(time.perf_counter() - begun, 1)
+                print(f"{run.label}: {breakdown(run)}", flush=True)
+                save(target, runs, setup, args.timeout, time.perf_counter() - started, load)
+            if not args.keep:
+                setup.programmes.remove()
     except KeyboardInterrupt:
         print("\ninterrupted: the table of what was measured", file=sys.stderr)
     took = time.perf_counter() - started
-    save(target, runs, args.timeout, took)
+    load["end"] = os.getloadavg()
+    save(target, runs, setup, args.timeout, took, load)
     print()
     print(table(runs, steps))
-    print(f"\nall runs took {took / 60:.1f} min; JSON: {target}")
+    if setup is not None:
+        print(f"set-up {setup.took.get('wall', 0):.1f} s; " + "; ".join(f"{r.label} {breakdown(r)}" for r in runs))
+    print(f"all runs took {took / 60:.1f} min (load average {_load(load)}); JSON: {target}")
     wrong = [f"{run.label} {name}" for run in runs for name, s in run.steps.items() if s.status == "failed"]
     wrong += [f"{run.label} (stopped: {run.error.strip().splitlines()[-1]})" for run in runs if run.error]
+    wrong += [f"set-up: {name}" for name in (setup.errors if setup else {})]
     if wrong:
         print(f"failed: {', '.join(wrong)}", file=sys.stderr)
         sys.exit(1)
 
 
-def save(target: Path, runs: list[Run], timeout: float, took: float) -> None:
+def breakdown(run: Run) -> str:
+    """A run's own wall time: its measured steps, and the rest (plan, database, copies, counts)."""
+    measured = sum(step.wall_s or 0.0 for step in run.steps.values())
+    return f"{run.took_s or 0:.1f} s, steps {measured:.1f} s, between them {(run.took_s or 0) - measured:.1f} s"
+
+
+def _load(load: dict[str, Any]) -> str:
+    return " -> ".join(f"{values[0]:.1f}" for values in load.values())
+
+
+def save(target: Path, runs: list[Run], setup: Setup | None, timeout: float, took: float, load: dict) -> None:
     """The JSON, rewritten after each scale so a long run leaves what it measured."""
+    errors = setup.errors if setup else {}
     report = {
         "when": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "load_average": {when: [round(v, 2) for v in values] for when, values in load.items()},
         "took_s": round(took, 1),
+        "setup_s": dict(setup.took) if setup else {},
+        "setup_errors": {name: error.strip().splitlines()[-1] for name, error in errors.items()},
         "timeout_s": timeout,
         "steps": {name: {"runs": what, "target_30000": goal} for name, what, goal in STEPS},
         "runs": [{**asdict(run), "label": run.label} for run in runs],
