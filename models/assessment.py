@@ -38,6 +38,7 @@ class AssessmentMonth(SQLModel, table=True):
 
     period: str = Field(primary_key=True, max_length=7)  # 2022-10
     as_of: date
+    checked_on: date  # the newest day a sweep or page found it fresh and moved the marks: once a day at most
     audit_mark: int = 0
     escalation_mark: int = 0
     plan_digest: str = Field(max_length=64)

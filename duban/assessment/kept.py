@@ -146,7 +146,7 @@ def month_kept(session: Session, plan: Plan, month: Span, day: date) -> Assessme
         return None
     kept = session.get(AssessmentMonth, month.code)
     if kept is not None and fresh(session, plan, kept, month, day):
-        _advance(session, kept)
+        _advance(session, kept, day)
         return kept
     if kept is not None and day < kept.as_of:
         return None
@@ -165,8 +165,9 @@ def keep(session: Session, plan: Plan, month: Span, day: date) -> Assessment:
     result = assess(session, plan, month.code, day)
     kept = session.get(AssessmentMonth, month.code)
     if kept is None:
-        kept = AssessmentMonth(period=month.code, as_of=day, plan_digest="")
+        kept = AssessmentMonth(period=month.code, as_of=day, checked_on=day, plan_digest="")
     kept.as_of, kept.audit_mark, kept.escalation_mark = day, audit_mark, escalation_mark
+    kept.checked_on = max(kept.checked_on, day)
     kept.plan_digest = digest(plan)
     session.add(kept)
     session.flush()
@@ -184,7 +185,7 @@ def keep_closed(session: Session, plan: Plan, day: date) -> list[str]:
     for month in closed_months(plan, day):
         kept = session.get(AssessmentMonth, month.code)
         if kept is not None and fresh(session, plan, kept, month, day):
-            _advance(session, kept)
+            _advance(session, kept, day)
         elif kept is None or kept.as_of <= day:
             keep(session, plan, month, day)
             again.append(month.code)
@@ -200,11 +201,13 @@ def _marks(session: Session) -> tuple[int, int]:
     return audit_mark, escalation_mark
 
 
-def _advance(session: Session, kept: AssessmentMonth) -> None:
-    """A fresh month's marks moved to now, so that the next check reads only what comes after."""
-    audit_mark, escalation_mark = _marks(session)
-    if (audit_mark, escalation_mark) != (kept.audit_mark, kept.escalation_mark):
-        kept.audit_mark, kept.escalation_mark = audit_mark, escalation_mark
+def _advance(session: Session, kept: AssessmentMonth, day: date) -> None:
+    """A fresh month's marks moved to now, so that the next check reads only what came after. Once a day
+    at most: a second sweep of the same day writes nothing (what later flows of that day wrote is read
+    again by the next day's check)."""
+    if day > kept.checked_on:
+        kept.checked_on = day
+        kept.audit_mark, kept.escalation_mark = _marks(session)
         session.add(kept)
 
 
@@ -329,7 +332,8 @@ def appealed(session: Session, plan: Plan, appeal: AssessmentAppeal, day: date) 
     session.flush()
     _resum(session, plan, month.code, appeal.unit)
     kept.as_of = max(kept.as_of, day)
-    _advance(session, kept)
+    kept.audit_mark, kept.escalation_mark = _marks(session)  # past the appeal's own entry, now taken in
+    session.add(kept)
     session.flush()
 
 

@@ -27,6 +27,7 @@ def upgrade() -> None:
         "assessment_month",
         sa.Column("period", text(length=7), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("checked_on", sa.Date(), nullable=False),
         sa.Column("audit_mark", sa.Integer(), nullable=False),
         sa.Column("escalation_mark", sa.Integer(), nullable=False),
         sa.Column("plan_digest", text(length=64), nullable=False),
