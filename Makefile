@@ -22,7 +22,7 @@ $(INSTALLED): pyproject.toml scripts/install-system-packages
 # on one of them, and in what order they go out).
 test: docs
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n auto --dist loadgroup --no-loadscope-reorder --durations=20
+	$(BIN)/pytest -q -n auto --dist loadscope --no-loadscope-reorder --durations=20
 
 # The reference (plan keys, environment, commands) and the 用户手册 are written from the code first.
 docs: install
