@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -52,9 +53,27 @@ def cli(home: Path) -> Cli:
     return Cli()
 
 
+@pytest.fixture(scope="session")
+def initialised_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`duban init` of the sample plan, once a worker: its database file, copied by `initialised`."""
+    home = tmp_path_factory.mktemp("initialised") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DUBAN_HOME", str(home))
+        patch.delenv("DUBAN_DATABASE_URL", raising=False)
+        Cli()("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    assert sorted(p.name for p in home.iterdir()) == ["duban.db"]  # all that init writes
+    return home / "duban.db"
+
+
 @pytest.fixture
-def initialised(cli: Cli) -> Cli:
-    cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+def initialised(cli: Cli, home: Path, initialised_file: Path) -> Cli:
+    """The sample plan initialised: a copy of the worker's `duban init` on SQLite (the same file the
+    command writes), the command itself on PostgreSQL."""
+    if os.environ.get("DUBAN_DATABASE_URL"):
+        cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
+    else:
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(initialised_file, home / "duban.db")
     return cli
 
 
