@@ -109,24 +109,54 @@ def closed_months(plan: Plan, day: date) -> list[Span]:
 # -- keeping ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Since:
+    """What was written after a month's marks, as much as its freshness needs: the earliest day an entry
+    that counts is dated on, the earliest day a later escalation is raised on, and the appeals entered
+    (appeal id, month of its line). Months kept at the same marks share one (the daily sweep's case)."""
+
+    entry_day: date | None
+    raised_day: date | None
+    appealed: tuple[tuple[str, str], ...]
+
+
+def since(session: Session, audit_mark: int, escalation_mark: int) -> Since:
+    after = AuditEntry.seq > audit_mark  # (subject, seq) is indexed: a range of each subject's entries
+    days = [  # one query each: with `IN` the planner reads a subject's whole history
+        session.exec(select(func.min(AuditEntry.effective_on)).where(AuditEntry.subject == subject, after)).one()
+        for subject in SUBJECTS
+    ]
+    appeals = select(AuditEntry.subject_key).where(after, AuditEntry.subject == "assessment_appeal")
+    raised = session.exec(select(func.min(Escalation.raised_on)).where(Escalation.id > escalation_mark)).one()
+    return Since(
+        min((d for d in days if d is not None), default=None),
+        raised,
+        tuple((key, _appeal_month(session, key)) for key in session.exec(appeals)),
+    )
+
+
 def fresh(
-    session: Session, plan: Plan, kept: AssessmentMonth, month: Span, day: date, *, besides: int | None = None
+    session: Session,
+    plan: Plan,
+    kept: AssessmentMonth,
+    month: Span,
+    day: date,
+    *,
+    besides: int | None = None,
+    written: Since | None = None,
 ) -> bool:
     """Whether the kept rows are the month as known on `day`: read past the marks, so the cost is what
     was written since the month was last kept or checked (the daily sweep checks every day). The appeal
-    `besides` is left out (its line is being brought up to date)."""
+    `besides` is left out (its line is being brought up to date); `written` is what `since` found past
+    the month's marks, when the caller has it already."""
     if kept.plan_digest != digest(plan) or not (month.end <= kept.as_of <= day):
         return False
-    after = AuditEntry.seq > kept.audit_mark  # (subject, seq) is indexed: a range of each subject's entries
-    for subject in SUBJECTS:  # one query each: with `IN` the planner reads a subject's whole history
-        first = session.exec(select(func.min(AuditEntry.effective_on)).where(AuditEntry.subject == subject, after))
-        if (day_of := first.one()) is not None and day_of <= month.end:
-            return False
-    appealed = select(AuditEntry.subject_key).where(after, AuditEntry.subject == "assessment_appeal")
-    if any(key != str(besides) and _appeal_month(session, key) == month.code for key in session.exec(appealed)):
+    written = written or since(session, kept.audit_mark, kept.escalation_mark)
+    if written.entry_day is not None and written.entry_day <= month.end:
         return False
-    raised = session.exec(select(func.min(Escalation.raised_on)).where(Escalation.id > kept.escalation_mark)).one()
-    if raised is not None and raised <= month.end:
+    if any(key != str(besides) and code == month.code for key, code in written.appealed):
+        return False
+    if written.raised_day is not None and written.raised_day <= month.end:
         return False
     later = select(AssessmentAppeal.id).where(  # one of the month's lines (keys end with the line's day)
         col(AssessmentAppeal.id) != (besides or 0),
@@ -181,10 +211,13 @@ def keep_closed(session: Session, plan: Plan, day: date) -> list[str]:
     are only checked; returns the months assessed again."""
     if plan.assessment is None:
         return []
-    again = []
+    again, found = [], {}
     for month in closed_months(plan, day):
         kept = session.get(AssessmentMonth, month.code)
-        if kept is not None and fresh(session, plan, kept, month, day):
+        marks = (kept.audit_mark, kept.escalation_mark) if kept is not None else None
+        if marks is not None and marks not in found:
+            found[marks] = since(session, *marks)
+        if kept is not None and fresh(session, plan, kept, month, day, written=found[marks]):
             _advance(session, kept, day)
         elif kept is None or kept.as_of <= day:
             keep(session, plan, month, day)
