@@ -154,8 +154,6 @@ SETUP_NAMES = {"postgresql": "PostgreSQL cluster", "ledgers": "ledgers", "prefec
 def render(report: dict[str, Any]) -> str:
     machine = report.get("machine", {})
     lines = [HEADER]
-    if report.get("source"):  # a file not written by run.py (transcribed), which says where it came from
-        lines += [f"*{report['source']}*", ""]
     lines += [
         f"Run of {report.get('when', '?')}, {machine.get('cpus', '?')} cores, Python {machine.get('python', '?')}"
         f" ({machine.get('platform', '?')}); the whole run took {report.get('took_s', 0) / 60:.1f} min.",
