@@ -6,24 +6,7 @@ stopped; the page must then show what was measured and say what went wrong, not 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-results_page = _module(ROOT / "benchmarks" / "results_page.py")
+from test_docs_reference import results_page  # benchmarks/results_page.py, loaded there once
 
 
 def _step(status: str, wall: float | None, cpu: float | None = None, peak: float | None = None) -> dict:
