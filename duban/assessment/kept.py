@@ -169,13 +169,15 @@ def fresh(
     return session.exec(later.limit(1)).first() is None
 
 
-def month_kept(session: Session, plan: Plan, month: Span, day: date) -> AssessmentMonth | None:
+def month_kept(
+    session: Session, plan: Plan, month: Span, day: date, read: dict[tuple[int, int], Since] | None = None
+) -> AssessmentMonth | None:
     """The month's kept rows as known on `day`, kept again first when missing or stale; None when the
     month is not closed by `day` or `day` is before what is kept: then it is assessed, not kept."""
     if month.end > day:
         return None
     kept = session.get(AssessmentMonth, month.code)
-    if kept is not None and fresh(session, plan, kept, month, day):
+    if kept is not None and fresh(session, plan, kept, month, day, written=_written(session, kept, read)):
         _advance(session, kept, day)
         return kept
     if kept is not None and day < kept.as_of:
@@ -211,18 +213,27 @@ def keep_closed(session: Session, plan: Plan, day: date) -> list[str]:
     are only checked; returns the months assessed again."""
     if plan.assessment is None:
         return []
-    again, found = [], {}
+    again: list[str] = []
+    read: dict[tuple[int, int], Since] = {}
     for month in closed_months(plan, day):
         kept = session.get(AssessmentMonth, month.code)
-        marks = (kept.audit_mark, kept.escalation_mark) if kept is not None else None
-        if marks is not None and marks not in found:
-            found[marks] = since(session, *marks)
-        if kept is not None and fresh(session, plan, kept, month, day, written=found[marks]):
+        if kept is not None and fresh(session, plan, kept, month, day, written=_written(session, kept, read)):
             _advance(session, kept, day)
         elif kept is None or kept.as_of <= day:
             keep(session, plan, month, day)
             again.append(month.code)
     return again
+
+
+def _written(session: Session, kept: AssessmentMonth, read: dict[tuple[int, int], Since] | None) -> Since:
+    """What was written past the month's marks, read once for all the months a sweep or a page checks at
+    the same marks (`read`, kept by the caller across its months)."""
+    marks = (kept.audit_mark, kept.escalation_mark)
+    if read is None:
+        return since(session, *marks)
+    if marks not in read:
+        read[marks] = since(session, *marks)
+    return read[marks]
 
 
 def _marks(session: Session) -> tuple[int, int]:
@@ -419,8 +430,9 @@ def standings(session: Session, plan: Plan, span: Span, day: date) -> tuple[list
     kinds = {name: kind for kind in KINDS for name in _names(plan, kind)}
     found = {name: Standing(name, kind, Decimal(0), Decimal(0), Decimal(0), 0, 0, 0) for name, kind in kinds.items()}
     assessed: dict[str, Assessment] = {}
+    read: dict[tuple[int, int], Since] = {}
     for month in _begun(span, day):
-        if month_kept(session, plan, month, day) is None:
+        if month_kept(session, plan, month, day, read) is None:
             assessed[month.code] = assess(session, plan, month.code, day)
             for unit in assessed[month.code].units:
                 _add(found, unit.unit, _score_values(unit))
@@ -468,10 +480,11 @@ def trend(
     rules_of(plan)
     assessed = assessed or {}
     found = []
+    read: dict[tuple[int, int], Since] = {}
     for month in _begun(parse_span(str(year)), day):
         if month.end < plan.programme.start or month.start > plan.programme.end:
             continue
-        if month.code not in assessed and month_kept(session, plan, month, day) is not None:
+        if month.code not in assessed and month_kept(session, plan, month, day, read) is not None:
             query = select(AssessmentScore).where(AssessmentScore.period == month.code, AssessmentScore.unit == unit)
             s = session.exec(query).one()
             found.append((month.code, points(s.score_cents), s.rank))
