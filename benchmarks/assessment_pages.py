@@ -55,7 +55,7 @@ def main() -> None:
 
     from duban.assessment import assess, trend
     from duban.db import migrate, session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     migrate()
     day = args.day

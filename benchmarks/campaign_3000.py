@@ -67,7 +67,7 @@ def main() -> None:
     from duban.campaign.run import follow_campaigns, run_campaign
     from duban.campaign.start import get_campaign
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     campaign = run_campaign(title="全面专项督导", due=date(2022, 4, 15), as_of=date(2022, 4, 11))
     started = timed(f"start: select, freeze, ask {len(campaign.units)} units", started)

@@ -358,7 +358,7 @@ def build(projects: int) -> dict[str, Any]:
         capture_output=True,
     )
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -484,7 +484,7 @@ def timings(repeat: int, budget: float) -> dict[str, Any]:
     from duban.db import engine, session_scope
     from duban.mechanism import gates, view
     from duban.mechanism.follow import follow
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     use("x1")
     with session_scope() as session:

@@ -140,8 +140,8 @@ def add_accounts(home: Path) -> None:
     portal below is the real one."""
     _in_home(home)
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.signin.accounts import hash_password, now
+    from duban.stored_plan import current_plan
     from models import Account
 
     hashed = hash_password(PASSWORD)
@@ -189,7 +189,7 @@ def people(home: Path, writers: float, rng: random.Random) -> list[Person]:
     from sqlmodel import col, select
 
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from models import Account, LedgerItem, Submission
 
     with session_scope() as session:

@@ -47,7 +47,7 @@ def main() -> None:
         subprocess.run([sys.executable, str(ROOT / "scripts/replay_2022.py")], check=True, capture_output=True)
     else:
         from deployments.schedules import run_day
-        from duban.programme import plan_in_force
+        from duban.stored_plan import plan_in_force
 
         plan, day = plan_in_force(), date(2022, 4, 9)
         while day <= date(2022, 12, 31):

@@ -61,8 +61,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from duban.db import engine, session_scope
-    from duban.programme import current_plan
     from duban.reporting.escalation import overdue_work
+    from duban.stored_plan import current_plan
 
     items, steps = (text(sql).bindparams(bindparam("as_of", type_=Date())) for sql in (BARE, BARE_MILESTONES))
     with session_scope() as session:

@@ -34,10 +34,10 @@ def user_error_types() -> tuple[type[Exception], ...]:
     from duban.items.evidence import EvidenceRefused
     from duban.mechanism import MechanismError
     from duban.plan import PlanError
-    from duban.programme import NotInitialised
     from duban.reporting.periods import PeriodError
     from duban.reporting.reports import ReportError
     from duban.signin.accounts import AccountError
+    from duban.stored_plan import NotInitialised
     from duban.textgate import TextRefused
     from duban.web.proxies import ProxySettingError
     from duban.wecom.config import WecomConfigError

@@ -9,9 +9,6 @@ from sqlmodel import Session, col, func, select
 
 from duban import audit
 from duban.plan import Plan, PlanError, fingerprint
-from duban.stored_plan import NotInitialised as NotInitialised  # the plan in force, read where it always was
-from duban.stored_plan import current_plan as current_plan
-from duban.stored_plan import plan_in_force as plan_in_force
 from models import Category, LedgerItem, ProgrammeRecord, ProjectGate, UnitRecord, Waiver
 
 

@@ -9,7 +9,7 @@ from prefect.artifacts import create_table_artifact
 from duban.audit.chain import head
 from duban.backup.scheduled import run
 from duban.db import session_scope
-from duban.programme import plan_in_force
+from duban.stored_plan import plan_in_force
 
 
 @flow(name="backup")

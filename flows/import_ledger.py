@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from duban import config
-from duban.programme import plan_in_force
+from duban.stored_plan import plan_in_force
 from tasks.ledger import read_ledger, validate_ledger, write_ledger
 
 

@@ -46,7 +46,7 @@ def tick(as_of: date | None = None) -> list[str]:
     Scheduled as deployments, each flow still runs on its own.
     """
     from deployments.schedules import due_on, end_of_office_day
-    from duban.programme import plan_in_force
+    from duban.stored_plan import plan_in_force
 
     as_of = as_of or config.today()
     from flows.bulletin import monthly_bulletin

@@ -27,7 +27,7 @@ from duban import config
 from duban.calendar import WorkingCalendar
 from duban.db import session_scope
 from duban.plan import Plan
-from duban.programme import plan_in_force
+from duban.stored_plan import plan_in_force
 from models import OutboxMessage
 from notifications import parts
 from notifications.deadletters import report_dead

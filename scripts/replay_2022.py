@@ -42,12 +42,12 @@ from duban.db import session_scope
 from duban.items.closeout import STATUS_LABELS, last_change_on, transition
 from duban.items.rectification import current, make_plan
 from duban.plan import Plan
-from duban.programme import current_plan
 from duban.reporting.forms import SUMMARY_TITLE, submit_form, write_form
 from duban.reporting.periods import add_working_days, working_days_before
 from duban.reporting.reports import latest_version, review
 from duban.reporting.view import period_view
 from duban.state.status import summary
+from duban.stored_plan import current_plan
 from models import Campaign, LedgerItem, OutboxMessage, ReportingPeriod, Review, Submission
 
 SEED = 20220409

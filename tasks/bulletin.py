@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from duban.bulletin.issue import Issued, issue
 from duban.bulletin.monthly import assemble_monthly
 from duban.db import session_scope
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 
 
 @task(name="issue-bulletin", cache_policy=NO_CACHE)

@@ -35,7 +35,7 @@ def campaign_artifact(campaign_id: int, as_of: date) -> None:
     from duban.campaign.start import get_campaign
     from duban.campaign.view import ANSWERS, figures
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         data = figures(session, current_plan(session), get_campaign(session, campaign_id), as_of)

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from duban.files.spreadsheet import Sheet, read_sheet
 from duban.ledger import importer
 from duban.ledger.importer import ImportResult, LedgerRow
-from duban.programme import plan_in_force
+from duban.stored_plan import plan_in_force
 
 
 @task(name="read-ledger", cache_policy=NO_CACHE)

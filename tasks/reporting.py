@@ -36,9 +36,9 @@ def round_artifact(as_of: date) -> None:
     from duban.db import session_scope
     from duban.glossary import ESCALATION_CAUSE as CAUSE_LABELS
     from duban.glossary import LEVEL as LEVEL_LABELS
-    from duban.programme import current_plan
     from duban.reporting.periods import period_of
     from duban.reporting.view import escalation_counts, period_view
+    from duban.stored_plan import current_plan
 
     period = period_of(as_of)
     with session_scope() as session:

@@ -24,9 +24,9 @@ from duban import config
 from duban.db import session_scope
 from duban.mechanism import deliverables, gates
 from duban.mechanism.run import follow_projects
-from duban.programme import current_plan
 from duban.reporting.forms import form_rows, submit_online
 from duban.reporting.reports import get_submission, review
+from duban.stored_plan import current_plan
 from models import LedgerItem
 
 REGISTER = ROOT / "samples" / "projects-2022.xlsx"

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from duban.assessment import trend
 from duban.db import session_scope
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from models import AssessmentAppeal, AuditEntry, BulletinRecord, OutboxMessage
 
 HEDONG = {"A-1": {"整改进度（%）": 40, "工作状态": "推进中"}, "A-2": {"整改进度（%）": 60, "工作状态": "推进中"}}

@@ -20,7 +20,7 @@ from duban.assessment import assess, kept, trend
 from duban.assessment.pages import totals
 from duban.assessment.periods import parse_span
 from duban.db import session_scope
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from models import AssessmentLine, AssessmentMonth, AssessmentScore
 
 RETURNED = "report_returned:2022-10:v1:民政局:2022-10-12"  # 河东镇's report returned by 民政局: -0.5

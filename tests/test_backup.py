@@ -52,8 +52,8 @@ def files_under(home: Path) -> dict[str, bytes]:
 def status_now() -> dict:
     """`duban status --json` as the writer sees it right after its commit (duban's own function)."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.state.status import summary
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         data = summary(session, current_plan(session), DAY)

@@ -14,7 +14,7 @@ from test_ledger_import import write_csv
 
 from duban.bulletin.issue import issue
 from duban.db import session_scope
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from models import OutboxMessage
 
 EVIL = "<script>alert(1)</script>{ DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe } **粗体**|"

@@ -25,7 +25,7 @@ from duban.bulletin.issue import issue, write_files
 from duban.campaign.bulletin import build as campaign_build
 from duban.db import session_scope
 from duban.plan import PlanError, load_plan, parse_plan
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from models import BulletinRecord, OutboxMessage
 from plans import plan_with
 

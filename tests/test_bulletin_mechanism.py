@@ -25,7 +25,7 @@ from duban.bulletin.issue import Issued, issue
 from duban.db import session_scope
 from duban.files.spreadsheet import read_sheet
 from duban.mechanism import deliverables, follow, gates, register
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from plans import plan_with
 
 ROOT = Path(__file__).resolve().parents[1]

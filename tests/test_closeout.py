@@ -15,7 +15,7 @@ from duban import audit
 from duban.db import engine, session_scope
 from duban.items.closeout import ClosureError, transition
 from duban.items.rectification import make_plan
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from models import Evidence, LedgerItem
 
 STATES = ["open", "planned", "in_progress", "close_requested", "verified", "closed", "cancelled"]

@@ -24,7 +24,7 @@ from test_plan import DEPARTMENTS, TOWNSHIPS
 
 from duban.config import TZ
 from duban.db import session_scope
-from duban.programme import current_plan, plan_in_force
+from duban.stored_plan import current_plan, plan_in_force
 from models import WecomSend
 from notifications.dispatch import _claim, _due_groups, dispatch
 from notifications.markdown import place_lines

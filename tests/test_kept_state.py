@@ -44,8 +44,8 @@ def _sql(statement: str, **params: object) -> list:
 
 def _overdue_work(day: str) -> list:
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.reporting.escalation import overdue_work
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         return overdue_work(session, current_plan(session), date.fromisoformat(day))

@@ -30,7 +30,7 @@ from duban.mechanism import MechanismError, deliverables, gates
 from duban.mechanism.follow import ProjectFollowUp, follow
 from duban.mechanism.view import project_view
 from duban.plan import Plan
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from models import AuditEntry, Deliverable, Escalation, OutboxMessage, Project, ProjectGate, Signature, Waiver
 
 OFFICE = "区配套办"

@@ -20,7 +20,7 @@ from test_plan import TOWNSHIPS
 
 from duban.config import TZ
 from duban.db import session_scope
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from models import OutboxMessage
 from notifications.dispatch import dispatch
 from notifications.outbox import notify

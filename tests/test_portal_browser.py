@@ -34,9 +34,9 @@ from sqlmodel import select
 
 from duban.db import session_scope
 from duban.glossary import cn_date
-from duban.programme import current_plan
 from duban.reporting.forms import form_rows, submit_online
 from duban.reporting.reports import get_submission, review
+from duban.stored_plan import current_plan
 from models import Acknowledgement, Evidence, LedgerItem, OutboxMessage, Submission
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}

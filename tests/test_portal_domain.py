@@ -106,7 +106,7 @@ def test_disable_and_reset_end_the_sessions_and_are_logged(initialised, monkeypa
     monkeypatch.setenv("DUBAN_NEW_PASSWORD", PASSWORD)
     initialised("user", "add", "--unit", "城关街道", "--login", "cg-zhang", "--name", "张三")
     initialised("user", "add", "--unit", "城关街道", "--login", "cg-zhang", "--name", "张三", status=2)
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from duban.web import sessions
 
     with Session(engine()) as session:
@@ -187,8 +187,8 @@ def test_a_request_not_acknowledged_is_reminded_then_escalated_and_resolved_once
 def test_a_unit_given_an_account_late_is_counted_from_that_day_and_only_for_what_it_still_owes(imported, monkeypatch):
     """Opened on 9 May, after the round (1 May): reminded on the next working day, not escalated at once;
     once the report is in, the round is no longer asked to be acknowledged."""
-    from duban.programme import current_plan
     from duban.reporting.reports import ReportLine, get_submission, save_report
+    from duban.stored_plan import current_plan
 
     monkeypatch.setenv("DUBAN_NEW_PASSWORD", PASSWORD)
     imported("tick", "--as-of", "2022-05-01")
@@ -321,8 +321,8 @@ def test_each_close_out_step_tells_whoever_acts_next_with_a_link_to_the_item(imp
 
 def test_two_people_of_one_unit_saving_at_once_keep_one_version_and_the_second_is_told(imported):
     """Both read the report at version 0; the second save is refused with a clear message, not a server error."""
-    from duban.programme import current_plan
     from duban.reporting.reports import ReportError, ReportLine, get_submission, save_report
+    from duban.stored_plan import current_plan
     from models import SubmissionVersion
 
     imported("tick", "--as-of", "2022-05-01")

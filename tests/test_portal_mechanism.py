@@ -34,8 +34,8 @@ from test_portal_security import state
 from duban.db import session_scope
 from duban.mechanism import gates
 from duban.mechanism.run import follow_projects
-from duban.programme import current_plan
 from duban.signin import accounts
+from duban.stored_plan import current_plan
 
 REGISTER = ROOT / "samples" / "projects-2022.xlsx"
 IMPORTED = date(2022, 5, 9)  # a Monday: signatures due ten working days on, 2022-05-23

@@ -27,9 +27,9 @@ from test_portal_browser import PHONE, device, press, shot
 from duban.db import session_scope
 from duban.desk import supervision
 from duban.plan import PlanError, parse_plan
-from duban.programme import current_plan
 from duban.reporting.forms import form_rows, submit_online
 from duban.reporting.reports import get_submission
+from duban.stored_plan import current_plan
 
 DAY = date(2023, 1, 16)
 LEVELS = {1: "督办", 2: "挂牌督办", 3: "分管副区长督办"}

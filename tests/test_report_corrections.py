@@ -16,10 +16,10 @@ from portal import csrf_of, running_portal, sign_in
 from sqlmodel import col, select
 
 from duban.db import session_scope
-from duban.programme import current_plan
 from duban.reporting.corrections import pending_corrections
 from duban.reporting.forms import form_rows, submit_online
 from duban.reporting.reports import get_submission, review
+from duban.stored_plan import current_plan
 from models import AuditEntry, OutboxMessage, ReportCorrection, Review, Submission, SubmissionVersion
 
 PERIOD, TOWNSHIP = "2022-05", "城关街道"

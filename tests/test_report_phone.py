@@ -13,8 +13,8 @@ from portal import running_portal
 from test_portal_browser import PHONE, add_users, device, follow, press, shot, sign_in, submit_unchanged
 
 from duban.db import session_scope
-from duban.programme import current_plan
 from duban.reporting.reports import get_submission
+from duban.stored_plan import current_plan
 
 PERIOD, TOWNSHIP = "2022-05", "城关街道"
 WIDTH = 390

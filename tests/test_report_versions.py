@@ -10,9 +10,9 @@ from conftest import Cli
 from sqlmodel import col, func, select
 
 from duban.db import session_scope
-from duban.programme import current_plan
 from duban.reporting.forms import submit_online
 from duban.reporting.reports import ReportLine, get_submission, lines_of, save_report
+from duban.stored_plan import current_plan
 from models import SubmissionLine, SubmissionVersion
 
 PERIOD, UNIT = "2022-05", "民政局"

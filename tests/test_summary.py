@@ -49,7 +49,7 @@ def year(initialised: Cli, tmp_path: Path) -> Cli:
 
 
 def _issue(out: Path, as_of: str = "2023-01-06", **kwargs: object):  # noqa: ANN202
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from duban.summary.issue import issue_summary
 
     with session_scope() as session:
@@ -190,7 +190,7 @@ def test_refusals_change_nothing(initialised: Cli) -> None:
 
 def test_a_section_whose_figures_are_missing_is_left_out(year: Cli, tmp_path: Path) -> None:
     """A report kept before a section existed re-prints without it, the sections after it numbered on."""
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from duban.summary.sections import build
 
     issued = _issue(tmp_path / "out")

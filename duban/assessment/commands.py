@@ -58,7 +58,7 @@ def assess(
     from duban.assessment.sheet import write_assessment
     from duban.db import session_scope
     from duban.glossary import ASSESSMENT_CAUSE, CARD, UNIT_KIND
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     if not period:
         raise AssessmentError("请用 --period 指定考核期，如 2022-10、2022-Q4 或 2022")
@@ -100,7 +100,7 @@ def assess_appeal(key: str, unit: str, reason: str, as_of: date) -> None:
     """申诉: contest one line of a unit's score (KEY as `duban assess --unit U` shows it)."""
     from duban.assessment import contest
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         appeal = contest(session, current_plan(session), unit=unit, key=key, reason=reason, as_of=as_of)
@@ -121,7 +121,7 @@ def assess_decide(appeal_id: int, uphold: bool, reason: str, as_of: date) -> Non
     from duban.assessment import decide_appeal
     from duban.db import session_scope
     from duban.glossary import APPEAL_STATE
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         appeal = decide_appeal(

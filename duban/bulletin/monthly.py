@@ -11,8 +11,8 @@ from duban.bulletin.issue import Issued, issue
 from duban.calendar import WorkingCalendar
 from duban.db import session_scope
 from duban.plan import Plan
-from duban.programme import current_plan
 from duban.reporting.periods import add_working_days, department_due, period_of
+from duban.stored_plan import current_plan
 from models import BulletinRecord
 
 

@@ -52,7 +52,7 @@ def campaign_start(
     from duban.campaign.scope import CampaignError, Scope, select_items
     from duban.campaign.start import campaign_key, check, items_of
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from models import Campaign
 
     with session_scope() as session:  # what can be refused is refused here, before a flow run is made
@@ -89,7 +89,7 @@ def campaign_list(as_of: date) -> None:
 
     from duban.campaign.view import STAGES, figures
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from models import Campaign
 
     table = Table()
@@ -127,7 +127,7 @@ def campaign_show(campaign_id: int, as_of: date, as_json: bool) -> None:
     from duban.campaign.view import ANSWERS, STAGES, figures
     from duban.db import session_scope
     from duban.glossary import ITEM_STATUS as STATUS_LABELS
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -184,7 +184,7 @@ def campaign_form(campaign_id: int, unit: str, file: Path) -> None:
     from duban.campaign.forms import write_response_form
     from duban.campaign.start import get_campaign
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         found = get_campaign(session, campaign_id)
@@ -204,7 +204,7 @@ def campaign_respond(campaign_id: int, unit: str, file: Path, as_of: date) -> No
     from duban.campaign.forms import respond
     from duban.campaign.start import get_campaign
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         answers = respond(session, current_plan(session), campaign_id=campaign_id, unit=unit, path=file, as_of=as_of)

@@ -9,7 +9,7 @@ from duban.campaign.follow import FollowUp, follow
 from duban.campaign.scope import CampaignError, Scope
 from duban.campaign.start import Started, ask, start
 from duban.db import session_scope
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 
 DEPLOYMENT = "supervision-campaign/supervision-campaign"
 

@@ -33,7 +33,7 @@ def bulletin(period: str, kind: str, as_of: date, out_dir: Path | None, new_edit
         return
     from duban.bulletin.issue import issue
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)

@@ -20,9 +20,9 @@ def check(repair: bool, as_json: bool, as_of: date) -> None:
     from rich.table import Table
 
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.state.check import FIELD_LABELS, differences
     from duban.state.check import repair as put_back
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)

@@ -27,7 +27,7 @@ def serve(host: str, port: int) -> None:
     from deployments.local_server import ServerError
     from deployments.serve import AlreadyServing, Started, next_runs
     from deployments.serve import serve as run_serve
-    from duban.programme import plan_in_force
+    from duban.stored_plan import plan_in_force
 
     plan = plan_in_force()
 
@@ -78,8 +78,8 @@ def deploy(pool: str | None, working_dir: Path, write_to: Path | None, dead_runs
     automation that frees the slot of a run whose machine died."""
     if not dead_runs_only and not pool:
         raise click.UsageError("--pool is required")
-    from duban.programme import plan_in_force
     from duban.reporting.reports import ReportError
+    from duban.stored_plan import plan_in_force
 
     if write_to is not None:
         from deployments.prefect_yaml import render

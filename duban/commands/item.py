@@ -27,7 +27,7 @@ def item_show(code: str, as_json: bool) -> None:
     """Show an item, its plan revisions, evidence and full audit history."""
     from duban.db import session_scope
     from duban.items.view import item_view
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         view = item_view(session, current_plan(session), code)
@@ -50,7 +50,7 @@ def item_transition(code: str, target: str, by: str, note: str, evidence: tuple[
     """Move an item through close-out, as the chain allows."""
     from duban.db import session_scope
     from duban.items.closeout import transition
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     state = next((k for k, v in STATUS_LABELS.items() if target in (k, v)), target)
     with session_scope() as session:
@@ -90,7 +90,7 @@ def item_plan(
     """Make or revise an item's rectification plan (一事一案); revisions are kept."""
     from duban.db import session_scope
     from duban.items.rectification import make_plan
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     steps = tuple(_milestone(text) for text in milestones) if milestones else None
     with session_scope() as session:

@@ -32,7 +32,7 @@ def ledger_import(file: Path, by: str | None, as_of: date, engine: bool | None) 
     """Import a ledger (.xlsx or .csv): all rows or none."""
     from duban.files.spreadsheet import read_sheet
     from duban.ledger import importer
-    from duban.programme import plan_in_force
+    from duban.stored_plan import plan_in_force
 
     actor = by or plan_in_force().office.name
     if use_engine(engine):
@@ -63,7 +63,7 @@ def ledger_export(file: Path) -> None:
     """Write the ledger with status and progress (.xlsx or .csv)."""
     from duban.db import session_scope
     from duban.ledger.export import export_ledger
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         count = export_ledger(session, current_plan(session), file)
@@ -76,7 +76,7 @@ def ledger_export(file: Path) -> None:
 def ledger_template(file: Path) -> None:
     """Write a blank .xlsx ledger with drop-down lists."""
     from duban.ledger.export import write_template
-    from duban.programme import plan_in_force
+    from duban.stored_plan import plan_in_force
 
     write_template(plan_in_force(), file)
     out.print(f"已生成台账模板 {file}")

@@ -23,8 +23,8 @@ def notify_test(unit: str) -> None:
     from sqlmodel import col, select
 
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.reporting.reports import ReportError
+    from duban.stored_plan import current_plan
     from models import OutboxMessage
     from notifications.dispatch import dispatch
     from notifications.outbox import notify as queue

@@ -22,8 +22,8 @@ def period() -> None:
 def period_show(period_code: str, as_of: date, as_json: bool) -> None:
     """Who submitted when, who is late, and the open escalations with their levels."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.reporting.view import period_view
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         view = period_view(session, current_plan(session), period_code, as_of)

@@ -41,7 +41,7 @@ def portal(host: str, port: int, as_of: date | None, https: bool | None, workers
     from sqlalchemy import text
 
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from duban.web.proxies import trusted_proxies
     from duban.web.serve import SERVER_LIMITS
 

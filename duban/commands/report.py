@@ -23,8 +23,8 @@ def report() -> None:
 def report_form(unit: str, period: str, file: Path) -> None:
     """Write the unit's pre-filled .xlsx form for the period."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.reporting.forms import write_form
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         count = write_form(session, current_plan(session), period=period, unit=unit, path=file)
@@ -42,8 +42,8 @@ def report_form(unit: str, period: str, file: Path) -> None:
 def report_submit(file: Path, unit: str, period: str, draft: bool, as_of: date) -> None:
     """Submit (or save as a draft) a filled form: all rows or none."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.reporting.forms import submit_form
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         version = submit_form(
@@ -68,8 +68,8 @@ def report_review(by: str, unit: str, period: str, decision: str | None, reason:
     """A lead department accepts a township's report or returns it with a reason."""
     from duban.db import session_scope
     from duban.glossary import REPORT_STATUS as STATUS_LABELS
-    from duban.programme import current_plan
     from duban.reporting.reports import ReportError, review
+    from duban.stored_plan import current_plan
 
     if decision is None:
         raise ReportError("请选择 --accept（通过）或 --return（退回）")

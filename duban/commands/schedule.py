@@ -15,7 +15,7 @@ def _run_day(day: date, engine: bool) -> list[tuple[str, object]]:
 
         return [(slug, None) for slug in tick_flow(day)]
     from deployments.schedules import run_day
-    from duban.programme import plan_in_force
+    from duban.stored_plan import plan_in_force
 
     return run_day(plan_in_force(), day)
 

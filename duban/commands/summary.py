@@ -22,7 +22,7 @@ from duban.files.paths import output_dir
 def summary(year: int, as_of: date, out_dir: Path | None, new_edition: bool) -> None:
     """Assemble (or re-print) the numbered year-end report as Word, PDF and HTML, and queue it to the leaders."""
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from duban.summary.issue import issue_summary
 
     out_dir = output_dir(out_dir or config.home() / "bulletins")

@@ -29,8 +29,8 @@ def user() -> None:
 def user_add(unit: str, login: str, name: str, role: str | None, mobile: str, wecom_userid: str, as_of: date) -> None:
     """Open an account; the initial password is DUBAN_NEW_PASSWORD, or generated and printed once."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.signin import accounts
+    from duban.stored_plan import current_plan
     from duban.wecom import people
 
     password, generated = accounts.initial_password()
@@ -102,7 +102,7 @@ def user_list(unit: str | None, as_json: bool) -> None:
 def user_set(login: str, wecom_userid: str) -> None:
     """Bind (or unbind) an account's WeCom id: one id, one account."""
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from duban.wecom import people
 
     with session_scope() as session:
@@ -118,7 +118,7 @@ def user_set(login: str, wecom_userid: str) -> None:
 def user_sync_wecom(confirm: bool) -> None:
     """Read the WeCom address book and propose ids for accounts without one, matched by mobile number."""
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
     from duban.wecom import people
     from duban.wecom.sync import address_book
 
@@ -163,8 +163,8 @@ def user_enable(login: str) -> None:
 
 def _switch(login: str, *, enabled: bool) -> None:
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.signin import accounts
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         office = current_plan(session).office.name
@@ -178,8 +178,8 @@ def _switch(login: str, *, enabled: bool) -> None:
 def user_reset_password(login: str) -> None:
     """A new initial password (DUBAN_NEW_PASSWORD, or generated and printed once), changed at sign-in."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.signin import accounts
+    from duban.stored_plan import current_plan
 
     password, generated = accounts.initial_password()
     with session_scope() as session:
@@ -197,8 +197,8 @@ def user_reset_password(login: str) -> None:
 def user_totp(login: str) -> None:
     """Enrol a second factor (TOTP) now: the otpauth:// address is printed once, for the person's app."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.signin import second_factor
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         office = current_plan(session).office.name

@@ -347,7 +347,7 @@ def _gates(session: Session, as_of: date, unit: str | None) -> list[Request]:
     if not rows:
         return []
     from duban.mechanism.gates import rule_of
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     plan = current_plan(session)
     return [

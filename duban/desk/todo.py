@@ -23,9 +23,9 @@ from duban.glossary import CORRECTION_STATE, EXTENSION_STATE, GATE_STATE, ITEM_S
 from duban.mechanism import gates
 from duban.mechanism.follow import ready_to_settle
 from duban.plan import Plan
-from duban.programme import current_plan
 from duban.reporting.corrections import deciders, pending_corrections
 from duban.reporting.reports import latest_version
+from duban.stored_plan import current_plan
 from models import (
     AssessmentAppeal,
     Campaign,

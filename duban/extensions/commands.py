@@ -30,7 +30,7 @@ def extension_request(code: str, until: date, reason: str, progress: str, by: st
     """Ask to move an item's deadline (or one milestone's date), on or before that date."""
     from duban.db import session_scope
     from duban.extensions.requests import request
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         row, new = request(
@@ -68,7 +68,7 @@ def extension_decide(
     from duban.db import session_scope
     from duban.extensions import ExtensionError
     from duban.extensions.requests import decide
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     if approve is None:
         raise ExtensionError("须指定审批结果：--approve（同意）或 --refuse（不同意，并用 --reason 说明理由）")

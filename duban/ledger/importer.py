@@ -470,7 +470,7 @@ def _resolve_codes(
 def check(sheet: Sheet, *, actor: str, as_of: date) -> list[LedgerRow]:
     """Validate against the database in force (a read-only session of its own)."""
     from duban.db import session_scope
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         return validate(session, current_plan(session), sheet, actor=actor, as_of=as_of)

@@ -32,7 +32,7 @@ def project_import(file: Path, by: str | None, as_of: date) -> None:
     from duban.db import session_scope
     from duban.files.spreadsheet import read_sheet
     from duban.mechanism import register
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -52,7 +52,7 @@ def project_list(as_of: date, township: str | None, as_json: bool) -> None:
     """Every project, its open gate, who is awaited and who is late."""
     from duban.db import session_scope
     from duban.mechanism.view import register_rows
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         rows = register_rows(session, current_plan(session), as_of, township=township)
@@ -88,7 +88,7 @@ def project_show(code: str, as_of: date, as_json: bool) -> None:
     from duban.db import session_scope
     from duban.mechanism.gates import get_project
     from duban.mechanism.view import project_view
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         data = project_view(session, current_plan(session), get_project(session, code), as_of)
@@ -147,7 +147,7 @@ def project_sign(
     """Countersign the project's open gate (同意), or reject it with reasons (不同意)."""
     from duban.db import session_scope
     from duban.mechanism import gates
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -183,7 +183,7 @@ def project_submit(code: str, by: str, note: str, gate: str | None, as_of: date)
     """Put the project's open gate (or a returned one) to its signers."""
     from duban.db import session_scope
     from duban.mechanism import gates
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -204,7 +204,7 @@ def project_waive(code: str, standard: str, reason: str, by: str | None, as_of: 
     """Record the Office's waiver of one shortfall (audited); a gate it held may then pass."""
     from duban.db import session_scope
     from duban.mechanism import gates
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -231,7 +231,7 @@ def deliverable_list(owner: str | None, as_of: date, as_json: bool) -> None:
     """Every deliverable, its owner, due date and state."""
     from duban.db import session_scope
     from duban.mechanism import deliverables
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         deliverables.ensure(session, current_plan(session), as_of)
@@ -282,7 +282,7 @@ def deliverable_state(milestone: str, by: str, state: str, note: str, as_of: dat
     """The owner's progress: 未启动, 起草中, 报审中."""
     from duban.db import session_scope
     from duban.mechanism import deliverables
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -305,7 +305,7 @@ def deliverable_issue(milestone: str, by: str, document_no: str, issued_on: date
     from duban import config
     from duban.db import session_scope
     from duban.mechanism import deliverables
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -336,7 +336,7 @@ def deliverable_verify(milestone: str, owner: str, reason: str | None, by: str |
     """The Office confirms the filed document, or returns it with a reason."""
     from duban.db import session_scope
     from duban.mechanism import deliverables
-    from duban.programme import current_plan
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)

@@ -6,7 +6,7 @@ from datetime import date
 
 from duban.db import session_scope
 from duban.mechanism.follow import ProjectFollowUp, follow
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 
 
 def follow_projects(as_of: date) -> ProjectFollowUp:

@@ -27,8 +27,8 @@ def reassign(
 ) -> None:
     """Propose moving an item to another township, responsible unit and/or lead department; the Office decides."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.reassign.proposals import described, propose
+    from duban.stored_plan import current_plan
 
     with session_scope() as session:
         plan = current_plan(session)
@@ -67,8 +67,8 @@ def reassign(
 def reassign_decide(number: int, decision: str | None, deadline: date | None, reason: str, as_of: date) -> None:
     """The Office decides proposal NUMBER: --approve [--deadline D] or --refuse --reason TEXT."""
     from duban.db import session_scope
-    from duban.programme import current_plan
     from duban.reassign.proposals import decide
+    from duban.stored_plan import current_plan
 
     if decision is None:
         raise click.UsageError("须选择 --approve（同意）或 --refuse（不同意）")

@@ -11,11 +11,11 @@ from datetime import date
 from duban.assessment.kept import keep_closed
 from duban.db import session_scope
 from duban.desk.acknowledge import unacknowledged
-from duban.programme import current_plan
 from duban.reporting.chasing import Reminders, remind
 from duban.reporting.escalation import LadderRun, late_submissions, overdue_work, run_ladder, tell_raised
 from duban.reporting.periods import period_of
 from duban.reporting.rounds import RoundOpened, open_round
+from duban.stored_plan import current_plan
 
 
 def open_period(as_of: date) -> RoundOpened | None:

@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from duban.db import session_scope
-from duban.programme import current_plan
 from duban.signin.accounts import NameFailures
+from duban.stored_plan import current_plan
 from duban.web.deps import (
     CodeNeeded,
     EnrolmentNeeded,

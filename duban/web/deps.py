@@ -22,9 +22,9 @@ from duban import config, glossary
 from duban.assessment.pages import points
 from duban.db import session_scope
 from duban.desk import todo
-from duban.programme import current_plan
 from duban.signin import second_factor
 from duban.signin.accounts import ROLE_LABELS
+from duban.stored_plan import current_plan
 from duban.textgate import shown
 from duban.web import duties, flash, sessions
 from duban.web.security import BodyTooLarge

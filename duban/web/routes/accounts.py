@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from duban import audit, config
 from duban.db import session_scope
-from duban.programme import current_plan
 from duban.signin import accounts
 from duban.signin.accounts import DUTIES, ROLE_LABELS, ROLES_BY_KIND, AccountError
+from duban.stored_plan import current_plan
 from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back
 from duban.web.scope import hidden

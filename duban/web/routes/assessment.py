@@ -17,7 +17,7 @@ from duban.assessment import kept as scores
 from duban.assessment.pages import appeal_row, choices, chosen, line_month, totals
 from duban.assessment.score import KINDS, rules_of
 from duban.db import session_scope
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, today
 from duban.web.flash import back

@@ -11,7 +11,7 @@ from duban.audit.view import AuditFilterRefused, AuditFilters
 from duban.db import session_scope
 from duban.glossary import AUDIT_ACTION, AUDIT_SUBJECT
 from duban.items import search as item_search
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web import export
 from duban.web.deps import Signed, need, render, today

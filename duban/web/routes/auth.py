@@ -12,9 +12,9 @@ from starlette.responses import Response
 from duban import audit
 from duban.db import session_scope
 from duban.plan import Plan
-from duban.programme import current_plan
 from duban.signin import accounts, second_factor
 from duban.signin.accounts import AccountError
+from duban.stored_plan import current_plan
 from duban.web import flash, sessions
 from duban.web.deps import (
     LoginForm,

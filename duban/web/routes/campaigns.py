@@ -20,7 +20,7 @@ from duban.campaign.start import campaign_key, check, get_campaign, items_of
 from duban.campaign.view import figures
 from duban.db import session_scope
 from duban.plan import Plan
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.textgate import TITLE_LIMIT, TextRefused, clean
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, today
 from duban.web.flash import back

@@ -16,7 +16,7 @@ from duban.db import session_scope
 from duban.glossary import DELIVERABLE_STATE
 from duban.items.evidence import EvidenceRefused
 from duban.mechanism import MechanismError, deliverables
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web import export
 from duban.web.deps import Person, Posted, Signed, need, render, retried, today

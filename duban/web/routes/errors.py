@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
 from duban.db import session_scope
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.web.deps import (
     CodeNeeded,
     EnrolmentNeeded,

@@ -15,7 +15,7 @@ from duban.campaign.view import ANSWERS, figures
 from duban.db import session_scope
 from duban.glossary import CHANNEL, OUTBOX_STATUS, REPORT_KIND, REPORT_STATUS, YES_NO, label
 from duban.mechanism import view
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.web import export
 from duban.web.deps import RowId, Signed, need, today
 from duban.web.routes.campaigns import _campaign_of

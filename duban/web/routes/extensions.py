@@ -16,7 +16,7 @@ from duban.extensions import ExtensionError
 from duban.extensions.requests import as_dict, awaiting, decide, decisions, listed
 from duban.extensions.requests import request as file_request
 from duban.items.closeout import ClosureError
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, today
 from duban.web.flash import back

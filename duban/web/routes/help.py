@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from duban.db import session_scope
 from duban.desk.contacts import desks
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.web.deps import Signed, render
 from duban.web.guides import KINDS, guides
 

@@ -18,8 +18,8 @@ from duban.extensions.requests import awaiting
 from duban.glossary import DELIVERABLE_STATE, LEVEL
 from duban.glossary import REPORT_STATUS as REPORT_LABELS
 from duban.mechanism import deliverables, view
-from duban.programme import current_plan
 from duban.reporting.corrections import pending_corrections
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web import duties
 from duban.web.deps import Posted, Signed, need, render, today

@@ -24,9 +24,9 @@ from duban.items.closeout import RULES, STATUS_LABELS, ClosureError, roles_of, t
 from duban.items.evidence import EvidenceRefused
 from duban.items.search import FilterRefused, Filters
 from duban.items.view import close_request, item_view, summary_card
-from duban.programme import current_plan
 from duban.reassign.view import form_context
 from duban.state.status import LIGHT_LABELS, Lights
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web import export
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, today

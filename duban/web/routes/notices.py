@@ -11,7 +11,7 @@ from duban.db import session_scope
 from duban.desk import acknowledge, notices
 from duban.desk.acknowledge import AcknowledgeError
 from duban.glossary import NOTICE_KIND
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Posted, Signed, need, render, today
 from duban.web.flash import back

@@ -20,9 +20,9 @@ from duban.desk import acknowledge, supervision
 from duban.files.paths import PathRefused, under
 from duban.files.spreadsheet import RefusedFile, SheetError, read_sheet
 from duban.ledger import importer
-from duban.programme import current_plan
 from duban.reporting.view import LEVEL_LABELS
 from duban.state.status import LIGHT_LABELS, Lights
+from duban.stored_plan import current_plan
 from duban.web import charts, export, flash
 from duban.web.deps import Posted, RowId, Signed, need, render, today
 from duban.web.flash import back

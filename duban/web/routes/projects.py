@@ -15,7 +15,7 @@ from duban import audit
 from duban.db import session_scope
 from duban.mechanism import MechanismError, gates, view
 from duban.plan import Gate, Plan
-from duban.programme import current_plan
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Person, Posted, Signed, need, render, retried, today
 from duban.web.flash import back

@@ -12,11 +12,11 @@ from starlette.responses import Response
 from duban import audit
 from duban.db import session_scope
 from duban.glossary import REASSIGNMENT_STATE
-from duban.programme import current_plan
 from duban.reassign import ReassignError
 from duban.reassign.proposals import decide as decide_proposal
 from duban.reassign.proposals import described, listing
 from duban.reassign.proposals import propose as file_proposal
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web.deps import Posted, RowId, Signed, need, render, today
 from duban.web.flash import back

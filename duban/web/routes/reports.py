@@ -19,7 +19,6 @@ from duban.db import session_scope
 from duban.files.spreadsheet import RefusedFile, SheetError
 from duban.glossary import CORRECTION_STATE, cn_date
 from duban.glossary import REPORT_STATUS as STATUS_LABELS
-from duban.programme import current_plan
 from duban.reporting.corrections import corrections_of, decide_correction, pending_corrections, request_correction
 from duban.reporting.forms import (
     WORK_STATES,
@@ -34,6 +33,7 @@ from duban.reporting.lines import saved_codes
 from duban.reporting.periods import PeriodError, parse_period
 from duban.reporting.reports import ReportError, get_submission, items_led_by, latest_version, lines_of, review
 from duban.reporting.view import period_view
+from duban.stored_plan import current_plan
 from duban.textgate import TextRefused
 from duban.web import export
 from duban.web.deps import Person, Posted, RowId, Signed, need, render, retried, today

@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from duban import audit
 from duban.db import session_scope
-from duban.programme import current_plan
 from duban.signin import accounts, second_factor
 from duban.signin.accounts import AccountError
+from duban.stored_plan import current_plan
 from duban.web.deps import Posted, Signed, need, render
 from duban.web.flash import back
 from duban.web.scope import hidden

@@ -13,8 +13,8 @@ from starlette.responses import Response
 
 from duban.db import session_scope
 from duban.plan import Plan
-from duban.programme import current_plan
 from duban.signin import accounts
+from duban.stored_plan import current_plan
 from duban.web import sessions
 from duban.web.deps import cookie_name, login_url, render, safe_next
 from duban.web.flash import LOGIN_COOKIE, back
