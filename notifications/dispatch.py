@@ -304,7 +304,7 @@ def _compose(plan: Plan, rows: list[OutboxMessage], at: datetime) -> Outgoing:
 
     first = rows[0]
     mentions = mention_mobiles(plan, first.recipient, first.address) if first.channel == "wecom" else ()
-    attachments = tuple(Path(p) for row in rows for p in row.attachments)
+    attachments = tuple(config.home() / p for row in rows for p in row.attachments)  # kept relative to the home
     common = {
         "ids": tuple(r.id for r in rows),
         "keys": tuple(r.idempotency_key for r in rows),

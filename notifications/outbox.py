@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
+from duban import config
 from duban.db import insert_once
+from duban.files.paths import kept_relative
 from duban.glossary import OUTBOX_STATUS, label
 from duban.plan import EmailChannel, Plan, WecomAppChannel
 from models import Account, OutboxMessage
@@ -74,6 +76,7 @@ def notify(
     if link:
         text = with_link(text, link)
     bodies: dict[str, str] = {}  # rendered for the channels that carry them, once
+    files = [kept_relative(path, config.home()) for path in attachments or []]
 
     def body(fmt: str) -> str:
         if fmt not in bodies:
@@ -99,9 +102,7 @@ def notify(
             "subject": subject,
             "body": body("md") if channel == "wecom" else plain if channel == "wecom_app" else text,
             "body_html": None if channel.startswith("wecom") else body("html"),
-            "attachments": list(attachments or [])
-            if channel in ("email", "file") or (channel == "wecom" and wecom_attachments)
-            else [],
+            "attachments": files if channel in ("email", "file") or (channel == "wecom" and wecom_attachments) else [],
             "page": page,
             "urgent": urgent,
             "status": "queued",

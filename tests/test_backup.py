@@ -5,9 +5,12 @@ scheduled flow keeping N copies here and in a second place; and the same on a re
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -293,6 +296,31 @@ def test_restore_refuses_a_home_that_is_not_empty(
     monkeypatch.setenv("DUBAN_HOME", str(empty))
     assert "通过" in cli("restore", backed_up).output
     assert (empty / EVIDENCE_COPY.removeprefix("home/")).read_bytes() == EVIDENCE.read_bytes()
+
+
+def test_a_home_restored_elsewhere_sends_its_queued_bulletin_with_its_own_files(
+    imported: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queued message names its attachments relative to DUBAN_HOME: restored into another folder, with the
+    old home gone, the bulletin goes out with the restored home's files."""
+    imported("bulletin", "--period", "2022-05", "--as-of", "2022-06-10", "--no-engine")
+    issued = {p.name: p.read_bytes() for p in (home / "bulletins").iterdir() if p.suffix in (".pdf", ".docx", ".xlsx")}
+    imported("backup", "--to", tmp_path / "backups")
+    [folder] = (tmp_path / "backups").iterdir()
+    shutil.rmtree(home)
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("DUBAN_HOME", str(elsewhere))
+    imported("restore", folder)
+    imported("outbox", "dispatch", "--at", "2022-06-10T09:00")
+    mails = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in (elsewhere / "outbox").rglob("*.eml")
+    ]
+    bulletins = [mail for mail in mails if "通报" in mail["Subject"]]
+    assert bulletins and not home.exists()
+    for mail in bulletins:
+        sent = {part.get_filename(): part.get_content() for part in mail.iter_attachments()}
+        assert sent == issued
 
 
 def test_a_backup_never_overwrites_one_and_never_goes_inside_the_home(

@@ -193,12 +193,13 @@ def test_distribution_and_the_cli(district: Cli, tmp_path: Path, home: Path) -> 
     email = next(r for r in rows if r.recipient == "教体局")
     assert email.subject == "【通报】关于2022年10月全区社区配套设施问题整治工作进展情况的通报（X区配套办〔2022〕1号）"
     # the annex workbook goes with the document: the bulletin lists items (B-4 overdue, B-2 key and open)
-    assert [Path(a).name for a in email.attachments] == [
-        Path(paths[0]).name,
-        Path(paths[1]).name,
-        Path(paths[0]).stem + "-附件.xlsx",
+    # kept relative to DUBAN_HOME, so a home restored elsewhere (a backup) still sends its own files
+    assert email.attachments == [
+        f"bulletins/{Path(paths[0]).name}",
+        f"bulletins/{Path(paths[1]).name}",
+        f"bulletins/{Path(paths[0]).stem}-附件.xlsx",
     ]
-    assert all(Path(a).is_file() for a in email.attachments)
+    assert all((home / a).is_file() for a in email.attachments)
     summary = next(r for r in rows if r.channel == "wecom")
     assert summary.attachments == [] and summary.recipient == "河东镇"
     assert "完成率前三：青山镇、河东镇、河西镇" in summary.body and "完成率后三：河东镇、河西镇、白云镇" in summary.body

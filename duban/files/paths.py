@@ -27,6 +27,13 @@ def under(base: Path, *parts: str) -> Path:
     return path
 
 
+def kept_relative(path: str | Path, home: Path) -> str:
+    """A file duban wrote, as a row keeps it: relative to DUBAN_HOME when inside it, so the row still names
+    the file after the home is restored elsewhere (a backup, a copy); `home / kept` finds it again."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(home.resolve())) if resolved.is_relative_to(home.resolve()) else str(path)
+
+
 def output_file(path: Path) -> Path:
     """A file to write: its folder made if missing; a folder or a file in the way is a clear refusal."""
     if path.is_dir():
