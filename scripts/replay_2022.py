@@ -20,6 +20,7 @@ Any error raised by duban is a bug in this simulation and is left to propagate.
 
 from __future__ import annotations
 
+import gc
 import random
 import tempfile
 from calendar import monthrange
@@ -662,6 +663,10 @@ def final_report(session: Session, plan: Plan, day: date) -> list[str]:
 
 def main() -> None:
     """Replay 2022-04-09 .. 2022-12-31 and print the Office's view month by month, then the year's end."""
+    # The libraries set aside from the cyclic collector, which runs every 100,000 allocations rather than 700:
+    # its passes over a heap with little garbage in it took a tenth of the replay's CPU (48.9 s -> 44.2 s).
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     with session_scope() as session:
         plan = current_plan(session)  # parsed once: the plan does not change during the replay
     with tempfile.TemporaryDirectory(prefix="duban-replay-") as tmp:

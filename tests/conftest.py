@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,15 @@ EVIDENCE = ROOT / "samples" / "evidence" / "整改完成情况说明.txt"
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 pytest_plugins = ["fakes", "parallel", "processes", "prefect_servers", "wecom_app_fake"]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection loaded (the libraries, the app, the tests) is set aside from the cyclic collector, and
+    the collector runs a pass every 100,000 allocations rather than every 700: its passes over the worker's
+    heap found little to free and cost about a tenth of the CPU (as in the 2022 replay, scripts/replay_2022.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
 
 
 @pytest.fixture
@@ -75,6 +85,32 @@ def initialised(cli: Cli, home: Path, initialised_file: Path) -> Cli:
         home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(initialised_file, home / "duban.db")
     return cli
+
+
+class KeptHomes:
+    """Homes built once a worker and copied for each test that asks for them: a fixture whose steps take
+    seconds (a month of ticks, forms, reviews) runs them once, and every test still changes a home of its own.
+    On PostgreSQL (DUBAN_DATABASE_URL) the steps run each time: the database is not in the home."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def restore(self, name: str, home: Path, build: Callable[[], object]) -> None:
+        """`home` as `build` leaves it, from the copy kept under `name`, or built and kept now."""
+        kept = self.root / name
+        if os.environ.get("DUBAN_DATABASE_URL"):
+            build()
+        elif kept.is_dir():
+            shutil.rmtree(home)
+            shutil.copytree(kept, home)
+        else:
+            build()
+            shutil.copytree(home, kept)
+
+
+@pytest.fixture(scope="session")
+def kept_homes(tmp_path_factory: pytest.TempPathFactory) -> KeptHomes:
+    return KeptHomes(tmp_path_factory.mktemp("kept-homes"))
 
 
 @pytest.fixture

@@ -16,6 +16,15 @@ from pgcluster import PostgresCluster
 from processes import running
 
 BIN = Path(sys.executable).parent
+# Prefect's own pace, quickened for the tests: the scheduler, a worker's and `duban serve`'s runner's
+# look for due runs, and a run's wait for its deployment's only slot (10-30 s each by default). duban's
+# own timings (heartbeats, the dead-run automation) stay as they are in production.
+QUICK = {
+    "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+    "PREFECT_WORKER_QUERY_SECONDS": "2",
+    "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+    "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "2",
+}
 
 
 def wait_for_health(api_url: str, *, process: subprocess.Popen | None = None, seconds: float = 90) -> None:
@@ -43,7 +52,7 @@ def server(pg_cluster: PostgresCluster, tmp_path: Path) -> Iterator[dict[str, st
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        **QUICK,
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_db.replace("+psycopg", "+asyncpg"),
         "DUBAN_DATABASE_URL": pg_cluster.create_database(f"duban_{port}"),

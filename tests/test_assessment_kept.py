@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import Cli
+from conftest import Cli, KeptHomes
 from sqlmodel import select
 from test_assessment import october  # noqa: F401 - the fixture
 
@@ -28,8 +28,8 @@ KEPT = [f"2022-{m:02d}" for m in range(1, 11)]  # the months of the programme's 
 
 
 @pytest.fixture
-def swept(october: Cli) -> Cli:  # noqa: F811 - the fixture imported above
-    october("tick", "--as-of", "2022-11-01")
+def swept(october: Cli, home: Path, kept_homes: KeptHomes) -> Cli:  # noqa: F811 - the fixture imported above
+    kept_homes.restore("assessment-swept", home, lambda: october("tick", "--as-of", "2022-11-01"))
     return october
 
 

@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_run_and_the_rerun(server: dict[str, str], tmp_path:
     lock.execute("lock table outbox in share row exclusive mode")  # reads pass, inserts wait
     with _worker(env) as worker:
         start = run(
-            [BIN / "duban", *START_KINDERGARTENS, "--wait", "20"],
+            [BIN / "duban", *START_KINDERGARTENS, "--wait", "5"],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from conftest import Cli, db_digest
+from conftest import Cli, KeptHomes, db_digest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from reporting_helpers import fill_form, load_small_ledger
@@ -41,10 +41,14 @@ Build = Callable[[Cli, Path], Path]
 
 
 @pytest.fixture
-def october(initialised: Cli, tmp_path: Path) -> Cli:
+def october(initialised: Cli, home: Path, tmp_path: Path, kept_homes: KeptHomes) -> Cli:
     """The small ledger, and the October 2022 round opened on 2022-10-01."""
-    load_small_ledger(initialised, tmp_path)
-    initialised("tick", "--as-of", "2022-10-01")
+
+    def build() -> None:
+        load_small_ledger(initialised, tmp_path)
+        initialised("tick", "--as-of", "2022-10-01")
+
+    kept_homes.restore("report-forms-october", home, build)
     return initialised
 
 

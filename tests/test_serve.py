@@ -20,7 +20,7 @@ import httpx
 import pytest
 from conftest import PLAN, ROOT, SAMPLE
 from fakes import free_port
-from prefect_servers import BIN
+from prefect_servers import BIN, QUICK
 from processes import alive, command_line, descendants, finish, run, start, stop
 
 READY = "正在运行，按 Ctrl+C 停止"
@@ -75,7 +75,7 @@ def test_serve_runs_its_own_server_and_every_run_reaches_duban(tmp_path: Path) -
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUBAN_"))}
-    env |= {"DUBAN_HOME": str(home), "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    env |= {"DUBAN_HOME": str(home), "PREFECT_HOME": str(tmp_path / "prefect-home"), **QUICK}
     _loaded(env)
 
     serve = _start_serve(env, tmp_path / "serve.log", "--port", str(port))
@@ -163,7 +163,7 @@ def test_serve_killed_outright_and_started_again(tmp_path: Path) -> None:
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUBAN_"))}
-    env |= {"DUBAN_HOME": str(home), "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    env |= {"DUBAN_HOME": str(home), "PREFECT_HOME": str(tmp_path / "prefect-home"), **QUICK}
     client_env = env | {"PREFECT_API_URL": api}
     run = (BIN / "prefect", "deployment", "run", "escalate-overdue/escalate-overdue", "--param", "as_of=2022-05-09")
     _loaded(env)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import Cli
+from conftest import Cli, KeptHomes
 from docx import Document as WordDocument
 from openpyxl import load_workbook
 from reporting_helpers import submit
@@ -34,17 +34,21 @@ LEDGER = [
 
 
 @pytest.fixture
-def year(initialised: Cli, tmp_path: Path) -> Cli:
+def year(initialised: Cli, home: Path, tmp_path: Path, kept_homes: KeptHomes) -> Cli:
     """2022 in a few steps: three items closed, one re-planned into 2023, the October round with one late report."""
     cli = initialised
-    cli("ledger", "import", write_csv(tmp_path / "s.csv", LEDGER), "--as-of", "2022-04-08")
-    close(cli, "S-1", "河东镇", "民政局", "2022-09-20")
-    cli("tick", "--as-of", "2022-10-01")  # the October round opens
-    submit(cli, tmp_path, "河西镇", "2022-10", "2022-10-09")  # due 10-08: late
-    cli("tick", "--as-of", "2022-10-12")
-    close(cli, "S-3", "河西镇", "民政局", "2022-10-14")
-    cli("item", "plan", "S-5", "--by", "民政局", "--deadline", "2023-06-30", "--as-of", "2022-11-20")
-    close(cli, "S-6", "白云镇", "商务局", "2022-12-05")
+
+    def build() -> None:
+        cli("ledger", "import", write_csv(tmp_path / "s.csv", LEDGER), "--as-of", "2022-04-08")
+        close(cli, "S-1", "河东镇", "民政局", "2022-09-20")
+        cli("tick", "--as-of", "2022-10-01")  # the October round opens
+        submit(cli, tmp_path, "河西镇", "2022-10", "2022-10-09")  # due 10-08: late
+        cli("tick", "--as-of", "2022-10-12")
+        close(cli, "S-3", "河西镇", "民政局", "2022-10-14")
+        cli("item", "plan", "S-5", "--by", "民政局", "--deadline", "2023-06-30", "--as-of", "2022-11-20")
+        close(cli, "S-6", "白云镇", "商务局", "2022-12-05")
+
+    kept_homes.restore("summary-year", home, build)
     return cli
 
 
