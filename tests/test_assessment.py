@@ -24,26 +24,26 @@ HEDONG = {"A-1": {"整改进度（%）": 40, "工作状态": "推进中"}, "A-2"
 HOSTILE = '=HYPERLINK("http://evil.example","点我")<script>alert(1)</script>'
 
 
-@pytest.fixture
-def october(initialised: Cli, home: Path, tmp_path: Path, kept_homes: KeptHomes) -> Cli:
+def october_steps(cli: Cli, work: Path) -> None:
     """The small ledger (A-1 河东镇 due 10-14; A-2 河东镇 幼儿园 重点难点 due 09-30; A-3 河西镇 no deadline;
     A-4 河西镇 社区食堂 due 09-20 with a milestone 09-15), and October 2022 (National Day 10-01..10-07 off;
     Saturday 10-08 and Sunday 10-09 are make-up working days):
     - 10-01 the round opens: townships due 10-05, a holiday, so 10-08; departments due 10-10.
     - 河东镇 reports on 10-11; 民政局 returns it on 10-12. 河西镇 never reports. 民政局 reports on 10-10.
     - 10-13 the one sweep of the month raises what is late that day."""
-    cli = initialised
+    load_small_ledger(cli, work)
+    cli("tick", "--as-of", "2022-10-01")
+    submit(cli, work, "河东镇", "2022-10", "2022-10-11", HEDONG)
+    submit(cli, work, "民政局", "2022-10", "2022-10-10")
+    review(cli, "民政局", "河东镇", "2022-10-12", accept=False, reason="进度与实际不符。")
+    cli("tick", "--as-of", "2022-10-13")
 
-    def build() -> None:
-        load_small_ledger(cli, tmp_path)
-        cli("tick", "--as-of", "2022-10-01")
-        submit(cli, tmp_path, "河东镇", "2022-10", "2022-10-11", HEDONG)
-        submit(cli, tmp_path, "民政局", "2022-10", "2022-10-10")
-        review(cli, "民政局", "河东镇", "2022-10-12", accept=False, reason="进度与实际不符。")
-        cli("tick", "--as-of", "2022-10-13")
 
-    kept_homes.restore("assessment-october", home, build)
-    return cli
+@pytest.fixture
+def october(initialised: Cli, home: Path, tmp_path: Path, kept_homes: KeptHomes) -> Cli:
+    """`october_steps` on the sample plan."""
+    kept_homes.restore("assessment-october", home, lambda: october_steps(initialised, tmp_path))
+    return initialised
 
 
 def assess_json(cli: Cli, *args: str) -> dict:

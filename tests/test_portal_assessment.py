@@ -28,7 +28,7 @@ from conftest import PLAN, Cli
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from portal import Portal, quick_home, running_portal, sign_in, token
 from reporting_helpers import load_small_ledger, review, submit
-from test_assessment import HEDONG
+from test_assessment import HEDONG, october_steps
 from test_portal_browser import add_users, device, follow, inert, press, rows_of, shot
 from test_portal_browser import sign_in as browser_sign_in
 from test_portal_extensions import serious
@@ -76,15 +76,10 @@ class World:
 
 
 def october_walk(cli: Cli, work: Path) -> None:
-    """tests/test_assessment.py's `october`, step by step, then the accounts (opened after the month, so
-    that no notice is asked of anyone in it)."""
+    """tests/test_assessment.py's October, then the accounts (opened after the month, so that no notice is
+    asked of anyone in it)."""
     cli("init", "--plan", PLAN, "--as-of", "2022-04-01")
-    load_small_ledger(cli, work)
-    cli("tick", "--as-of", "2022-10-01")
-    submit(cli, work, "河东镇", "2022-10", "2022-10-11", HEDONG)
-    submit(cli, work, "民政局", "2022-10", "2022-10-10")
-    review(cli, "民政局", "河东镇", "2022-10-12", accept=False, reason="进度与实际不符。")
-    cli("tick", "--as-of", "2022-10-13")
+    october_steps(cli, work)
     for login, (unit, role) in USERS.items():
         role_option = ["--role", role] if role else []
         cli(
