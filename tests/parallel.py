@@ -26,20 +26,26 @@ PROCESSES = "processes"
 SERIAL = ("test_prefect_server.py", "test_serve.py", "test_deployments.py")
 SPLIT = (
     "test_kept_state.py",
-    "test_assessment.py",
-    "test_summary.py",
     "test_hostile_text.py",
     "test_wecom_app.py",
     "test_bulletin.py",
     "test_notifications.py",
-    "test_report_forms.py",
     "test_delivery_faults.py",
     "test_ledger_import.py",
     "test_audit_chain.py",
     "test_backup.py",
 )
-# The longest modules after the `processes` unit (minutes on 2 cores), sent out first.
-FIRST = ("test_kept_state.py", "test_portal_pages.py", "test_route_fuzz.py", "test_assessment.py")
+# The longest modules after the `processes` unit (minutes on 2 cores), sent out first; then the modules whose
+# tests share a world kept once a worker (conftest.KeptHomes), whole, so that world is built once.
+FIRST = (
+    "test_kept_state.py",
+    "test_portal_pages.py",
+    "test_route_fuzz.py",
+    "test_summary.py",
+    "test_assessment.py",
+    "test_assessment_kept.py",
+    "test_report_forms.py",
+)
 
 
 def unit_of(nodeid: str) -> str:
