@@ -178,6 +178,26 @@ def test_word_pdf_html_and_markdown(district: Cli, tmp_path: Path) -> None:
     assert "\\<script\\>" in issued.markdown and "\\*\\*粗体\\*\\*\\|" in issued.markdown
 
 
+def test_a_bulletin_written_outside_the_home_by_a_relative_path_is_sent_from_another_folder(
+    district: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out` relative to where the command ran, outside DUBAN_HOME: the queued rows name the files in full,
+    so the dispatcher finds them from wherever it runs."""
+    (tmp_path / "clerk").mkdir()
+    monkeypatch.chdir(tmp_path / "clerk")
+    district("bulletin", "--period", "2022-10", "--as-of", "2022-10-31", "--out", "rel-out", "--no-engine")
+    monkeypatch.chdir(tmp_path)
+    district("outbox", "dispatch", "--at", "2022-10-31T09:00")
+    with session_scope() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "bulletin")).all()
+    mailed = [r for r in rows if r.attachments]
+    assert mailed and {r.status for r in rows} == {"sent"}
+    written = tmp_path / "clerk" / "rel-out"
+    assert {a for r in mailed for a in r.attachments} == {
+        str(p) for p in written.iterdir() if p.suffix in (".docx", ".pdf", ".xlsx")
+    }
+
+
 def test_distribution_and_the_cli(district: Cli, tmp_path: Path, home: Path) -> None:
     from plans import plan_with
 

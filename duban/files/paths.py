@@ -29,9 +29,13 @@ def under(base: Path, *parts: str) -> Path:
 
 def kept_relative(path: str | Path, home: Path) -> str:
     """A file duban wrote, as a row keeps it: relative to DUBAN_HOME when inside it, so the row still names
-    the file after the home is restored elsewhere (a backup, a copy); `home / kept` finds it again."""
-    resolved = Path(path).resolve()
-    return str(resolved.relative_to(home.resolve())) if resolved.is_relative_to(home.resolve()) else str(path)
+    the file after the home is restored elsewhere (a backup, a copy) and `home / kept` finds it again;
+    otherwise absolute, so it does not depend on the folder a later command runs in."""
+    absolute, base = Path(path).absolute(), home.absolute()
+    if absolute.is_relative_to(base):  # as named, so a folder in the home linked elsewhere stays in it
+        return str(absolute.relative_to(base))
+    resolved, base = absolute.resolve(), home.resolve()
+    return str(resolved.relative_to(base)) if resolved.is_relative_to(base) else str(resolved)
 
 
 def output_file(path: Path) -> Path:
