@@ -177,6 +177,7 @@ def month_kept(
     if month.end > day:
         return None
     kept = session.get(AssessmentMonth, month.code)
+    read = {} if read is None else read
     if kept is not None and fresh(session, plan, kept, month, day, written=_written(session, kept, read)):
         _advance(session, kept, day)
         return kept
@@ -225,12 +226,10 @@ def keep_closed(session: Session, plan: Plan, day: date) -> list[str]:
     return again
 
 
-def _written(session: Session, kept: AssessmentMonth, read: dict[tuple[int, int], Since] | None) -> Since:
+def _written(session: Session, kept: AssessmentMonth, read: dict[tuple[int, int], Since]) -> Since:
     """What was written past the month's marks, read once for all the months a sweep or a page checks at
     the same marks (`read`, kept by the caller across its months)."""
     marks = (kept.audit_mark, kept.escalation_mark)
-    if read is None:
-        return since(session, *marks)
     if marks not in read:
         read[marks] = since(session, *marks)
     return read[marks]

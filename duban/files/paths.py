@@ -6,6 +6,7 @@ even after symlinks are followed. A code like `../../x` or `/etc` can then never
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 NAME_BYTES = 255  # what Linux file systems allow for one name
@@ -31,7 +32,7 @@ def kept_relative(path: str | Path, home: Path) -> str:
     """A file duban wrote, as a row keeps it: relative to DUBAN_HOME when inside it, so the row still names
     the file after the home is restored elsewhere (a backup, a copy) and `home / kept` finds it again;
     otherwise absolute, so it does not depend on the folder a later command runs in."""
-    absolute, base = Path(path).absolute(), home.absolute()
+    absolute, base = Path(os.path.normpath(Path(path).absolute())), Path(os.path.normpath(home.absolute()))
     if absolute.is_relative_to(base):  # as named, so a folder in the home linked elsewhere stays in it
         return str(absolute.relative_to(base))
     resolved, base = absolute.resolve(), home.resolve()
